@@ -9,7 +9,7 @@
 //! # async fn demo() -> anyhow::Result<()> {
 //! use awsim::{Awsim, Config};
 //! let sim = Awsim::start(Config::default()).await?; // binds 127.0.0.1:0
-//! sim.generate(&"accounts=1,regions=1,instances=10,patches=20".parse()?)?;
+//! sim.generate(&"accounts=1,regions=1,instances=10,patches=20".parse().map_err(anyhow::Error::msg)?)?;
 //! println!("point the SDK at {}", sim.url());
 //! # Ok(()) }
 //! ```

@@ -35,12 +35,19 @@ pub struct World {
 }
 
 impl World {
-    /// Replaces everything with a fleet (sessions are kept: credentials already handed out stay
-    /// valid, as they would in AWS across a data change).
+    /// Replaces the fleet: organization, accounts and managed nodes. Security Hub state is not
+    /// part of a fleet and is kept (reloading a fleet without a node is how a test terminates
+    /// it), as are sessions: credentials already handed out stay valid, as they would in AWS.
     pub fn load(&mut self, fleet: Fleet, now: DateTime<Utc>) {
         self.organization = fleet.organization;
         self.accounts.clear();
-        self.regions.clear();
+        let hubs: Vec<_> = std::mem::take(&mut self.regions)
+            .into_iter()
+            .map(|(key, state)| (key, state.hub))
+            .collect();
+        for (key, hub) in hubs {
+            self.regions.entry(key).or_default().hub = hub;
+        }
         for mut account in fleet.accounts {
             for instance in std::mem::take(&mut account.instances) {
                 let key = (account.id.clone(), instance.region.clone());

@@ -17,13 +17,8 @@ pub fn handle(sim: &Sim, caller: &Caller, req: &Request) -> Result<Value, AwsErr
     let org = world
         .organization
         .as_ref()
-        .filter(|o| {
-            world
-                .accounts
-                .get(&caller.account)
-                .is_some_and(|a| a.status != "REMOVED")
-                || o.management_account == caller.account
-        })
+        // Every fleet account belongs to the fleet's organization; others are outside it.
+        .filter(|_| world.accounts.contains_key(&caller.account))
         .ok_or_else(|| {
             AwsError::client(
                 "AWSOrganizationsNotInUseException",
