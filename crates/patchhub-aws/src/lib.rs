@@ -1,2 +1,19 @@
-//! The SDK side of patchhub: reads patch compliance from SSM and writes findings to Security Hub,
-//! fanning out over accounts and Regions within AWS's quotas. (Built by the `patchhub sync` issue.)
+//! The SDK side of patchhub: reads patch compliance from SSM ([`source`]), writes findings to
+//! Security Hub ([`sink`]), and runs the sync ([`sync`]) across accounts and Regions ([`fanout`])
+//! within AWS's quotas ([`quota`]).
+//!
+//! The domain (what a finding says, when it changes) lives in `patchhub-core`; this crate only
+//! moves data between the SDK clients and the core types.
+
+pub mod actions;
+pub mod clients;
+pub mod convert;
+pub mod error;
+pub mod fanout;
+pub mod quota;
+pub mod sink;
+pub mod source;
+pub mod sync;
+pub mod targets;
+
+pub use error::{ApiError, ErrorKind};

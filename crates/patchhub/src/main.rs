@@ -1,9 +1,86 @@
-//! `patchhub`, the command line. Thin: it parses flags and calls into `patchhub-aws`.
-//! (The commands arrive with the `patchhub sync` issue.)
+//! `patchhub`, the command line. Thin: it parses flags into validated settings, calls
+//! `patchhub-aws`, and prints. Exit codes: 0 all done, 1 ran but some findings or some
+//! account/Region failed (the rest was done), 2 usage, configuration or credential error.
+
+mod cli;
+mod demo;
+mod output;
+mod settings;
+mod sync_cmd;
 
 use std::process::ExitCode;
 
+use clap::Parser;
+
+/// A failure with the exit code it deserves.
+#[derive(Debug)]
+pub struct Failure {
+    /// 1 partial, 2 usage/config/credentials.
+    pub code: u8,
+    /// One line (or a few) saying what and how to fix it.
+    pub message: String,
+}
+
+impl Failure {
+    /// Exit 2: the input or the environment is wrong.
+    pub fn usage(message: impl Into<String>) -> Self {
+        Failure {
+            code: 2,
+            message: message.into(),
+        }
+    }
+
+    /// Exit 1: the run went through but not everything was written.
+    pub fn partial(message: impl Into<String>) -> Self {
+        Failure {
+            code: 1,
+            message: message.into(),
+        }
+    }
+}
+
+fn init_tracing(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info,aws_config=warn,aws_smithy_runtime=warn",
+        (false, _) => "debug,hyper=info,aws_smithy_runtime=info",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PATCHHUB_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
 fn main() -> ExitCode {
-    eprintln!("patchhub: no commands yet; see README.md");
-    ExitCode::from(2)
+    let cli = cli::Cli::parse();
+    init_tracing(cli.verbose, cli.quiet);
+    // The SDK's finding deserializer needs deep stacks in debug builds; 32 MB of address space costs nothing until touched.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .thread_stack_size(32 << 20)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("patchhub: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            cli::Command::Sync(args) => sync_cmd::run(*args, cli.quiet).await,
+            cli::Command::Demo(args) => demo::run(args, cli.quiet).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("patchhub: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
 }

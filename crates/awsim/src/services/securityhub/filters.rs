@@ -850,8 +850,8 @@ impl Position {
             t: [
                 s("ProductArn"),
                 s("Id"),
-                hub.account.clone(),
-                hub.region.clone(),
+                hub.loc.account.clone(),
+                hub.loc.region.clone(),
             ],
         }
     }
@@ -924,7 +924,7 @@ pub(crate) fn get_findings(sim: &Sim, caller: &Caller, req: &Request) -> Result<
     let hubs = visible_hubs(&world, caller)?;
     let mut hits: Vec<(Position, &Value)> = Vec::new();
     for hub in &hubs {
-        let store = &hub.hub.store;
+        let store = hub.store;
         for slot in query.select(store) {
             let json = &store.get(slot).json;
             hits.push((Position::of(json, hub, &sort), json));

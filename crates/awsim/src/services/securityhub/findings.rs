@@ -58,8 +58,9 @@ pub(crate) struct StoredFinding {
     customer_set: u8,
 }
 
-/// The findings of one hub and their indexes.
-#[derive(Debug, Default)]
+/// The findings of one hub and their indexes. `Clone` so that cross-Region aggregation can
+/// keep what it had replicated when a Region stops being linked.
+#[derive(Debug, Clone, Default)]
 pub struct FindingStore {
     findings: Vec<StoredFinding>,
     by_key: HashMap<(String, String), Slot>,
@@ -592,9 +593,9 @@ pub(crate) fn batch_update(sim: &Sim, caller: &Caller, req: &Request) -> Result<
     let now = sim.clock.now();
 
     let mut world = sim.world();
-    let hubs: Vec<(String, String)> = super::visible_hubs(&world, caller)?
+    let hubs: Vec<super::StoreLoc> = super::visible_hubs(&world, caller)?
         .into_iter()
-        .map(|h| (h.account, h.region))
+        .map(|h| h.loc)
         .collect();
     let mut processed = Vec::new();
     let mut unprocessed = Vec::new();
@@ -614,17 +615,21 @@ pub(crate) fn batch_update(sim: &Sim, caller: &Caller, req: &Request) -> Result<
             );
             continue;
         }
-        let found = hubs.iter().find_map(|(a, r)| {
-            world
-                .region(a, r)
-                .and_then(|st| st.hub.store.slot_of(arn, id))
-                .map(|slot| (a.clone(), r.clone(), slot))
+        // An administrator's update of a member's finding, or of one aggregated from a linked
+        // Region, changes the finding where it lives (AWS replicates it back there).
+        let found = hubs.iter().find_map(|loc| {
+            super::store_at(&world, loc)
+                .and_then(|store| store.slot_of(arn, id))
+                .map(|slot| (loc, slot))
         });
-        let Some((account, region, slot)) = found else {
+        let Some((loc, slot)) = found else {
             reject("FindingNotFound", "Finding Not Found");
             continue;
         };
-        let store = &mut world.region_mut(&account, &region).hub.store;
+        let Some(store) = super::store_at_mut(&mut world, loc) else {
+            reject("FindingNotFound", "Finding Not Found");
+            continue;
+        };
         match store.customer_update(slot, update, now) {
             Ok(()) => processed.push(ident),
             Err((code, msg)) => reject(code, msg),

@@ -4,11 +4,17 @@
 //!
 //! Layout: [`validate`] checks ASFF and request shapes, [`findings`] stores findings with their
 //! indexes and applies the create/update rules, [`filters`] parses and evaluates
-//! `AwsSecurityFindingFilters`, sorts and pages.
+//! `AwsSecurityFindingFilters`, sorts and pages, [`members`] keeps administrator-member
+//! relationships (invitations and the Organizations integration), [`aggregation`] keeps finding
+//! aggregators and decides which hubs a caller's reads reach.
 
+mod aggregation;
 mod filters;
 mod findings;
+mod members;
 mod validate;
+
+use std::collections::BTreeMap;
 
 use axum::http::Method;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -27,7 +33,8 @@ const MAX_IMPORT_REQUEST_BYTES: usize = 6 * 1024 * 1024;
 /// Findings per `BatchImportFindings` / identifiers per `BatchUpdateFindings`.
 const MAX_BATCH: usize = 100;
 
-/// One account's hub in one Region: whether Security Hub is enabled there and its findings.
+/// One account's hub in one Region: whether Security Hub is enabled there, its findings, the
+/// member accounts it administers there, and its cross-Region aggregation settings.
 ///
 /// Findings outlive `DisableSecurityHub` here (AWS deletes them only 90 days later); they are
 /// unreachable while the hub is disabled and visible again after re-enabling.
@@ -35,6 +42,16 @@ const MAX_BATCH: usize = 100;
 pub struct Hub {
     settings: Option<HubSettings>,
     store: FindingStore,
+    /// This account's member accounts in this Region (it is their administrator), by account id.
+    members: BTreeMap<String, members::MemberRecord>,
+    /// On the organization management account's hub only: the Security Hub administrator it
+    /// designated in this Region and that administrator's organization configuration.
+    org_admin: Option<members::OrgAdmin>,
+    /// The finding aggregator, on the hub of the account's home Region.
+    aggregator: Option<aggregation::Aggregator>,
+    /// Findings that cross-Region aggregation had replicated here from a linked Region that is no
+    /// longer linked (AWS keeps them in the home Region), by source Region.
+    replicas: BTreeMap<String, FindingStore>,
 }
 
 /// What `EnableSecurityHub` recorded.
@@ -58,6 +75,20 @@ impl Hub {
     /// Number of findings stored (including archived ones).
     pub fn finding_count(&self) -> usize {
         self.store.len()
+    }
+
+    /// Enables Security Hub the way AWS does on an account's behalf (Organizations designation
+    /// and organization members): default standards on, default settings. No-op when enabled.
+    fn enable_on_behalf(&mut self, now: DateTime<Utc>) {
+        if self.settings.is_none() {
+            self.settings = Some(HubSettings {
+                subscribed_at: now,
+                auto_enable_controls: true,
+                control_finding_generator: "SECURITY_CONTROL".to_string(),
+                enable_default_standards: true,
+                tags: Map::new(),
+            });
+        }
     }
 }
 
@@ -190,12 +221,44 @@ pub fn handle(sim: &Sim, caller: &Caller, req: &Request) -> Result<Value, AwsErr
         "BatchImportFindings" => findings::batch_import(sim, caller, req),
         "GetFindings" => filters::get_findings(sim, caller, req),
         "BatchUpdateFindings" => findings::batch_update(sim, caller, req),
-        other => Err(AwsError::new(
-            501,
-            "NotImplemented",
-            format!("awsim does not emulate Security Hub operation {other} yet"),
-        )),
+        "CreateMembers" => members::create_members(sim, caller, req),
+        "InviteMembers" => members::invite_members(sim, caller, req),
+        "ListMembers" => members::list_members(sim, caller, req),
+        "GetMembers" => members::get_members(sim, caller, req),
+        "DisassociateMembers" => members::disassociate_members(sim, caller, req),
+        "DeleteMembers" => members::delete_members(sim, caller, req),
+        "ListInvitations" => members::list_invitations(sim, caller, req),
+        "GetInvitationsCount" => members::invitations_count(sim, caller),
+        "AcceptAdministratorInvitation" => members::accept(sim, caller, req, "AdministratorId"),
+        "AcceptInvitation" => members::accept(sim, caller, req, "MasterId"),
+        "DeclineInvitations" => members::decline_or_delete_invitations(sim, caller, req, true),
+        "DeleteInvitations" => members::decline_or_delete_invitations(sim, caller, req, false),
+        "GetAdministratorAccount" => members::get_administrator(sim, caller, "Administrator"),
+        "GetMasterAccount" => members::get_administrator(sim, caller, "Master"),
+        "DisassociateFromAdministratorAccount" | "DisassociateFromMasterAccount" => {
+            members::disassociate_from_administrator(sim, caller)
+        }
+        "EnableOrganizationAdminAccount" => members::enable_org_admin(sim, caller, req),
+        "DisableOrganizationAdminAccount" => members::disable_org_admin(sim, caller, req),
+        "ListOrganizationAdminAccounts" => members::list_org_admins(sim, caller, req),
+        "DescribeOrganizationConfiguration" => members::describe_org_config(sim, caller),
+        "UpdateOrganizationConfiguration" => members::update_org_config(sim, caller, req),
+        "CreateFindingAggregator" => aggregation::create(sim, caller, req),
+        "UpdateFindingAggregator" => aggregation::update(sim, caller, req),
+        "GetFindingAggregator" => aggregation::get(sim, caller, req),
+        "ListFindingAggregators" => aggregation::list(sim, caller, req),
+        "DeleteFindingAggregator" => aggregation::delete(sim, caller, req),
+        other => Err(not_implemented(other)),
     }
+}
+
+/// What awsim answers for a Security Hub operation (or variant of one) it does not emulate.
+pub(crate) fn not_implemented(what: &str) -> AwsError {
+    AwsError::new(
+        501,
+        "NotImplemented",
+        format!("awsim does not emulate Security Hub {what} yet"),
+    )
 }
 
 /// `InvalidInputException`, the error for a malformed request.
@@ -227,31 +290,57 @@ fn hub_arn(caller: &Caller) -> String {
     )
 }
 
-/// The hubs whose findings a caller sees and may update, own hub first. Today that is only the
-/// caller's own hub (which must be enabled); an administrator's view over members and linked
-/// Regions extends this list, and everything downstream already works on a list of hubs.
+/// The finding stores a caller sees and may update, own hub first: its own hub (which must be
+/// enabled), its associated members' hubs in the Region, and in a home Region what cross-Region
+/// aggregation brings in (see [`aggregation::visible_hubs`]).
 pub(crate) fn visible_hubs<'w>(
     world: &'w World,
     caller: &Caller,
 ) -> Result<Vec<HubRef<'w>>, AwsError> {
-    let own = world
-        .region(&caller.account, &caller.region)
-        .map(|r| &r.hub)
-        .filter(|h| h.is_enabled())
-        .ok_or_else(|| not_subscribed(&caller.account))?;
-    Ok(vec![HubRef {
-        account: caller.account.clone(),
-        region: caller.region.clone(),
-        hub: own,
-    }])
+    aggregation::visible_hubs(world, caller)
 }
 
-/// A hub together with the account and Region it belongs to.
-#[derive(Debug, Clone)]
-pub(crate) struct HubRef<'w> {
+/// Where a finding store lives: the account and the Region its findings were imported in, and
+/// for findings kept after a Region stopped being linked, the home Region holding the copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StoreLoc {
     pub account: String,
     pub region: String,
-    pub hub: &'w Hub,
+    pub replica_in: Option<String>,
+}
+
+/// A finding store and where it lives.
+#[derive(Debug, Clone)]
+pub(crate) struct HubRef<'w> {
+    pub loc: StoreLoc,
+    pub store: &'w FindingStore,
+}
+
+/// The store at a location, if it exists.
+pub(crate) fn store_at<'w>(world: &'w World, loc: &StoreLoc) -> Option<&'w FindingStore> {
+    match &loc.replica_in {
+        None => world
+            .region(&loc.account, &loc.region)
+            .map(|r| &r.hub.store),
+        Some(home) => world
+            .region(&loc.account, home)
+            .and_then(|r| r.hub.replicas.get(&loc.region)),
+    }
+}
+
+/// The store at a location, mutably, if it exists.
+pub(crate) fn store_at_mut<'w>(
+    world: &'w mut World,
+    loc: &StoreLoc,
+) -> Option<&'w mut FindingStore> {
+    match &loc.replica_in {
+        None => Some(&mut world.region_mut(&loc.account, &loc.region).hub.store),
+        Some(home) => world
+            .region_mut(&loc.account, home)
+            .hub
+            .replicas
+            .get_mut(&loc.region),
+    }
 }
 
 fn enable(sim: &Sim, caller: &Caller, req: &Request) -> Result<Value, AwsError> {
@@ -303,27 +392,30 @@ fn enable(sim: &Sim, caller: &Caller, req: &Request) -> Result<Value, AwsError> 
 
 fn disable(sim: &Sim, caller: &Caller) -> Result<Value, AwsError> {
     let mut world = sim.world();
-    let enabled = world
-        .region(&caller.account, &caller.region)
-        .is_some_and(|r| r.hub.is_enabled());
-    if !enabled {
-        return Err(AwsError::new(
-            404,
-            "ResourceNotFoundException",
-            format!(
-                "Security Hub is not enabled for account {} in {}",
-                caller.account, caller.region
-            ),
-        ));
-    }
-    // Hook for the administrator issue: "You can't disable Security Hub in an account that is
-    // currently the Security Hub administrator" (DisableSecurityHub docs) -- refuse it here once
-    // administrators and members exist.
-    world
-        .region_mut(&caller.account, &caller.region)
-        .hub
-        .settings = None;
-    Ok(json!({}))
+    aggregation::tracked(&mut world, |world| {
+        let enabled = world
+            .region(&caller.account, &caller.region)
+            .is_some_and(|r| r.hub.is_enabled());
+        if !enabled {
+            return Err(AwsError::new(
+                404,
+                "ResourceNotFoundException",
+                format!(
+                    "Security Hub is not enabled for account {} in {}",
+                    caller.account, caller.region
+                ),
+            ));
+        }
+        // Refused for the organization's administrator, an administrator with associated
+        // members, and an associated member (user guide, "Disabling Security Hub").
+        members::check_can_disable(world, caller)?;
+        let hub = &mut world.region_mut(&caller.account, &caller.region).hub;
+        hub.settings = None;
+        // "Your administrator and member account associations are removed": what is left here
+        // is never associated (that would have refused above).
+        hub.members.clear();
+        Ok(json!({}))
+    })
 }
 
 fn describe(sim: &Sim, caller: &Caller, req: &Request) -> Result<Value, AwsError> {

@@ -1,0 +1,192 @@
+//! Building SDK configurations: the base one from the standard AWS chain (profile, env vars,
+//! `--endpoint-url`), and one per account (through `AssumeRole` when a role is given) and Region.
+//! Clients are built once per target and shared by every task of that target.
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+
+use crate::error::{ApiError, ErrorKind};
+use crate::targets::partition_of_arn;
+
+/// The shared AWS options of every command.
+#[derive(Debug, Clone, Default)]
+pub struct AwsOptions {
+    /// Named profile.
+    pub profile: Option<String>,
+    /// Home Region (also where STS and Organizations are called).
+    pub region: Option<String>,
+    /// Endpoint override (awsim, VPC endpoints).
+    pub endpoint_url: Option<String>,
+    /// Per-attempt timeout; a slower answer is retried.
+    pub attempt_timeout: Option<Duration>,
+    /// SDK retry attempts (first try included).
+    pub max_attempts: u32,
+}
+
+/// Loads the base configuration from the standard chain and the options.
+pub async fn load_base(opts: &AwsOptions) -> Result<SdkConfig, ApiError> {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(p) = &opts.profile {
+        loader = loader.profile_name(p);
+    }
+    if let Some(r) = &opts.region {
+        loader = loader.region(Region::new(r.clone()));
+    }
+    if let Some(u) = &opts.endpoint_url {
+        loader = loader.endpoint_url(u);
+    }
+    let attempts = opts.max_attempts.max(1);
+    loader = loader.retry_config(RetryConfig::standard().with_max_attempts(attempts));
+    let attempt = opts.attempt_timeout.unwrap_or(Duration::from_secs(30));
+    loader = loader.timeout_config(
+        TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .operation_attempt_timeout(attempt)
+            .build(),
+    );
+    let config = loader.load().await;
+    if config.region().is_none() {
+        return Err(ApiError::other(
+            "-",
+            "-",
+            "configuration",
+            ErrorKind::InvalidInput,
+            "no AWS Region configured: pass --region or set AWS_REGION",
+        ));
+    }
+    if config.credentials_provider().is_none() {
+        return Err(ApiError::other(
+            "-",
+            "-",
+            "configuration",
+            ErrorKind::Credentials,
+            "no AWS credentials found",
+        ));
+    }
+    Ok(config)
+}
+
+/// Who we act as in one account.
+#[derive(Debug, Clone)]
+pub struct AccountSession {
+    /// Account id, as STS reports it.
+    pub account_id: String,
+    /// `aws`, `aws-cn` or `aws-us-gov`, from the caller ARN.
+    pub partition: String,
+    /// Configuration with this account's credentials (Region: the base one).
+    pub config: SdkConfig,
+}
+
+impl AccountSession {
+    /// The configuration for one Region of this account.
+    pub fn in_region(&self, region: &str) -> SdkConfig {
+        self.config
+            .to_builder()
+            .region(Region::new(region.to_string()))
+            .build()
+    }
+}
+
+/// How to get into member accounts.
+#[derive(Debug, Clone, Default)]
+pub struct RoleOptions {
+    /// Role name assumed in each account (`arn:PARTITION:iam::ACCOUNT:role/NAME`).
+    pub role_name: Option<String>,
+    /// External id the role's trust policy requires.
+    pub external_id: Option<String>,
+    /// Session name (shows in CloudTrail).
+    pub session_name: String,
+}
+
+/// The session of the base credentials (no role): GetCallerIdentity tells account and partition.
+pub async fn base_session(base: &SdkConfig) -> Result<AccountSession, ApiError> {
+    let region = base.region().map(|r| r.to_string()).unwrap_or_default();
+    let sts = aws_sdk_sts::Client::new(base);
+    let who = sts.get_caller_identity().send().await.map_err(|e| {
+        let mut err = ApiError::from_sdk("-", &region, "sts:GetCallerIdentity", &e);
+        if err.code.is_none() && err.message.to_lowercase().contains("credential") {
+            err.kind = ErrorKind::Credentials;
+        }
+        err
+    })?;
+    let account_id = who.account().unwrap_or_default().to_string();
+    let partition = who
+        .arn()
+        .and_then(partition_of_arn)
+        .unwrap_or("aws")
+        .to_string();
+    Ok(AccountSession {
+        account_id,
+        partition,
+        config: base.clone(),
+    })
+}
+
+/// Assumes `role` in `account` (refreshing credentials automatically for long runs) and checks
+/// the result with GetCallerIdentity, so a role that cannot be assumed fails here, clearly.
+pub async fn assume_into(
+    base: &SdkConfig,
+    base_partition: &str,
+    account: &str,
+    role: &RoleOptions,
+) -> Result<AccountSession, ApiError> {
+    let Some(role_name) = &role.role_name else {
+        return Err(ApiError::other(
+            account,
+            "-",
+            "sts:AssumeRole",
+            ErrorKind::InvalidInput,
+            "no --role-name given",
+        ));
+    };
+    let region = base.region().map(|r| r.to_string()).unwrap_or_default();
+    let role_arn = format!("arn:{base_partition}:iam::{account}:role/{role_name}");
+    let mut builder = aws_config::sts::AssumeRoleProvider::builder(&role_arn)
+        .session_name(&role.session_name)
+        .configure(base);
+    if let Some(x) = &role.external_id {
+        builder = builder.external_id(x);
+    }
+    let provider = builder.build().await;
+    // Fail now, with the role named, rather than on the first SSM call.
+    provider.provide_credentials().await.map_err(|e| {
+        let text = aws_smithy_types::error::display::DisplayErrorContext(&e).to_string();
+        let kind = if text.contains("AccessDenied") {
+            ErrorKind::AccessDenied
+        } else {
+            ErrorKind::Service
+        };
+        ApiError::other(
+            account,
+            &region,
+            "sts:AssumeRole",
+            kind,
+            format!("cannot assume {role_arn}: {text}"),
+        )
+    })?;
+    let config = base
+        .to_builder()
+        .credentials_provider(SharedCredentialsProvider::new(provider))
+        .build();
+    let session = base_session(&config).await.map_err(|mut e| {
+        e.account = account.to_string();
+        e
+    })?;
+    if session.account_id != account {
+        return Err(ApiError::other(
+            account,
+            &region,
+            "sts:GetCallerIdentity",
+            ErrorKind::AccessDenied,
+            format!(
+                "assumed {role_arn} but STS reports account {}",
+                session.account_id
+            ),
+        ));
+    }
+    Ok(session)
+}

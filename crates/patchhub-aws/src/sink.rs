@@ -1,0 +1,289 @@
+//! Writing to Security Hub: reading back patchhub's own findings of a scope with `GetFindings`,
+//! and importing findings with `BatchImportFindings` in chunks that respect AWS's limits (100
+//! findings, 6 MB per call; 240 KB per finding), retrying per-finding failures that are
+//! retriable and reporting the rest. Nothing is dropped silently.
+
+use std::future::Future;
+use std::time::Duration;
+
+use aws_sdk_securityhub::types::{
+    AwsSecurityFindingFilters, MapFilter, MapFilterComparison, StringFilter, StringFilterComparison,
+};
+use patchhub_core::finding::{self, Finding};
+
+use crate::convert;
+use crate::error::{ApiError, ErrorKind};
+use crate::quota::{Api, Limiter};
+
+/// Findings per `BatchImportFindings` call (AWS maximum).
+pub const MAX_FINDINGS_PER_CALL: usize = 100;
+/// Bytes per call we allow ourselves: AWS's 6 MB less a margin for the SDK's framing.
+pub const MAX_BYTES_PER_CALL: usize = 6 * 1024 * 1024 - 64 * 1024;
+/// Values per filter attribute (AWS maximum).
+pub const MAX_FILTER_VALUES: usize = 20;
+/// Rounds of retry for retriable per-finding failures.
+const RETRY_ROUNDS: u32 = 4;
+
+/// Which of patchhub's findings to read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FindingQuery {
+    /// GeneratorIds (ORed).
+    pub generators: Vec<String>,
+    /// Only these nodes (at most [`MAX_FILTER_VALUES`]); `None`: the whole account and Region.
+    pub nodes: Option<Vec<String>>,
+}
+
+/// One finding that could not be imported.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FailedFinding {
+    /// Finding id.
+    pub id: String,
+    /// AWS error code or `LimitExceeded`/`CallFailed`.
+    pub code: String,
+    /// Why.
+    pub message: String,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOutcome {
+    /// Ids accepted by Security Hub.
+    pub imported: Vec<String>,
+    /// Ids not accepted, with the reason (after retries).
+    pub failed: Vec<FailedFinding>,
+    /// The last call-level error, if a whole call failed.
+    pub call_error: Option<ApiError>,
+}
+
+/// Where findings go. The Security Hub implementation is [`SecurityHubSink`].
+pub trait FindingSink: Send + Sync {
+    /// patchhub's findings matching the query, active and archived.
+    fn read(
+        &self,
+        query: &FindingQuery,
+    ) -> impl Future<Output = Result<Vec<Finding>, ApiError>> + Send;
+    /// Imports findings; per-finding results in the outcome.
+    fn import(&self, findings: Vec<Finding>) -> impl Future<Output = ImportOutcome> + Send;
+}
+
+/// Security Hub in one account and Region.
+#[derive(Debug, Clone)]
+pub struct SecurityHubSink {
+    client: aws_sdk_securityhub::Client,
+    account: String,
+    region: String,
+    product_arn: String,
+    limiter: Limiter,
+}
+
+fn string_eq(v: &str) -> StringFilter {
+    StringFilter::builder()
+        .value(v)
+        .comparison(StringFilterComparison::Equals)
+        .build()
+}
+
+/// Error codes worth retrying for a single finding.
+fn retriable(code: &str) -> bool {
+    let c = code.to_ascii_lowercase();
+    c.contains("internal")
+        || c.contains("throttl")
+        || c.contains("toomanyrequests")
+        || c.contains("unavailable")
+        || c.contains("timeout")
+}
+
+impl SecurityHubSink {
+    /// Security Hub of one account and Region, importing under `product_arn`.
+    pub fn new(
+        client: aws_sdk_securityhub::Client,
+        account: &str,
+        region: &str,
+        partition: &str,
+        limiter: Limiter,
+    ) -> Self {
+        SecurityHubSink {
+            client,
+            account: account.to_string(),
+            region: region.to_string(),
+            product_arn: patchhub_core::mapping::product_arn(partition, region, account),
+            limiter,
+        }
+    }
+
+    fn filters(&self, query: &FindingQuery) -> AwsSecurityFindingFilters {
+        let mut f = AwsSecurityFindingFilters::builder()
+            .product_arn(string_eq(&self.product_arn))
+            .aws_account_id(string_eq(&self.account))
+            .region(string_eq(&self.region));
+        for g in &query.generators {
+            f = f.generator_id(string_eq(g));
+        }
+        if let Some(nodes) = &query.nodes {
+            for n in nodes {
+                f = f.product_fields(
+                    MapFilter::builder()
+                        .key(finding::fields::NODE_ID)
+                        .value(n)
+                        .comparison(MapFilterComparison::Equals)
+                        .build(),
+                );
+            }
+        }
+        f.build()
+    }
+
+    /// One `BatchImportFindings` call. Returns per-finding failures, or the call's error.
+    async fn import_call(&self, batch: &[Finding]) -> Result<Vec<FailedFinding>, ApiError> {
+        self.limiter.acquire(Api::BatchImportFindings).await;
+        let out = self
+            .client
+            .batch_import_findings()
+            .set_findings(Some(batch.iter().map(convert::to_sdk).collect()))
+            .send()
+            .await
+            .map_err(|e| {
+                ApiError::from_sdk(&self.account, &self.region, "BatchImportFindings", &e)
+            })?;
+        Ok(out
+            .failed_findings()
+            .iter()
+            .map(|f| FailedFinding {
+                id: f.id().unwrap_or_default().to_string(),
+                code: f.error_code().unwrap_or("Unknown").to_string(),
+                message: f.error_message().unwrap_or_default().to_string(),
+            })
+            .collect())
+    }
+}
+
+/// Splits findings into calls within the count and size limits; findings that alone break a
+/// limit come back separately.
+pub fn chunk(findings: Vec<Finding>) -> (Vec<Vec<Finding>>, Vec<FailedFinding>) {
+    let mut chunks = Vec::new();
+    let mut rejected = Vec::new();
+    let mut current: Vec<Finding> = Vec::new();
+    let mut bytes = 0usize;
+    for f in findings {
+        if let Err(violations) = f.validate() {
+            let message = violations
+                .iter()
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>()
+                .join("; ");
+            rejected.push(FailedFinding {
+                id: f.id.clone(),
+                code: "LimitExceeded".into(),
+                message,
+            });
+            continue;
+        }
+        let size = serde_json::to_vec(&f)
+            .map(|v| v.len())
+            .unwrap_or(usize::MAX);
+        if current.len() == MAX_FINDINGS_PER_CALL
+            || (bytes + size > MAX_BYTES_PER_CALL && !current.is_empty())
+        {
+            chunks.push(std::mem::take(&mut current));
+            bytes = 0;
+        }
+        bytes += size;
+        current.push(f);
+    }
+    if !current.is_empty() {
+        chunks.push(current);
+    }
+    (chunks, rejected)
+}
+
+impl FindingSink for SecurityHubSink {
+    async fn read(&self, query: &FindingQuery) -> Result<Vec<Finding>, ApiError> {
+        let filters = self.filters(query);
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            self.limiter.acquire(Api::GetFindings).await;
+            let page = self
+                .client
+                .get_findings()
+                .filters(filters.clone())
+                .max_results(100)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| ApiError::from_sdk(&self.account, &self.region, "GetFindings", &e))?;
+            for f in page.findings() {
+                match convert::from_sdk(f) {
+                    Ok(f) => out.push(f),
+                    Err(e) => tracing::warn!(
+                        id = f.id(),
+                        "ignoring a finding patchhub cannot read back: {e}"
+                    ),
+                }
+            }
+            token = page
+                .next_token()
+                .filter(|t| !t.is_empty())
+                .map(str::to_string);
+            if token.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    async fn import(&self, findings: Vec<Finding>) -> ImportOutcome {
+        let (chunks, rejected) = chunk(findings);
+        let mut outcome = ImportOutcome {
+            failed: rejected,
+            ..ImportOutcome::default()
+        };
+        for batch in chunks {
+            let mut pending = batch;
+            let mut round = 0;
+            loop {
+                round += 1;
+                match self.import_call(&pending).await {
+                    Ok(failed) => {
+                        let failed_ids: std::collections::HashSet<&str> =
+                            failed.iter().map(|f| f.id.as_str()).collect();
+                        outcome.imported.extend(
+                            pending
+                                .iter()
+                                .filter(|f| !failed_ids.contains(f.id.as_str()))
+                                .map(|f| f.id.clone()),
+                        );
+                        let (retry, final_fail): (Vec<_>, Vec<_>) = failed
+                            .into_iter()
+                            .partition(|f| retriable(&f.code) && round < RETRY_ROUNDS);
+                        outcome.failed.extend(final_fail);
+                        if retry.is_empty() {
+                            break;
+                        }
+                        let retry_ids: std::collections::HashSet<String> =
+                            retry.into_iter().map(|f| f.id).collect();
+                        pending.retain(|f| retry_ids.contains(&f.id));
+                    }
+                    Err(e) => {
+                        // The SDK already retried throttles and 5xx; try the call again a few
+                        // times with a pause, since a sweep should not lose a chunk to a blip.
+                        if round < RETRY_ROUNDS
+                            && e.kind != ErrorKind::AccessDenied
+                            && e.kind != ErrorKind::HubNotEnabled
+                        {
+                            tokio::time::sleep(Duration::from_millis(200 * u64::from(round))).await;
+                            continue;
+                        }
+                        outcome.failed.extend(pending.iter().map(|f| FailedFinding {
+                            id: f.id.clone(),
+                            code: e.code.clone().unwrap_or_else(|| "CallFailed".into()),
+                            message: e.message.clone(),
+                        }));
+                        outcome.call_error = Some(e);
+                        break;
+                    }
+                }
+            }
+        }
+        outcome
+    }
+}

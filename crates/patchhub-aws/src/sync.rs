@@ -1,0 +1,614 @@
+//! The sync of one account and Region: read compliance, decide which nodes changed since the last
+//! sync, read back and plan only those, import, and count everything.
+//!
+//! Cost model. `GetFindings` is limited to 3 calls/s while `BatchImportFindings` allows 10/s, so
+//! reading back every finding of a large account would cost more than importing. Each node's
+//! roll-up finding records the node's last patch operation (execution id and time), the policy's
+//! fingerprint and the node's stale status; its content fingerprint therefore changes exactly
+//! when the node's patch findings may change. A sync reads the roll-ups (one `GetFindings` page
+//! per 100 nodes), and only for nodes whose roll-up differs (or is due for its refresh) reads
+//! patches from SSM and patch findings back from Security Hub. An unchanged node costs a share of
+//! one roll-up page and nothing else.
+//!
+//! Crash safety. A node's roll-up is imported only after all of its other findings were
+//! accepted; a run that dies midway leaves roll-ups that still differ, so the next run redoes
+//! exactly those nodes. Ids are deterministic, so redoing never duplicates.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use patchhub_core::finding::{self, Finding, FindingKind};
+use patchhub_core::mapping;
+use patchhub_core::model::{ManagedNode, NodeCompliance};
+use patchhub_core::policy::FindingPolicy;
+use patchhub_core::reconcile::{self, NodeSet, PlanInput, Scope};
+use tokio::task::JoinSet;
+
+use crate::error::{ApiError, ErrorKind};
+use crate::sink::{FailedFinding, FindingQuery, FindingSink, MAX_FILTER_VALUES};
+use crate::source::ComplianceSource;
+
+/// Nodes planned and imported together: large enough that imports go out in full calls of 100
+/// findings (a batch's findings are imported in two waves: everything but roll-ups, then
+/// roll-ups), small enough to keep memory flat and work flowing.
+const BATCH_NODES: usize = 100;
+
+/// Receives each finding a run imports (or would import, with `dry_run`), e.g. to write JSONL.
+pub type FindingObserver = Arc<dyn Fn(&Finding) + Send + Sync>;
+
+/// How to run a sync.
+#[derive(Clone)]
+pub struct SyncOptions {
+    /// What findings exist and what they say.
+    pub policy: FindingPolicy,
+    /// Single-node mode: read and touch only this node's findings.
+    pub only_instance: Option<String>,
+    /// Plan and report, import nothing.
+    pub dry_run: bool,
+    /// Node batches in flight at once within one account and Region.
+    pub batch_concurrency: usize,
+    /// Sees every finding imported (or planned, in a dry run).
+    pub observer: Option<FindingObserver>,
+}
+
+impl std::fmt::Debug for SyncOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncOptions")
+            .field("policy", &self.policy)
+            .field("only_instance", &self.only_instance)
+            .field("dry_run", &self.dry_run)
+            .field("batch_concurrency", &self.batch_concurrency)
+            .finish()
+    }
+}
+
+impl SyncOptions {
+    /// Defaults: the default policy, a sweep, importing, 8 batches in flight.
+    pub fn new(policy: FindingPolicy) -> Self {
+        SyncOptions {
+            policy,
+            only_instance: None,
+            dry_run: false,
+            batch_concurrency: 8,
+            observer: None,
+        }
+    }
+}
+
+/// What a sync of one account and Region did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct TargetSummary {
+    /// Account id.
+    pub account: String,
+    /// Region.
+    pub region: String,
+    /// Managed nodes read from SSM.
+    pub nodes_read: usize,
+    /// Of those, non-compliant.
+    pub non_compliant: usize,
+    /// Nodes whose findings were re-evaluated (changed, new, or due for refresh).
+    pub nodes_changed: usize,
+    /// Nodes gone from SSM whose findings were archived (sweeps only).
+    pub nodes_gone: usize,
+    /// Findings created.
+    pub created: usize,
+    /// Findings updated (content changed).
+    pub updated: usize,
+    /// Findings left as they are (no ingestion cost), counted where they were read back.
+    pub unchanged: usize,
+    /// Findings re-sent unchanged so they outlive Security Hub's 90-day retention.
+    pub refreshed: usize,
+    /// Findings resolved (PASSED, ARCHIVED).
+    pub resolved: usize,
+    /// Archived findings made active again.
+    pub reopened: usize,
+    /// Findings not resolved because SSM's data predates them.
+    pub held_back: usize,
+    /// Findings that could not be imported.
+    pub failed: usize,
+    /// Which, and why.
+    pub failures: Vec<FailedFinding>,
+    /// Calls made, by operation.
+    pub api_calls: BTreeMap<String, u64>,
+    /// A failure that stopped (part of) this target, if any.
+    pub error: Option<String>,
+    /// The class of that failure.
+    pub error_kind: Option<ErrorKind>,
+}
+
+impl TargetSummary {
+    /// Billable ingestion events this run caused (imports that Security Hub accepted).
+    pub fn ingestion_events(&self) -> usize {
+        self.created + self.updated + self.refreshed + self.resolved + self.reopened
+    }
+
+    /// Whether everything was written.
+    pub fn is_ok(&self) -> bool {
+        self.failed == 0 && self.error.is_none()
+    }
+
+    fn fail(&mut self, e: &ApiError) {
+        if self.error.is_none() {
+            self.error = Some(e.to_string());
+            self.error_kind = Some(e.kind);
+        }
+    }
+}
+
+/// What we know of a node in this run.
+struct NodeWork {
+    node: ManagedNode,
+    /// Whether its patches must be read (the counts say non-compliant).
+    read_patches: bool,
+}
+
+/// Everything one batch needs, shared by the batch tasks.
+struct Shared<S, K> {
+    source: S,
+    sink: K,
+    opts: SyncOptions,
+    account: String,
+    region: String,
+    now: DateTime<Utc>,
+    /// Existing roll-up/stale findings by node.
+    node_level: HashMap<String, Vec<Finding>>,
+    /// Existing patch findings by node, when read in one scan.
+    patch_level: Option<HashMap<String, Vec<Finding>>>,
+    summary: Mutex<TargetSummary>,
+}
+
+fn by_node(findings: Vec<Finding>) -> HashMap<String, Vec<Finding>> {
+    let mut map: HashMap<String, Vec<Finding>> = HashMap::new();
+    for f in findings {
+        if let Some(n) = f.node_id() {
+            map.entry(n.to_string()).or_default().push(f);
+        }
+    }
+    map
+}
+
+fn needs_patch_read(node: &ManagedNode) -> bool {
+    let c = &node.counts;
+    node.last_operation.is_some()
+        && c.missing
+            + c.failed
+            + c.installed_pending_reboot
+            + c.installed_rejected
+            + c.available_security_update
+            > 0
+}
+
+/// Whether the node's findings can be left alone: its roll-up (and stale finding) would come out
+/// identical and is not due for a refresh.
+fn unchanged(
+    node: &ManagedNode,
+    existing: Option<&Vec<Finding>>,
+    policy: &FindingPolicy,
+    now: DateTime<Utc>,
+) -> bool {
+    if !policy.rollup {
+        return false;
+    }
+    let existing: &[Finding] = existing.map(Vec::as_slice).unwrap_or_default();
+    // A never-scanned node wants no roll-up; with none stored it is as unchanged as any.
+    let rollup = mapping::rollup_finding(node, policy, now);
+    let same = |desired: Option<Finding>, kind: FindingKind| {
+        let current = existing
+            .iter()
+            .find(|f| f.kind() == Some(kind) && f.is_active());
+        match (desired, current) {
+            (None, None) => true,
+            (Some(d), Some(c)) => {
+                c.fingerprint() == Some(d.compute_fingerprint().as_str())
+                    && now - c.updated_at < policy.refresh_after
+            }
+            _ => false,
+        }
+    };
+    same(rollup, FindingKind::Rollup)
+        && same(
+            mapping::stale_finding(node, policy, now),
+            FindingKind::StaleScan,
+        )
+}
+
+/// Syncs one account and Region. Never panics on AWS data; failures are in the summary.
+pub async fn sync_target<S, K>(
+    source: S,
+    sink: K,
+    account: &str,
+    region: &str,
+    opts: SyncOptions,
+    now: DateTime<Utc>,
+) -> TargetSummary
+where
+    S: ComplianceSource + Clone + 'static,
+    K: FindingSink + Clone + 'static,
+{
+    let mut summary = TargetSummary {
+        account: account.to_string(),
+        region: region.to_string(),
+        ..Default::default()
+    };
+    let only = opts.only_instance.clone();
+    let policy = opts.policy.clone();
+
+    let nodes = match source
+        .list_nodes(only.as_deref(), &policy.exclude_tags)
+        .await
+    {
+        Ok(n) => n,
+        Err(e) => {
+            summary.fail(&e);
+            return summary;
+        }
+    };
+    summary.nodes_read = nodes.len();
+    summary.non_compliant = nodes.iter().filter(|n| needs_patch_read(n)).count();
+
+    let node_query = FindingQuery {
+        generators: vec![
+            finding::GENERATOR_ROLLUP.to_string(),
+            finding::GENERATOR_STALE.to_string(),
+        ],
+        nodes: only.clone().map(|n| vec![n]),
+    };
+    let node_level = match sink.read(&node_query).await {
+        Ok(f) => by_node(f),
+        Err(e) => {
+            summary.fail(&e);
+            return summary;
+        }
+    };
+
+    let listed: BTreeSet<&str> = nodes.iter().map(|n| n.instance_id.as_str()).collect();
+    let mut work: Vec<NodeWork> = Vec::new();
+    for node in &nodes {
+        let existing = node_level.get(&node.instance_id);
+        if unchanged(node, existing, &policy, now) {
+            summary.unchanged += existing
+                .map(|e| e.iter().filter(|f| f.is_active()).count())
+                .unwrap_or(0);
+        } else {
+            work.push(NodeWork {
+                read_patches: needs_patch_read(node),
+                node: node.clone(),
+            });
+        }
+    }
+    summary.nodes_changed = work.len();
+
+    // Nodes Security Hub knows but SSM no longer does: only a sweep may archive them.
+    let sweep = only.is_none();
+    let mut gone: BTreeSet<String> = BTreeSet::new();
+    if sweep {
+        for (node, findings) in &node_level {
+            if !listed.contains(node.as_str()) && findings.iter().any(|f| f.is_active()) {
+                gone.insert(node.clone());
+            }
+        }
+    }
+
+    // Read patch findings back in one scan when that is cheaper than per-node batches (first
+    // sync, many changes, or no roll-ups to tell what changed).
+    let batched_calls = (work.len() + gone.len()).div_ceil(MAX_FILTER_VALUES);
+    let rollups_seen = node_level
+        .values()
+        .filter(|v| v.iter().any(|f| f.kind() == Some(FindingKind::Rollup)))
+        .count();
+    let full_scan = sweep
+        && (!policy.rollup
+            || rollups_seen == 0
+            || batched_calls > nodes.len().div_ceil(100).max(1));
+    let patch_level = if full_scan {
+        let q = FindingQuery {
+            generators: vec![finding::GENERATOR_PATCH.to_string()],
+            nodes: None,
+        };
+        match sink.read(&q).await {
+            Ok(f) => {
+                let map = by_node(f);
+                for (node, findings) in &map {
+                    if !listed.contains(node.as_str()) && findings.iter().any(|f| f.is_active()) {
+                        gone.insert(node.clone());
+                    }
+                }
+                Some(map)
+            }
+            Err(e) => {
+                summary.fail(&e);
+                return summary;
+            }
+        }
+    } else {
+        None
+    };
+    summary.nodes_gone = gone.len();
+
+    let shared = Arc::new(Shared {
+        source,
+        sink,
+        opts: opts.clone(),
+        account: account.to_string(),
+        region: region.to_string(),
+        now,
+        node_level,
+        patch_level,
+        summary: Mutex::new(summary),
+    });
+
+    // Batches of up to BATCH_NODES nodes, several in flight; the limiter keeps each API at its
+    // quota while batches overlap SSM reads with Security Hub writes.
+    let mut batches: Vec<(Vec<NodeWork>, Vec<String>)> = Vec::new();
+    let mut current = (Vec::new(), Vec::new());
+    for w in work {
+        current.0.push(w);
+        if current.0.len() == BATCH_NODES {
+            batches.push(std::mem::take(&mut current));
+        }
+    }
+    for g in gone {
+        current.1.push(g);
+        if current.0.len() + current.1.len() >= BATCH_NODES {
+            batches.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.0.is_empty() || !current.1.is_empty() {
+        batches.push(current);
+    }
+
+    let limit = opts.batch_concurrency.max(1);
+    let mut set = JoinSet::new();
+    let mut queue = batches.into_iter();
+    loop {
+        while set.len() < limit {
+            let Some((nodes, gone)) = queue.next() else {
+                break;
+            };
+            let shared = shared.clone();
+            set.spawn(async move { run_batch(shared, nodes, gone).await });
+        }
+        match set.join_next().await {
+            Some(Ok(())) => {}
+            Some(Err(e)) => {
+                let err = ApiError::other(
+                    account,
+                    region,
+                    "sync",
+                    ErrorKind::Service,
+                    format!("a batch task failed: {e}"),
+                );
+                shared.summary.lock().expect("summary lock").fail(&err);
+            }
+            None => break,
+        }
+    }
+    shared.summary.lock().expect("summary lock").clone()
+}
+
+async fn run_batch<S, K>(shared: Arc<Shared<S, K>>, nodes: Vec<NodeWork>, gone: Vec<String>)
+where
+    S: ComplianceSource + Clone + 'static,
+    K: FindingSink + Clone + 'static,
+{
+    let opts = &shared.opts;
+    let policy = &opts.policy;
+    let mut ids: BTreeSet<String> = nodes.iter().map(|w| w.node.instance_id.clone()).collect();
+    ids.extend(gone.iter().cloned());
+
+    // Existing findings of these nodes.
+    let mut existing: Vec<Finding> = Vec::new();
+    for id in &ids {
+        existing.extend(shared.node_level.get(id).into_iter().flatten().cloned());
+    }
+    match &shared.patch_level {
+        Some(map) => {
+            for id in &ids {
+                existing.extend(map.get(id).into_iter().flatten().cloned());
+            }
+        }
+        None => {
+            // At most 20 values per filter attribute: read back in chunks, side by side.
+            let all: Vec<String> = ids.iter().cloned().collect();
+            let mut reads = JoinSet::new();
+            for chunk in all.chunks(MAX_FILTER_VALUES) {
+                let (sink, chunk) = (shared.sink.clone(), chunk.to_vec());
+                reads.spawn(async move {
+                    sink.read(&FindingQuery {
+                        generators: vec![finding::GENERATOR_PATCH.to_string()],
+                        nodes: Some(chunk),
+                    })
+                    .await
+                });
+            }
+            while let Some(res) = reads.join_next().await {
+                match res.map_err(|e| {
+                    ApiError::other(
+                        &shared.account,
+                        &shared.region,
+                        "GetFindings",
+                        ErrorKind::Service,
+                        e.to_string(),
+                    )
+                }) {
+                    Ok(Ok(f)) => existing.extend(f),
+                    Ok(Err(e)) | Err(e) => {
+                        shared.summary.lock().expect("summary lock").fail(&e);
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    // Desired findings. Patches are read (concurrently; the limiter paces them) only where the
+    // counts say there is something to read.
+    let mut reads = JoinSet::new();
+    for (i, w) in nodes.iter().enumerate() {
+        if w.read_patches {
+            let (source, node) = (shared.source.clone(), w.node.clone());
+            reads.spawn(async move { (i, source.node_patches(&node).await) });
+        }
+    }
+    let mut patches_of: HashMap<usize, Vec<patchhub_core::model::PatchItem>> = HashMap::new();
+    let mut failed_nodes: BTreeSet<String> = BTreeSet::new();
+    while let Some(res) = reads.join_next().await {
+        match res {
+            Ok((i, Ok(p))) => {
+                patches_of.insert(i, p);
+            }
+            Ok((i, Err(e))) => {
+                // Leave this node's findings as they are; the next run retries it.
+                shared.summary.lock().expect("summary lock").fail(&e);
+                failed_nodes.insert(nodes[i].node.instance_id.clone());
+            }
+            Err(e) => {
+                let e = ApiError::other(
+                    &shared.account,
+                    &shared.region,
+                    "DescribeInstancePatches",
+                    ErrorKind::Service,
+                    e.to_string(),
+                );
+                shared.summary.lock().expect("summary lock").fail(&e);
+                return;
+            }
+        }
+    }
+    let mut desired = Vec::new();
+    let mut node_scans = BTreeMap::new();
+    for (i, w) in nodes.iter().enumerate() {
+        let node = &w.node;
+        if failed_nodes.contains(&node.instance_id) {
+            continue;
+        }
+        node_scans.insert(
+            node.instance_id.clone(),
+            node.last_operation.as_ref().map(|o| o.end),
+        );
+        let nc = NodeCompliance {
+            node: node.clone(),
+            patches: patches_of.remove(&i).unwrap_or_default(),
+        };
+        desired.extend(mapping::findings_for_node(&nc, policy, shared.now));
+    }
+    for g in &gone {
+        node_scans.insert(g.clone(), None);
+    }
+    let scope_nodes: BTreeSet<String> = ids
+        .iter()
+        .filter(|id| !failed_nodes.contains(*id))
+        .cloned()
+        .collect();
+    let scope = Scope {
+        account_id: shared.account.clone(),
+        region: shared.region.clone(),
+        nodes: NodeSet::Only(scope_nodes),
+    };
+    let plan = reconcile::plan(PlanInput {
+        scope: &scope,
+        desired,
+        existing,
+        node_scans,
+        now: shared.now,
+        refresh_after: policy.refresh_after,
+    });
+
+    // Which ids fall in which plan bucket, to count what was accepted.
+    let mut bucket: HashMap<String, u8> = HashMap::new();
+    for (i, set) in [
+        &plan.create,
+        &plan.update,
+        &plan.refresh,
+        &plan.resolve,
+        &plan.reopen,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        for f in set {
+            bucket.insert(f.id.clone(), i as u8);
+        }
+    }
+    let (rollups, others): (Vec<Finding>, Vec<Finding>) = plan
+        .to_import()
+        .cloned()
+        .partition(|f| f.kind() == Some(FindingKind::Rollup));
+
+    {
+        let mut s = shared.summary.lock().expect("summary lock");
+        s.unchanged += plan.unchanged.len();
+        s.held_back += plan.held_back.len();
+    }
+
+    if opts.dry_run {
+        let mut s = shared.summary.lock().expect("summary lock");
+        for f in others.iter().chain(rollups.iter()) {
+            if let Some(obs) = &opts.observer {
+                obs(f);
+            }
+            count(&mut s, bucket.get(&f.id).copied());
+        }
+        return;
+    }
+
+    let first = shared.sink.import(others.clone()).await;
+    let failed_first: BTreeSet<String> = first.failed.iter().map(|f| f.id.clone()).collect();
+    // A node's roll-up goes in only if everything else of that node went in.
+    let mut blocked_nodes: BTreeSet<String> = BTreeSet::new();
+    for f in &others {
+        if failed_first.contains(&f.id)
+            && let Some(n) = f.node_id()
+        {
+            blocked_nodes.insert(n.to_string());
+        }
+    }
+    let (rollups_now, rollups_held): (Vec<Finding>, Vec<Finding>) = rollups
+        .into_iter()
+        .partition(|f| f.node_id().is_none_or(|n| !blocked_nodes.contains(n)));
+    let second = shared.sink.import(rollups_now.clone()).await;
+
+    let mut s = shared.summary.lock().expect("summary lock");
+    for outcome in [&first, &second] {
+        for id in &outcome.imported {
+            count(&mut s, bucket.get(id).copied());
+        }
+        s.failed += outcome.failed.len();
+        s.failures.extend(outcome.failed.iter().cloned());
+        if let Some(e) = &outcome.call_error {
+            s.fail(e);
+        }
+    }
+    for f in &rollups_held {
+        s.failed += 1;
+        s.failures.push(FailedFinding {
+            id: f.id.clone(),
+            code: "HeldBack".into(),
+            message: "roll-up not updated because other findings of this node failed; the next run retries".into(),
+        });
+    }
+    if let Some(obs) = &opts.observer {
+        let accepted: BTreeSet<&String> = first
+            .imported
+            .iter()
+            .chain(second.imported.iter())
+            .collect();
+        for f in others.iter().chain(rollups_now.iter()) {
+            if accepted.contains(&f.id) {
+                obs(f);
+            }
+        }
+    }
+}
+
+fn count(s: &mut TargetSummary, bucket: Option<u8>) {
+    match bucket {
+        Some(0) => s.created += 1,
+        Some(1) => s.updated += 1,
+        Some(2) => s.refreshed += 1,
+        Some(3) => s.resolved += 1,
+        Some(4) => s.reopened += 1,
+        _ => {}
+    }
+}

@@ -1,0 +1,660 @@
+//! The CloudFormation templates in `deploy/cloudformation` keep their contract: the original
+//! template's five parameters, its maintenance-window tasks, the Lambda runtime, and an execution
+//! role that grants exactly the IAM actions the code declares in [`patchhub_aws::actions`].
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use patchhub_aws::actions::SYNC_ACTIONS;
+use serde_json::{Map, Value, json};
+
+/// What the execution role grants besides `SYNC_ACTIONS`: writing to the function's own log
+/// group. The stack creates that group, so `logs:CreateLogGroup` is not among them.
+const LOG_ACTIONS: &[&str] = &["logs:CreateLogStream", "logs:PutLogEvents"];
+
+/// The parameters of the original (2020) template, which deployments upgrading from it pass.
+const ORIGINAL_PARAMETERS: &[&str] = &[
+    "ExistingLambdaExecutionRole",
+    "S3BucketParam",
+    "S3KeyParam",
+    "TargetTagKey",
+    "TargetTagValue",
+];
+
+const ACCOUNT: &str = "patchhub-account.yaml";
+const ORG: &str = "patchhub-org.yaml";
+const ADMIN: &str = "patchhub-admin.yaml";
+
+fn template_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy/cloudformation")
+}
+
+fn read(name: &str) -> String {
+    let path = template_dir().join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// Parses a template. Short-form tags (`!Ref`) fail here on purpose: the templates use the long
+/// form so that any YAML parser, this one included, reads them.
+fn load(name: &str) -> Value {
+    serde_norway::from_str(&read(name)).unwrap_or_else(|e| {
+        panic!("{name} is not plain YAML (use long-form intrinsics, `Ref:` not `!Ref`): {e}")
+    })
+}
+
+fn obj<'a>(v: &'a Value, what: &str) -> &'a Map<String, Value> {
+    v.as_object()
+        .unwrap_or_else(|| panic!("{what} is not a mapping: {v}"))
+}
+
+fn resources(t: &Value) -> &Map<String, Value> {
+    obj(&t["Resources"], "Resources")
+}
+
+fn parameters(t: &Value) -> &Map<String, Value> {
+    obj(&t["Parameters"], "Parameters")
+}
+
+/// `(logical id, resource)` for every resource of type `ty`.
+fn of_type<'a>(t: &'a Value, ty: &str) -> Vec<(&'a str, &'a Value)> {
+    resources(t)
+        .iter()
+        .filter(|(_, r)| r["Type"] == ty)
+        .map(|(k, r)| (k.as_str(), r))
+        .collect()
+}
+
+fn only_of_type<'a>(t: &'a Value, ty: &str) -> (&'a str, &'a Value) {
+    let all = of_type(t, ty);
+    assert_eq!(
+        all.len(),
+        1,
+        "expected exactly one {ty}, found {:?}",
+        all.iter().map(|(k, _)| k).collect::<Vec<_>>()
+    );
+    all[0]
+}
+
+/// `Ref: NAME`.
+fn is_ref(v: &Value, name: &str) -> bool {
+    v.get("Ref").and_then(Value::as_str) == Some(name)
+}
+
+/// The logical id of a `Fn::GetAtt: [ID, Arn]` (or `Fn::GetAtt: ID.Arn`).
+fn getatt_arn(v: &Value) -> Option<&str> {
+    match v.get("Fn::GetAtt")? {
+        Value::Array(a) if a.len() == 2 && a[1] == "Arn" => a[0].as_str(),
+        Value::String(s) => s.strip_suffix(".Arn"),
+        _ => None,
+    }
+}
+
+/// Every logical id named by a `Fn::GetAtt: [ID, Arn]` anywhere inside `v`.
+fn getatt_arns(v: &Value, out: &mut Vec<String>) {
+    if let Some(id) = getatt_arn(v) {
+        out.push(id.to_string());
+    }
+    match v {
+        Value::Array(a) => a.iter().for_each(|x| getatt_arns(x, out)),
+        Value::Object(m) => m.values().for_each(|x| getatt_arns(x, out)),
+        _ => {}
+    }
+}
+
+/// A YAML scalar as a string (`Priority: 1` and `Priority: '1'` both give "1").
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        other => panic!("expected a scalar, got {other}"),
+    }
+}
+
+/// `Action` (or `Resource`) of a statement: a string or a list of strings.
+fn strings(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(a) => a
+            .iter()
+            .map(|x| {
+                x.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| x.to_string())
+            })
+            .collect(),
+        Value::Null => Vec::new(),
+        other => vec![other.to_string()],
+    }
+}
+
+fn statements(doc: &Value) -> Vec<&Value> {
+    match &doc["Statement"] {
+        Value::Array(a) => a.iter().collect(),
+        v @ Value::Object(_) => vec![v],
+        other => panic!("policy Statement is neither a list nor a mapping: {other}"),
+    }
+}
+
+/// The actions a set of policy documents allows, checking on the way that every statement is a
+/// plain Allow (Deny, NotAction and NotResource would make a set comparison meaningless).
+fn allowed_actions<'a>(docs: impl IntoIterator<Item = &'a Value>) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for doc in docs {
+        for st in statements(doc) {
+            assert_eq!(
+                st["Effect"], "Allow",
+                "only Allow statements expected: {st}"
+            );
+            assert!(
+                st.get("NotAction").is_none() && st.get("NotResource").is_none(),
+                "NotAction/NotResource: {st}"
+            );
+            out.extend(strings(&st["Action"]));
+        }
+    }
+    out
+}
+
+/// Fails with both directions of the difference, so a drift names the action to add or remove.
+fn assert_same_actions(granted: &BTreeSet<String>, expected: &BTreeSet<String>, what: &str) {
+    if granted == expected {
+        return;
+    }
+    let missing: Vec<_> = expected.difference(granted).collect();
+    let extra: Vec<_> = granted.difference(expected).collect();
+    panic!(
+        "{what}: the role's actions differ from patchhub_aws::actions::SYNC_ACTIONS + LOG_ACTIONS\n  \
+         called by the code but not granted: {missing:?}\n  \
+         granted but not called by the code: {extra:?}\n\
+         Change the code's list and the template together."
+    );
+}
+
+fn function(t: &Value) -> (&str, &Value) {
+    only_of_type(t, "AWS::Lambda::Function")
+}
+
+/// The execution role the function runs as when the stack creates it.
+fn execution_role(t: &Value) -> (&str, &Value) {
+    let (_, f) = function(t);
+    let role = &f["Properties"]["Role"];
+    let branches = role["Fn::If"]
+        .as_array()
+        .unwrap_or_else(|| panic!("Function Role should be Fn::If on the optional role: {role}"));
+    assert_eq!(
+        branches.len(),
+        3,
+        "Fn::If takes [condition, then, else]: {role}"
+    );
+    assert!(
+        is_ref(&branches[2], "ExistingLambdaExecutionRole"),
+        "without a created role the function must use ExistingLambdaExecutionRole: {role}"
+    );
+    let id = getatt_arn(&branches[1])
+        .unwrap_or_else(|| panic!("the created role should be Fn::GetAtt [ROLE, Arn]: {role}"));
+    let r = &resources(t)[id];
+    assert_eq!(r["Type"], "AWS::IAM::Role", "{id} is not an IAM role");
+    (id, r)
+}
+
+#[test]
+fn templates_are_plain_yaml_with_resources() {
+    for name in [ACCOUNT, ORG, ADMIN] {
+        let t = load(name);
+        assert_eq!(t["AWSTemplateFormatVersion"], "2010-09-09", "{name}");
+        assert!(!resources(&t).is_empty(), "{name} has no resources");
+    }
+}
+
+#[test]
+fn account_template_keeps_the_original_parameters() {
+    let t = load(ACCOUNT);
+    let params = parameters(&t);
+    for name in ORIGINAL_PARAMETERS {
+        let p = params
+            .get(*name)
+            .unwrap_or_else(|| panic!("parameter {name} of the original template is gone"));
+        assert_eq!(p["Type"], "String", "{name} keeps its type");
+    }
+    // Optional, as in the original: empty means "create the role".
+    assert_eq!(params["ExistingLambdaExecutionRole"]["Default"], "");
+    for name in [
+        "S3BucketParam",
+        "S3KeyParam",
+        "TargetTagKey",
+        "TargetTagValue",
+    ] {
+        assert!(
+            params[name].get("Default").is_none(),
+            "{name} has no default: every deployment names its own"
+        );
+    }
+}
+
+#[test]
+fn account_template_has_the_new_parameters() {
+    let t = load(ACCOUNT);
+    let params = parameters(&t);
+    let allowed = |name: &str| -> BTreeSet<String> {
+        strings(&params[name]["AllowedValues"])
+            .into_iter()
+            .collect()
+    };
+    for name in [
+        "Schedule",
+        "MinSeverity",
+        "Architecture",
+        "EventDriven",
+        "SweepSchedule",
+        "LogRetentionDays",
+    ] {
+        assert!(params.contains_key(name), "parameter {name} missing");
+    }
+    assert_eq!(
+        allowed("Architecture"),
+        BTreeSet::from(["arm64".to_string(), "x86_64".to_string()])
+    );
+    assert_eq!(
+        allowed("MinSeverity"),
+        ["critical", "high", "medium", "low", "informational", "all"]
+            .map(String::from)
+            .into_iter()
+            .collect::<BTreeSet<_>>(),
+        "MinSeverity takes what the CLI's --min-severity takes"
+    );
+    assert_eq!(
+        params["EventDriven"]["Default"], "true",
+        "event-driven sync is on by default"
+    );
+    assert!(
+        scalar(&params["SweepSchedule"]["Default"]).contains("1 day"),
+        "the sweep runs daily by default"
+    );
+    assert!(
+        !scalar(&params["Schedule"]["Default"]).contains("hour"),
+        "no more hourly full rescans"
+    );
+}
+
+#[test]
+fn function_runs_bootstrap_on_provided_al2023() {
+    let t = load(ACCOUNT);
+    let (_, f) = function(&t);
+    let p = &f["Properties"];
+    assert_eq!(p["Runtime"], "provided.al2023");
+    assert_eq!(p["Handler"], "bootstrap");
+    assert_eq!(p["Architectures"], json!([{"Ref": "Architecture"}]));
+    assert!(
+        is_ref(&p["Code"]["S3Key"], "S3KeyParam"),
+        "code key comes from S3KeyParam"
+    );
+    assert!(
+        p["Code"]["S3Bucket"]
+            .to_string()
+            .contains("\"S3BucketParam\""),
+        "code bucket comes from S3BucketParam"
+    );
+    let env = obj(&p["Environment"]["Variables"], "Environment.Variables");
+    assert!(
+        is_ref(&env["PATCHHUB_MIN_SEVERITY"], "MinSeverity"),
+        "MinSeverity reaches the function"
+    );
+    for key in env.keys() {
+        assert!(
+            key.starts_with("PATCHHUB_"),
+            "unexpected environment variable {key}"
+        );
+    }
+}
+
+#[test]
+fn log_group_has_retention_and_matches_the_function() {
+    let t = load(ACCOUNT);
+    let (id, lg) = only_of_type(&t, "AWS::Logs::LogGroup");
+    assert!(is_ref(
+        &lg["Properties"]["RetentionInDays"],
+        "LogRetentionDays"
+    ));
+    let (_, f) = function(&t);
+    assert!(
+        is_ref(&f["Properties"]["LoggingConfig"]["LogGroup"], id),
+        "the function logs to the stack's log group"
+    );
+}
+
+#[test]
+fn execution_role_grants_exactly_what_the_code_calls() {
+    let t = load(ACCOUNT);
+    let (id, role) = execution_role(&t);
+    let p = &role["Properties"];
+
+    let trust = statements(&p["AssumeRolePolicyDocument"]);
+    assert!(
+        trust
+            .iter()
+            .all(|s| s["Principal"]["Service"] == "lambda.amazonaws.com"),
+        "{id} is assumed by Lambda only: {trust:?}"
+    );
+    assert!(
+        p.get("ManagedPolicyArns").is_none(),
+        "{id}: managed policies would grant actions the test cannot see"
+    );
+
+    // Inline policies, plus any stand-alone policy attached to the role.
+    let mut docs: Vec<&Value> = p["Policies"]
+        .as_array()
+        .map(|a| a.iter().map(|x| &x["PolicyDocument"]).collect())
+        .unwrap_or_default();
+    for ty in ["AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"] {
+        for (_, pol) in of_type(&t, ty) {
+            if pol["Properties"]["Roles"]
+                .as_array()
+                .is_some_and(|rs| rs.iter().any(|r| is_ref(r, id)))
+            {
+                docs.push(&pol["Properties"]["PolicyDocument"]);
+            }
+        }
+    }
+
+    let granted = allowed_actions(docs.iter().copied());
+    let expected: BTreeSet<String> = SYNC_ACTIONS
+        .iter()
+        .chain(LOG_ACTIONS)
+        .map(|s| s.to_string())
+        .collect();
+    assert_same_actions(&granted, &expected, id);
+
+    // The log actions reach only the function's log group.
+    for doc in &docs {
+        for st in statements(doc) {
+            if strings(&st["Action"])
+                .iter()
+                .any(|a| a.starts_with("logs:"))
+            {
+                assert_ne!(
+                    st["Resource"], "*",
+                    "{id}: logs actions must name the log group: {st}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn execution_role_scopes_what_aws_lets_it_scope() {
+    let t = load(ACCOUNT);
+    let (id, role) = execution_role(&t);
+    let docs: Vec<&Value> = role["Properties"]["Policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| &x["PolicyDocument"])
+        .collect();
+    // Actions with resource-level permissions (Service Authorization Reference) and the resource
+    // ARN fragment their statement must be limited to.
+    let scoped = [
+        (
+            "securityhub:BatchImportFindings",
+            ":product/${AWS::AccountId}/default",
+        ),
+        ("securityhub:GetFindings", ":hub/default"),
+        ("ssm:DescribeInstancePatches", ":instance/*"),
+        ("ssm:DescribeInstancePatchStates", ":instance/*"),
+    ];
+    for (action, fragment) in scoped {
+        let sts: Vec<&Value> = docs
+            .iter()
+            .flat_map(|d| statements(d))
+            .filter(|s| strings(&s["Action"]).iter().any(|a| a == action))
+            .collect();
+        assert!(!sts.is_empty(), "{id}: no statement grants {action}");
+        for st in sts {
+            let res = st["Resource"].to_string();
+            assert!(
+                res.contains(fragment) && res != "\"*\"",
+                "{id}: {action} should be limited to {fragment}: {res}"
+            );
+        }
+    }
+}
+
+/// The properties of the one task at `priority`.
+fn task_at<'a>(tasks: &[(&'a str, &'a Value)], priority: &str) -> &'a Value {
+    let found: Vec<_> = tasks
+        .iter()
+        .filter(|(_, r)| scalar(&r["Properties"]["Priority"]) == priority)
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "expected one maintenance window task at priority {priority}"
+    );
+    &found[0].1["Properties"]
+}
+
+#[test]
+fn maintenance_window_tasks_keep_the_original_settings() {
+    let t = load(ACCOUNT);
+    let tasks = of_type(&t, "AWS::SSM::MaintenanceWindowTask");
+
+    let scan = task_at(&tasks, "1");
+    assert_eq!(scan["TaskType"], "RUN_COMMAND");
+    assert_eq!(scan["TaskArn"], "AWS-RunPatchBaseline");
+    assert_eq!(
+        scan["TaskInvocationParameters"]["MaintenanceWindowRunCommandParameters"]["Parameters"]["Operation"],
+        json!(["Scan"]),
+        "the window scans; it never installs"
+    );
+
+    let sync = task_at(&tasks, "10");
+    assert_eq!(sync["TaskType"], "LAMBDA");
+    let (fid, _) = function(&t);
+    assert_eq!(
+        getatt_arn(&sync["TaskArn"]),
+        Some(fid),
+        "the Lambda task invokes the patchhub function"
+    );
+    assert_eq!(sync["MaxConcurrency"], "10");
+    assert_eq!(sync["MaxErrors"], "10");
+    // CloudFormation wants the payload base64-encoded, hence Fn::Base64 around the JSON text.
+    let payload = &sync["TaskInvocationParameters"]["MaintenanceWindowLambdaParameters"]["Payload"];
+    let text = payload["Fn::Base64"]
+        .as_str()
+        .unwrap_or_else(|| panic!("Payload should be Fn::Base64 of the JSON text: {payload}"));
+    assert!(
+        text.len() <= 4096,
+        "a maintenance-window payload is at most 4096 bytes"
+    );
+    let parsed: Value =
+        serde_json::from_str(text).unwrap_or_else(|e| panic!("payload is not JSON: {e}: {text}"));
+    assert_eq!(parsed, json!({"instanceid": "{{RESOURCE_ID}}"}));
+
+    // Both tasks run on the tag-selected target, and the scan runs first.
+    let (target_id, target) = only_of_type(&t, "AWS::SSM::MaintenanceWindowTarget");
+    for task in [scan, sync] {
+        assert_eq!(
+            task["Targets"],
+            json!([{"Key": "WindowTargetIds", "Values": [{"Ref": target_id}]}])
+        );
+        assert!(
+            getatt_arn(&task["ServiceRoleArn"]).is_some(),
+            "tasks run under the stack's window role"
+        );
+    }
+    assert_eq!(target["Properties"]["ResourceType"], "INSTANCE");
+    assert_eq!(
+        target["Properties"]["Targets"],
+        json!([{"Key": {"Fn::Sub": "tag:${TargetTagKey}"}, "Values": [{"Ref": "TargetTagValue"}]}])
+    );
+}
+
+#[test]
+fn eventbridge_rules_reach_the_function_with_scoped_permissions() {
+    let t = load(ACCOUNT);
+    let (fid, _) = function(&t);
+    let rules = of_type(&t, "AWS::Events::Rule");
+    let compliance: Vec<_> = rules
+        .iter()
+        .filter(|(_, r)| r["Properties"].get("EventPattern").is_some())
+        .collect();
+    assert_eq!(compliance.len(), 1, "one rule on compliance changes");
+    let (cid, rule) = compliance[0];
+    let pattern = &rule["Properties"]["EventPattern"];
+    assert_eq!(pattern["source"], json!(["aws.ssm"]));
+    assert_eq!(
+        pattern["detail-type"],
+        json!(["Configuration Compliance State Change"])
+    );
+    assert_eq!(pattern["detail"]["compliance-type"], json!(["Patch"]));
+    assert_eq!(
+        rule["Condition"], "EventDrivenOn",
+        "EventDriven=false removes the rule"
+    );
+
+    let sweep: Vec<_> = rules
+        .iter()
+        .filter(|(_, r)| r["Properties"].get("ScheduleExpression").is_some())
+        .collect();
+    assert_eq!(sweep.len(), 1, "one scheduled sweep rule");
+    let (sid, srule) = sweep[0];
+    assert!(is_ref(
+        &srule["Properties"]["ScheduleExpression"],
+        "SweepSchedule"
+    ));
+
+    for (id, r) in [(cid, rule), (sid, srule)] {
+        let mut targets = Vec::new();
+        getatt_arns(&r["Properties"]["Targets"], &mut targets);
+        assert_eq!(targets, vec![fid.to_string()], "{id} targets the function");
+        let perms: Vec<_> = of_type(&t, "AWS::Lambda::Permission")
+            .into_iter()
+            .filter(|(_, p)| getatt_arn(&p["Properties"]["SourceArn"]) == Some(*id))
+            .collect();
+        assert_eq!(
+            perms.len(),
+            1,
+            "{id} needs one Lambda permission limited to its ARN"
+        );
+        assert_eq!(
+            perms[0].1["Properties"]["Principal"],
+            "events.amazonaws.com"
+        );
+    }
+}
+
+#[test]
+fn no_hard_coded_partition() {
+    for name in [ACCOUNT, ORG, ADMIN] {
+        for (n, line) in read(name).lines().enumerate() {
+            assert!(
+                !line.contains("arn:aws:"),
+                "{name}:{}: use arn:${{AWS::Partition}}: {line}",
+                n + 1
+            );
+        }
+    }
+}
+
+#[test]
+fn every_checkov_skip_gives_its_reason() {
+    for name in [ACCOUNT, ORG, ADMIN] {
+        let t = load(name);
+        for (id, r) in resources(&t) {
+            let skips = r["Metadata"]["checkov"]["skip"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            for s in skips {
+                let reason = s["comment"].as_str().unwrap_or("").trim();
+                assert!(
+                    reason.len() >= 20,
+                    "{name}: {id}: checkov skip {} needs a reason",
+                    s["id"]
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn org_stackset_deploys_the_account_template_everywhere() {
+    let account = load(ACCOUNT);
+    let t = load(ORG);
+    let (_, ss) = only_of_type(&t, "AWS::CloudFormation::StackSet");
+    let p = &ss["Properties"];
+    assert_eq!(p["PermissionModel"], "SERVICE_MANAGED");
+    assert_eq!(
+        p["AutoDeployment"]["Enabled"], true,
+        "accounts joining the OUs get patchhub"
+    );
+    let group = &p["StackInstancesGroup"][0];
+    assert!(is_ref(
+        &group["DeploymentTargets"]["OrganizationalUnitIds"],
+        "OrganizationalUnitIds"
+    ));
+    assert!(is_ref(&group["Regions"], "DeploymentRegions"));
+
+    let account_params = parameters(&account);
+    let passed: BTreeSet<String> = p["Parameters"]
+        .as_array()
+        .expect("StackSet Parameters")
+        .iter()
+        .map(|x| {
+            x["ParameterKey"]
+                .as_str()
+                .expect("ParameterKey")
+                .to_string()
+        })
+        .collect();
+    for key in &passed {
+        assert!(
+            account_params.contains_key(key),
+            "the StackSet passes {key}, which {ACCOUNT} does not declare"
+        );
+    }
+    for (name, param) in account_params {
+        if param.get("Default").is_none() {
+            assert!(
+                passed.contains(name),
+                "{ACCOUNT} requires {name}, which the StackSet does not pass"
+            );
+        }
+    }
+    let suffix = p["Parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["ParameterKey"] == "S3BucketRegionSuffix");
+    assert_eq!(
+        suffix.map(|x| &x["ParameterValue"]),
+        Some(&json!("true")),
+        "member stacks read the zip from the bucket of their own Region"
+    );
+}
+
+#[test]
+fn admin_template_enables_security_hub_and_aggregates() {
+    let t = load(ADMIN);
+    let (_, hub) = only_of_type(&t, "AWS::SecurityHub::Hub");
+    assert_eq!(
+        hub["Condition"], "CreateHub",
+        "an already enabled hub can be left alone"
+    );
+    let (_, agg) = only_of_type(&t, "AWS::SecurityHub::FindingAggregator");
+    assert!(is_ref(
+        &agg["Properties"]["RegionLinkingMode"],
+        "RegionLinkingMode"
+    ));
+    assert!(
+        agg["Properties"]["Regions"]
+            .to_string()
+            .contains("\"LinkedRegions\"")
+    );
+    let (_, org) = only_of_type(&t, "AWS::SecurityHub::OrganizationConfiguration");
+    assert_eq!(org["Properties"]["AutoEnable"], true);
+    assert_eq!(org["Condition"], "AutoEnableOn", "auto-enable is optional");
+    assert!(
+        parameters(&t).contains_key("HomeRegion") && parameters(&t).contains_key("LinkedRegions")
+    );
+}

@@ -1,0 +1,359 @@
+//! Reconciliation planner: desired findings + what Security Hub holds = what to import.
+//!
+//! The plan decides per `Id`: create, update (content changed), refresh (unchanged but
+//! close to Security Hub's 90-day retention), unchanged (skipped: no ingestion cost),
+//! resolve (active but no longer desired) and reopen (desired again after being archived).
+//! It never touches a finding outside its [`Scope`], and never resolves or overwrites a
+//! finding with data older than the data the finding was built from.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::finding::{Compliance, ComplianceStatus, Finding, RecordState, fields};
+use crate::mapping::to_millis;
+use crate::text::rfc3339;
+
+/// Which nodes a run covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeSet {
+    /// Every node of the account and Region: a full sweep. Findings of nodes that were
+    /// not read (deleted, deregistered) are resolved.
+    All,
+    /// Only these node ids (event-driven or partial runs). Nothing else is touched.
+    Only(BTreeSet<String>),
+}
+
+/// The part of Security Hub a run owns: one account and Region, all or some nodes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    /// 12-digit account id.
+    pub account_id: String,
+    /// Region code.
+    pub region: String,
+    /// Nodes covered.
+    pub nodes: NodeSet,
+}
+
+impl Scope {
+    /// A full sweep of one account and Region.
+    pub fn all(account_id: impl Into<String>, region: impl Into<String>) -> Self {
+        Scope {
+            account_id: account_id.into(),
+            region: region.into(),
+            nodes: NodeSet::All,
+        }
+    }
+
+    /// A run over the given nodes only.
+    pub fn nodes<I, S>(account_id: impl Into<String>, region: impl Into<String>, ids: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Scope {
+            account_id: account_id.into(),
+            region: region.into(),
+            nodes: NodeSet::Only(ids.into_iter().map(Into::into).collect()),
+        }
+    }
+
+    /// Whether the run owns `f`: a patchhub `GeneratorId`, the same account and `Region`,
+    /// and, for [`NodeSet::Only`], a `patchhub/NodeId` in the set. A finding without a node
+    /// id belongs only to a full sweep. Requiring the patchhub generator for every finding
+    /// (not only node-less ones) keeps other products' findings that share the default
+    /// product ARN out of reach.
+    pub fn contains(&self, f: &Finding) -> bool {
+        if !f.is_patchhub()
+            || f.aws_account_id != self.account_id
+            || f.region.as_deref() != Some(self.region.as_str())
+        {
+            return false;
+        }
+        match (&self.nodes, f.node_id()) {
+            (NodeSet::All, _) => true,
+            (NodeSet::Only(set), Some(n)) => set.contains(n),
+            (NodeSet::Only(_), None) => false,
+        }
+    }
+}
+
+/// Everything the planner needs.
+#[derive(Debug, Clone)]
+pub struct PlanInput<'a> {
+    /// What this run owns.
+    pub scope: &'a Scope,
+    /// Findings the mapping produced for the nodes read in this run.
+    pub desired: Vec<Finding>,
+    /// Findings of the scope as read back from Security Hub (any record state).
+    pub existing: Vec<Finding>,
+    /// Nodes read in this run and the end of their last patch operation (`None`: read,
+    /// but SSM reports no patch operation). A node must be listed only if it was read
+    /// successfully: in a full sweep an unlisted node counts as gone.
+    pub node_scans: BTreeMap<String, Option<DateTime<Utc>>>,
+    /// The run's clock.
+    pub now: DateTime<Utc>,
+    /// Refresh unchanged findings last updated longer ago than this (policy `refresh_after`).
+    pub refresh_after: Duration,
+}
+
+/// What to import and what was skipped. Every finding in the import sets carries
+/// `UpdatedAt` later than the stored one, the stored `CreatedAt`/`FirstObservedAt`, and a
+/// fresh fingerprint.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Plan {
+    /// New findings.
+    pub create: Vec<Finding>,
+    /// Content changed.
+    pub update: Vec<Finding>,
+    /// Unchanged, re-sent so retention does not delete them.
+    pub refresh: Vec<Finding>,
+    /// Active but no longer desired: sent back with Compliance PASSED, RecordState ARCHIVED.
+    pub resolve: Vec<Finding>,
+    /// Desired again while archived: sent ACTIVE.
+    pub reopen: Vec<Finding>,
+    /// Ids left as they are (same content, or archived and not desired).
+    pub unchanged: Vec<String>,
+    /// Input findings (desired or existing) ignored because they are outside the scope.
+    pub out_of_scope: usize,
+    /// Ids not resolved or overwritten because this run's data is older than theirs.
+    pub held_back: Vec<String>,
+}
+
+/// Sizes of a [`Plan`]'s parts, for logs and metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct PlanCounts {
+    pub create: usize,
+    pub update: usize,
+    pub refresh: usize,
+    pub resolve: usize,
+    pub reopen: usize,
+    pub unchanged: usize,
+    pub out_of_scope: usize,
+    pub held_back: usize,
+}
+
+impl PlanCounts {
+    /// Findings the plan imports (each one an ingestion event).
+    pub fn imports(&self) -> usize {
+        self.create + self.update + self.refresh + self.resolve + self.reopen
+    }
+}
+
+impl Plan {
+    /// Everything to send to `BatchImportFindings`: create, update, refresh, resolve, reopen.
+    pub fn to_import(&self) -> impl Iterator<Item = &Finding> {
+        self.create
+            .iter()
+            .chain(&self.update)
+            .chain(&self.refresh)
+            .chain(&self.resolve)
+            .chain(&self.reopen)
+    }
+
+    /// Sizes of each part.
+    pub fn counts(&self) -> PlanCounts {
+        PlanCounts {
+            create: self.create.len(),
+            update: self.update.len(),
+            refresh: self.refresh.len(),
+            resolve: self.resolve.len(),
+            reopen: self.reopen.len(),
+            unchanged: self.unchanged.len(),
+            out_of_scope: self.out_of_scope,
+            held_back: self.held_back.len(),
+        }
+    }
+}
+
+/// Plans the import for one scope.
+///
+/// * Desired findings with the same `Id`: the one built from the newest scan
+///   (`patchhub/ScanTime`) wins; ties go to the smaller content fingerprint, so the choice
+///   does not depend on input order.
+/// * Existing findings with the same `Id` (e.g. repeated across pages): the most recently
+///   updated one counts, once.
+/// * Desired finding with a stored twin: held back if built from an older scan than the
+///   twin; reopen if the twin is archived; unchanged if the stored fingerprint matches
+///   (refresh when the twin's `UpdatedAt` is older than `refresh_after`); update otherwise.
+/// * Active existing finding not desired: resolved unless the node's scan in `node_scans`
+///   is older than the finding's `patchhub/ScanTime` (held back), or, in a
+///   [`NodeSet::Only`] run, the node was not read at all (held back). In a full sweep a
+///   node missing from `node_scans` is gone, and its findings are resolved.
+/// * Archived existing finding not desired: left alone.
+pub fn plan(input: PlanInput<'_>) -> Plan {
+    let PlanInput {
+        scope,
+        desired,
+        existing,
+        node_scans,
+        now,
+        refresh_after,
+    } = input;
+    let now = to_millis(now);
+    let mut plan = Plan::default();
+
+    let mut want: BTreeMap<String, Finding> = BTreeMap::new();
+    for f in desired {
+        if !scope.contains(&f) {
+            plan.out_of_scope += 1;
+            continue;
+        }
+        match want.get(&f.id) {
+            Some(kept) if !prefer(&f, kept) => {}
+            _ => {
+                want.insert(f.id.clone(), f);
+            }
+        }
+    }
+
+    let mut have: BTreeMap<String, Finding> = BTreeMap::new();
+    for f in existing {
+        if !scope.contains(&f) {
+            plan.out_of_scope += 1;
+            continue;
+        }
+        match have.get(&f.id) {
+            Some(kept) if !newer(&f, kept) => {}
+            _ => {
+                have.insert(f.id.clone(), f);
+            }
+        }
+    }
+
+    for (id, mut d) in want {
+        // Timestamps are outside the fingerprint, so one hash serves the comparison and
+        // the value stored with the import.
+        let fp = d.compute_fingerprint();
+        let Some(e) = have.remove(&id) else {
+            stamp_new(&mut d, now);
+            set_fingerprint(&mut d, fp);
+            plan.create.push(d);
+            continue;
+        };
+        if let (Some(ds), Some(es)) = (d.scan_time(), e.scan_time())
+            && ds < es
+        {
+            plan.held_back.push(id);
+            continue;
+        }
+        let same = e.fingerprint() == Some(fp.as_str());
+        if !e.is_active() {
+            stamp_carried(&mut d, &e, now);
+            set_fingerprint(&mut d, fp);
+            plan.reopen.push(d);
+        } else if !same {
+            stamp_carried(&mut d, &e, now);
+            set_fingerprint(&mut d, fp);
+            plan.update.push(d);
+        } else if now.signed_duration_since(e.updated_at) > refresh_after {
+            stamp_carried(&mut d, &e, now);
+            set_fingerprint(&mut d, fp);
+            plan.refresh.push(d);
+        } else {
+            plan.unchanged.push(id);
+        }
+    }
+
+    for (id, e) in have {
+        if !e.is_active() {
+            plan.unchanged.push(id);
+            continue;
+        }
+        match resolution(&e, scope, &node_scans) {
+            Some(reason) => plan.resolve.push(resolved(e, &reason, now)),
+            None => plan.held_back.push(id),
+        }
+    }
+    plan
+}
+
+/// Whether desired `a` should replace desired `b` with the same `Id`.
+pub(crate) fn prefer(a: &Finding, b: &Finding) -> bool {
+    match a.scan_time().cmp(&b.scan_time()) {
+        std::cmp::Ordering::Greater => true,
+        std::cmp::Ordering::Less => false,
+        std::cmp::Ordering::Equal => a.compute_fingerprint() < b.compute_fingerprint(),
+    }
+}
+
+/// Whether existing `a` is a later record than existing `b` of the same `Id`.
+fn newer(a: &Finding, b: &Finding) -> bool {
+    (a.updated_at, a.is_active(), a.fingerprint()) > (b.updated_at, b.is_active(), b.fingerprint())
+}
+
+/// Why an active, undesired finding may be resolved; `None` to hold it back.
+fn resolution(
+    e: &Finding,
+    scope: &Scope,
+    node_scans: &BTreeMap<String, Option<DateTime<Utc>>>,
+) -> Option<String> {
+    let Some(node) = e.node_id() else {
+        return Some("not produced by the full sweep".to_string());
+    };
+    match node_scans.get(node) {
+        None => match scope.nodes {
+            NodeSet::All => {
+                Some("node no longer managed by Systems Manager in this Region".to_string())
+            }
+            NodeSet::Only(_) => None,
+        },
+        Some(None) => Some("node reports no patch operation".to_string()),
+        Some(Some(scan)) => match e.scan_time() {
+            Some(built_from) if *scan < built_from => None,
+            _ => Some(format!(
+                "not present in the node's patch data of {}",
+                rfc3339(*scan)
+            )),
+        },
+    }
+}
+
+/// The `UpdatedAt` for a re-import: `now`, or 1 ms past the stored one when that is not
+/// earlier than `now` (Security Hub ignores updates that do not move `UpdatedAt` forward).
+fn next_update(prev: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<Utc> {
+    if prev >= now {
+        prev + Duration::milliseconds(1)
+    } else {
+        now
+    }
+}
+
+fn set_fingerprint(d: &mut Finding, fp: String) {
+    d.product_fields.insert(fields::FINGERPRINT.to_string(), fp);
+}
+
+fn stamp_new(d: &mut Finding, now: DateTime<Utc>) {
+    let first = d.first_observed_at.map_or(now, |t| t.min(now));
+    d.created_at = now;
+    d.updated_at = now;
+    d.first_observed_at = Some(first);
+    d.last_observed_at = Some(now);
+}
+
+fn stamp_carried(d: &mut Finding, e: &Finding, now: DateTime<Utc>) {
+    let updated = next_update(e.updated_at, now);
+    d.updated_at = updated;
+    d.created_at = e.created_at.min(updated);
+    let first = e.first_observed_at.or(d.first_observed_at);
+    d.first_observed_at = first;
+    d.last_observed_at = Some(first.map_or(now, |f| f.max(now)));
+}
+
+/// The existing finding, archived and PASSED. Security Hub wants a complete finding on
+/// every import, so the stored one is re-sent; its `aws/` product fields are Security
+/// Hub's own and are dropped (it re-adds them).
+fn resolved(mut e: Finding, reason: &str, now: DateTime<Utc>) -> Finding {
+    e.updated_at = next_update(e.updated_at, now);
+    e.created_at = e.created_at.min(e.updated_at);
+    e.compliance = Some(Compliance {
+        status: ComplianceStatus::Passed,
+    });
+    e.record_state = RecordState::Archived;
+    e.product_fields.retain(|k, _| !k.starts_with("aws/"));
+    e.product_fields
+        .insert(fields::RESOLUTION.to_string(), reason.to_string());
+    crate::mapping::fit_and_seal(&mut e);
+    e
+}

@@ -1,0 +1,157 @@
+//! Printing: the summary table or JSON, the progress bar (only on a terminal), and the exit
+//! status a report deserves.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use indicatif::{ProgressBar, ProgressStyle};
+use patchhub_aws::fanout::RunReport;
+use patchhub_aws::sync::TargetSummary;
+
+use crate::Failure;
+use crate::cli::Output;
+
+/// A spinner counting finished targets, on stderr, only when stderr is a terminal.
+pub struct Progress {
+    bar: Option<ProgressBar>,
+}
+
+impl Progress {
+    /// A progress display (none when quiet or not a TTY).
+    pub fn new(quiet: bool) -> Self {
+        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+            let b = ProgressBar::new_spinner();
+            b.set_style(
+                ProgressStyle::with_template("{spinner} {pos} account-Region targets done {msg}")
+                    .expect("static template"),
+            );
+            b.enable_steady_tick(std::time::Duration::from_millis(120));
+            b
+        });
+        Progress { bar }
+    }
+
+    /// Called by the fan-out when a target finishes.
+    pub fn callback(&self) -> Arc<dyn Fn(&TargetSummary) + Send + Sync> {
+        let bar = self.bar.clone();
+        Arc::new(move |s: &TargetSummary| {
+            if let Some(b) = &bar {
+                b.inc(1);
+                b.set_message(format!("(last: {} {})", s.account, s.region));
+            }
+        })
+    }
+
+    /// Clears the display.
+    pub fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+fn calls(s: &TargetSummary) -> u64 {
+    s.api_calls.values().sum()
+}
+
+/// The summary table: one row per account and Region, and a total.
+pub fn table(report: &RunReport, dry_run: bool) -> String {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    let verb = if dry_run { "would " } else { "" };
+    t.set_header(vec![
+        "account".to_string(),
+        "region".into(),
+        "nodes".into(),
+        "non-compl.".into(),
+        format!("{verb}create"),
+        format!("{verb}update"),
+        "unchanged".into(),
+        format!("{verb}refresh"),
+        format!("{verb}resolve"),
+        "failed".into(),
+        "API calls".into(),
+        "ingested".into(),
+    ]);
+    let mut rows: Vec<&TargetSummary> = report.targets.iter().collect();
+    let total = report.total();
+    if report.targets.len() > 1 {
+        rows.push(&total);
+    }
+    for s in rows {
+        t.add_row(vec![
+            s.account.clone(),
+            s.region.clone(),
+            s.nodes_read.to_string(),
+            s.non_compliant.to_string(),
+            s.created.to_string(),
+            s.updated.to_string(),
+            s.unchanged.to_string(),
+            s.refreshed.to_string(),
+            (s.resolved + s.reopened).to_string(),
+            s.failed.to_string(),
+            calls(s).to_string(),
+            if dry_run {
+                "0".into()
+            } else {
+                s.ingestion_events().to_string()
+            },
+        ]);
+    }
+    t.to_string()
+}
+
+/// Prints the report in the chosen format (JSONL was streamed already; its summary goes to stderr).
+pub fn print_report(report: &RunReport, format: Output, dry_run: bool) {
+    match format {
+        Output::Table => println!("{}", table(report, dry_run)),
+        Output::Json => {
+            let v = serde_json::json!({
+                "dry_run": dry_run,
+                "ok": report.is_ok(),
+                "total": report.total(),
+                "targets": report.targets,
+                "account_errors": report.account_errors,
+            });
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        }
+        Output::Jsonl => eprintln!("{}", table(report, dry_run)),
+    }
+    for e in &report.account_errors {
+        eprintln!("patchhub: account {}: {}", e.account, e.error);
+    }
+    for s in &report.targets {
+        if let Some(e) = &s.error {
+            eprintln!("patchhub: {e}");
+        }
+        for f in s.failures.iter().take(20) {
+            eprintln!(
+                "patchhub: account {} in {}: finding {} not imported: {} {}",
+                s.account, s.region, f.id, f.code, f.message
+            );
+        }
+        if s.failures.len() > 20 {
+            eprintln!(
+                "patchhub: account {} in {}: … and {} more failed findings (see --output json)",
+                s.account,
+                s.region,
+                s.failures.len() - 20
+            );
+        }
+    }
+}
+
+/// 0 when everything was written, else 1 with a count.
+pub fn exit_status(report: &RunReport) -> Result<(), Failure> {
+    if report.is_ok() {
+        return Ok(());
+    }
+    let failed_targets = report.targets.iter().filter(|t| !t.is_ok()).count();
+    Err(Failure::partial(format!(
+        "incomplete: {} account(s) not entered, {} account-Region target(s) with failures, {} finding(s) not imported; run again to converge",
+        report.account_errors.len(),
+        failed_targets,
+        report.total().failed
+    )))
+}
