@@ -1,8 +1,23 @@
-//! `patchhub demo`: the whole job against an embedded awsim. (Filled in with the demo issue.)
+//! `patchhub demo`: the whole job on an embedded AWS. It starts awsim in-process with a generated
+//! organization and the published quotas, then runs exactly what a real deployment runs — only
+//! the endpoint differs: the patch scan, Security Hub enablement, an organization-wide sync
+//! through AssumeRole, patching part of the fleet, and a second sync that resolves what was fixed.
 
+use std::io::Write;
 use std::path::PathBuf;
+use std::time::Instant;
 
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
 use clap::Args;
+use patchhub_aws::clients::RoleOptions;
+use patchhub_aws::fanout::{AccountSource, FanOut, RunReport, run_sync};
+use patchhub_aws::quota::QuotaSettings;
+use patchhub_aws::sink::{FindingQuery, FindingSink, SecurityHubSink};
+use patchhub_aws::sync::SyncOptions;
+use patchhub_aws::targets::RegionSelection;
+use patchhub_core::finding;
+use patchhub_core::policy::FindingPolicy;
 
 use crate::Failure;
 
@@ -10,24 +25,300 @@ use crate::Failure;
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
     /// Accounts in the generated organization.
-    #[arg(long, default_value_t = 3)]
-    pub accounts: usize,
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=50))]
+    pub accounts: u16,
     /// Regions per account.
-    #[arg(long, default_value_t = 2)]
-    pub regions: usize,
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=8))]
+    pub regions: u16,
     /// Managed nodes per account and Region.
-    #[arg(long, default_value_t = 200)]
-    pub instances: usize,
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=20_000))]
+    pub instances: u32,
     /// Seed of the generated fleet.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
-    /// Where to write the report and findings.
+    /// Where to write the findings (and, later, the report).
     #[arg(long, default_value = "patchhub-demo")]
     pub out: PathBuf,
 }
 
+const ROLE: &str = "PatchhubRole";
+const DEMO_KEY: &str = "AKIADEMOMANAGEMENT01";
+
+async fn sdk(url: &str, region: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(region.to_string()))
+        .endpoint_url(url)
+        .credentials_provider(Credentials::new(
+            DEMO_KEY,
+            "demo-secret",
+            None,
+            None,
+            "patchhub-demo",
+        ))
+        .load()
+        .await
+}
+
+fn say(quiet: bool, msg: &str) {
+    if !quiet {
+        eprintln!("{msg}");
+    }
+}
+
 /// Runs the demo.
-pub async fn run(args: DemoArgs, _quiet: bool) -> Result<(), Failure> {
-    let _ = args;
-    Err(Failure::usage("demo: not built yet"))
+pub async fn run(args: DemoArgs, quiet: bool) -> Result<(), Failure> {
+    let started = Instant::now();
+    let spec: awsim::GenerateSpec = format!(
+        "accounts={},regions={},instances={},patches=40,seed={}",
+        args.accounts, args.regions, args.instances, args.seed
+    )
+    .parse()
+    .map_err(Failure::usage)?;
+    let fleet = awsim::generate::generate(&spec, chrono::Utc::now());
+    let mgmt = fleet.accounts[0].id.clone();
+    let regions = fleet.accounts[0].regions.clone();
+    let nodes: usize = fleet.accounts.iter().map(|a| a.instances.len()).sum();
+
+    let mut config = awsim::Config {
+        quotas: awsim::quota::QuotaConfig::aws(),
+        seed: args.seed,
+        ..awsim::Config::default()
+    };
+    config.static_keys.insert(DEMO_KEY.into(), mgmt.clone());
+    let sim = awsim::Awsim::start(config)
+        .await
+        .map_err(|e| Failure::usage(format!("cannot start the embedded AWS: {e:#}")))?;
+    sim.load_fleet(fleet.clone())
+        .map_err(|e| Failure::usage(e.to_string()))?;
+    let url = sim.url();
+    say(
+        quiet,
+        &format!(
+            "patchhub demo: embedded AWS at {url} (awsim, published Security Hub quotas): organization {} with {} accounts x {} Regions, {nodes} managed nodes",
+            fleet
+                .organization
+                .as_ref()
+                .map(|o| o.id.as_str())
+                .unwrap_or("-"),
+            fleet.accounts.len(),
+            regions.len()
+        ),
+    );
+
+    let base = sdk(&url, &regions[0]).await;
+    let me = patchhub_aws::clients::base_session(&base)
+        .await
+        .map_err(|e| Failure::usage(e.to_string()))?;
+    let role = RoleOptions {
+        role_name: Some(ROLE.into()),
+        external_id: None,
+        session_name: "patchhub-demo".into(),
+    };
+    let mut sessions = Vec::new();
+    for a in &fleet.accounts {
+        let s = patchhub_aws::clients::assume_into(&base, &me.partition, &a.id, &role)
+            .await
+            .map_err(|e| Failure::partial(e.to_string()))?;
+        sessions.push(s);
+    }
+
+    // 1. The maintenance window's first task: AWS-RunPatchBaseline Scan on every node.
+    say(
+        quiet,
+        "\n1. Patch scan (AWS-RunPatchBaseline, Operation=Scan) on every node",
+    );
+    run_patch_baseline(&sessions, &regions, &fleet, "Scan", |_| true).await?;
+
+    // 2. Security Hub on in every member account and Region.
+    say(quiet, "2. Security Hub enabled in every account and Region");
+    for s in &sessions {
+        for r in &regions {
+            let hub = aws_sdk_securityhub::Client::new(&s.in_region(r));
+            if hub.describe_hub().send().await.is_err() {
+                hub.enable_security_hub()
+                    .enable_default_standards(false)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        Failure::partial(
+                            patchhub_aws::ApiError::from_sdk(
+                                &s.account_id,
+                                r,
+                                "EnableSecurityHub",
+                                &e,
+                            )
+                            .to_string(),
+                        )
+                    })?;
+            }
+        }
+    }
+
+    // 3. The organization-wide sync, through AssumeRole, exactly as `patchhub sync --organization`.
+    let fan = FanOut {
+        accounts: AccountSource::Organization { ou: None },
+        regions: RegionSelection::List(regions.clone()),
+        role: role.clone(),
+        concurrency: 8,
+        per_account_concurrency: 4,
+        quotas: QuotaSettings::default(),
+    };
+    let opts = SyncOptions::new(FindingPolicy::default());
+    say(
+        quiet,
+        "3. patchhub sync --organization --role-name PatchhubRole (first sync)",
+    );
+    let first = sync(&base, &fan, &opts).await?;
+    print_report(&first, quiet);
+
+    // 4. Patch a quarter of the non-compliant nodes, then the next scan.
+    say(
+        quiet,
+        "\n4. Patching a quarter of the non-compliant nodes (Install, RebootIfNeeded), then scanning again",
+    );
+    let mut n = 0usize;
+    run_patch_baseline(&sessions, &regions, &fleet, "Install", |i| {
+        let pick = i.patches.iter().any(|p| p.state == "MISSING") && n % 4 == 0;
+        n += 1;
+        pick
+    })
+    .await?;
+    run_patch_baseline(&sessions, &regions, &fleet, "Scan", |_| true).await?;
+
+    say(
+        quiet,
+        "5. patchhub sync again: fixed patches are resolved, the rest is left alone",
+    );
+    let second = sync(&base, &fan, &opts).await?;
+    print_report(&second, quiet);
+
+    say(
+        quiet,
+        "6. patchhub sync once more: nothing changed, nothing is imported",
+    );
+    let third = sync(&base, &fan, &opts).await?;
+    let t = third.total();
+    say(
+        quiet,
+        &format!(
+            "   {} nodes read, {} findings imported (ingestion events)",
+            t.nodes_read,
+            t.ingestion_events()
+        ),
+    );
+
+    // Findings as Security Hub holds them, one JSON object per line.
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| Failure::usage(format!("--out {}: {e}", args.out.display())))?;
+    let path = args.out.join("findings.jsonl");
+    let mut file = std::fs::File::create(&path)
+        .map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
+    let mut written = 0usize;
+    for s in &sessions {
+        for r in &regions {
+            let limiter = patchhub_aws::quota::Limiter::new(QuotaSettings::default());
+            let sink = SecurityHubSink::new(
+                aws_sdk_securityhub::Client::new(&s.in_region(r)),
+                &s.account_id,
+                r,
+                &s.partition,
+                limiter,
+            );
+            let q = FindingQuery {
+                generators: vec![
+                    finding::GENERATOR_PATCH.into(),
+                    finding::GENERATOR_ROLLUP.into(),
+                    finding::GENERATOR_STALE.into(),
+                ],
+                nodes: None,
+            };
+            for f in sink
+                .read(&q)
+                .await
+                .map_err(|e| Failure::partial(e.to_string()))?
+            {
+                let line = serde_json::to_string(&f).unwrap_or_default();
+                writeln!(file, "{line}")
+                    .map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
+                written += 1;
+            }
+        }
+    }
+    let stats = sim.stats();
+    say(
+        quiet,
+        &format!(
+            "\nDone in {:.1} s: {} AWS calls, {} throttled, {} ingestion events in all.\n{written} findings written to {}",
+            started.elapsed().as_secs_f64(),
+            stats.total_calls(),
+            stats.total_throttled(),
+            stats.ingestion_events(),
+            path.display()
+        ),
+    );
+    if !(first.is_ok() && second.is_ok() && third.is_ok()) {
+        return Err(Failure::partial(
+            "the demo's syncs did not write everything (see above)",
+        ));
+    }
+    if t.ingestion_events() != 0 {
+        return Err(Failure::partial(
+            "the unchanged re-sync imported findings: incremental sync is broken",
+        ));
+    }
+    Ok(())
+}
+
+async fn sync(base: &SdkConfig, fan: &FanOut, opts: &SyncOptions) -> Result<RunReport, Failure> {
+    run_sync(base, fan, opts, None)
+        .await
+        .map_err(|e| Failure::partial(e.to_string()))
+}
+
+fn print_report(report: &RunReport, quiet: bool) {
+    if !quiet {
+        println!("{}", crate::output::table(report, false));
+    }
+}
+
+/// `AWS-RunPatchBaseline` on the chosen online nodes of every account and Region, through SSM
+/// in each account (50 instance ids per SendCommand, as the API allows).
+async fn run_patch_baseline(
+    sessions: &[patchhub_aws::clients::AccountSession],
+    regions: &[String],
+    fleet: &awsim::Fleet,
+    operation: &str,
+    mut choose: impl FnMut(&awsim::fleet::InstanceSpec) -> bool,
+) -> Result<(), Failure> {
+    for s in sessions {
+        let Some(account) = fleet.accounts.iter().find(|a| a.id == s.account_id) else {
+            continue;
+        };
+        for r in regions {
+            let ids: Vec<String> = account
+                .instances
+                .iter()
+                .filter(|i| &i.region == r && i.ping_status == "Online")
+                .filter(|i| choose(i))
+                .map(|i| i.id.clone())
+                .collect();
+            let ssm = aws_sdk_ssm::Client::new(&s.in_region(r));
+            for chunk in ids.chunks(50) {
+                ssm.send_command()
+                    .document_name("AWS-RunPatchBaseline")
+                    .set_instance_ids(Some(chunk.to_vec()))
+                    .parameters("Operation", vec![operation.to_string()])
+                    .parameters("RebootOption", vec!["RebootIfNeeded".to_string()])
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        Failure::partial(
+                            patchhub_aws::ApiError::from_sdk(&s.account_id, r, "SendCommand", &e)
+                                .to_string(),
+                        )
+                    })?;
+            }
+        }
+    }
+    Ok(())
 }

@@ -70,12 +70,17 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let result = runtime.block_on(async {
+    // Run on a worker thread (32 MB stack), not on main's 8 MB.
+    let quiet = cli.quiet;
+    let work = runtime.spawn(async move {
         match cli.command {
-            cli::Command::Sync(args) => sync_cmd::run(*args, cli.quiet).await,
-            cli::Command::Demo(args) => demo::run(args, cli.quiet).await,
+            cli::Command::Sync(args) => sync_cmd::run(*args, quiet).await,
+            cli::Command::Demo(args) => demo::run(args, quiet).await,
         }
     });
+    let result = runtime
+        .block_on(work)
+        .unwrap_or_else(|e| Err(Failure::partial(format!("internal error: {e}"))));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {

@@ -1,0 +1,375 @@
+//! The fleet benchmark: `patchhub sync` against awsim with the published quotas and a network
+//! latency, over a generated fleet, measuring what bounds it.
+//!
+//! ```text
+//! cargo bench -p patchhub --bench fleet -- --accounts 1 --regions 1 --nodes 2000 --patches 40 --latency-ms 20
+//! ```
+//!
+//! awsim runs in a child process (this binary re-executed with `--serve`), so the peak RSS
+//! reported is the sync's alone. For each phase (first sync, unchanged re-sync, re-sync after
+//! installs on 5% of nodes) it prints wall time, API calls by operation, throttles, ingestion
+//! events, peak RSS, and the quota lower bound: each API has its own token bucket per account
+//! and Region, so the least time the quotas allow is the largest, over (account, Region, API),
+//! of (calls - burst) / rate; wall / bound says how close the sync runs to the quotas.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+use aws_config::{BehaviorVersion, Region};
+use aws_credential_types::Credentials;
+use patchhub_aws::clients::RoleOptions;
+use patchhub_aws::fanout::{AccountSource, FanOut, run_sync};
+use patchhub_aws::quota::{QuotaSettings, Rate};
+use patchhub_aws::sync::SyncOptions;
+use patchhub_aws::targets::{AccountTarget, RegionSelection};
+use patchhub_core::policy::FindingPolicy;
+
+#[derive(Debug, Clone)]
+struct Args {
+    accounts: usize,
+    regions: usize,
+    nodes: usize,
+    patches: usize,
+    latency_ms: u64,
+    ssm_rate: f64,
+    seed: u64,
+    serve: bool,
+}
+
+fn parse_args() -> Args {
+    let mut a = Args {
+        accounts: 1,
+        regions: 1,
+        nodes: 500,
+        patches: 40,
+        latency_ms: 20,
+        ssm_rate: 10.0,
+        seed: 1,
+        serve: false,
+    };
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let mut i = 0;
+    while i < argv.len() {
+        let val = || argv.get(i + 1).cloned().unwrap_or_default();
+        match argv[i].as_str() {
+            "--accounts" => a.accounts = val().parse().expect("--accounts N"),
+            "--regions" => a.regions = val().parse().expect("--regions N"),
+            "--nodes" => a.nodes = val().parse().expect("--nodes N (per account and Region)"),
+            "--patches" => a.patches = val().parse().expect("--patches N"),
+            "--latency-ms" => a.latency_ms = val().parse().expect("--latency-ms N"),
+            "--ssm-rate" => a.ssm_rate = val().parse().expect("--ssm-rate N"),
+            "--seed" => a.seed = val().parse().expect("--seed N"),
+            "--serve" => {
+                a.serve = true;
+                i += 1;
+                continue;
+            }
+            // cargo bench passes --bench; ignore anything else of the harness protocol.
+            _ => {
+                i += 1;
+                continue;
+            }
+        }
+        i += 2;
+    }
+    a
+}
+
+fn spec(a: &Args) -> awsim::GenerateSpec {
+    format!(
+        "accounts={},regions={},instances={},patches={},seed={}",
+        a.accounts, a.regions, a.nodes, a.patches, a.seed
+    )
+    .parse()
+    .expect("valid spec")
+}
+
+fn key_for(account: &str) -> String {
+    format!("AKIABENCH{account}")
+}
+
+fn ssm_quota(a: &Args) -> awsim::quota::Rate {
+    awsim::quota::Rate::new(a.ssm_rate, (a.ssm_rate * 2.0).max(1.0))
+}
+
+/// Child: serve awsim with the fleet until stdin closes.
+fn serve(a: &Args) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .thread_stack_size(32 << 20)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let fleet = awsim::generate::generate(&spec(a), chrono::Utc::now());
+        let mut quotas = awsim::quota::QuotaConfig::aws();
+        quotas.ssm = ssm_quota(a);
+        let mut config = awsim::Config {
+            quotas,
+            latency_ms: a.latency_ms,
+            seed: a.seed,
+            ..awsim::Config::default()
+        };
+        for acct in &fleet.accounts {
+            config
+                .static_keys
+                .insert(key_for(&acct.id), acct.id.clone());
+        }
+        let sim = awsim::Awsim::start(config).await.expect("awsim");
+        sim.load_fleet(fleet).expect("fleet");
+        println!("{}", sim.url());
+        tokio::task::spawn_blocking(|| {
+            let mut s = String::new();
+            let _ = std::io::stdin().read_to_string(&mut s);
+        })
+        .await
+        .ok();
+    });
+}
+
+/// Minimal HTTP/1.1 to the control plane (the bench must not depend on an HTTP client crate).
+fn control(url: &str, method: &str, path: &str, body: &str) -> serde_json::Value {
+    let addr = url.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).expect("connect awsim");
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let body = out.split("\r\n\r\n").nth(1).unwrap_or("{}");
+    serde_json::from_str(body).unwrap_or(serde_json::Value::Null)
+}
+
+fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+/// The least time the published quotas allow for the calls counted in `stats`.
+fn lower_bound(stats: &serde_json::Value, a: &Args) -> (f64, String) {
+    let aws = awsim::quota::QuotaConfig {
+        ssm: ssm_quota(a),
+        ..awsim::quota::QuotaConfig::aws()
+    };
+    let mut worst = (0.0, String::from("-"));
+    for row in stats["calls"].as_array().into_iter().flatten() {
+        let (svc, op) = (
+            row["service"].as_str().unwrap_or(""),
+            row["operation"].as_str().unwrap_or(""),
+        );
+        // Throttled attempts were not necessary; count the calls the data needed.
+        let calls = row["calls"].as_f64().unwrap_or(0.0) - row["throttled"].as_f64().unwrap_or(0.0);
+        if let Some(r) = aws.rate_for(svc, op) {
+            let t = ((calls - r.burst).max(0.0)) / r.per_second;
+            if t > worst.0 {
+                worst = (t, op.to_string());
+            }
+        }
+    }
+    worst
+}
+
+fn calls_by_op(stats: &serde_json::Value) -> BTreeMap<String, u64> {
+    let mut m = BTreeMap::new();
+    for row in stats["calls"].as_array().into_iter().flatten() {
+        *m.entry(row["operation"].as_str().unwrap_or("?").to_string())
+            .or_insert(0) += row["calls"].as_u64().unwrap_or(0);
+    }
+    m
+}
+
+struct Phase {
+    name: &'static str,
+    wall: f64,
+    bound: (f64, String),
+    calls: BTreeMap<String, u64>,
+    throttled: u64,
+    ingestion: u64,
+    rss: f64,
+    ok: bool,
+}
+
+fn main() {
+    let a = parse_args();
+    if a.serve {
+        serve(&a);
+        return;
+    }
+    let mut child: Child = Command::new(std::env::current_exe().unwrap())
+        .args(std::env::args().skip(1))
+        .arg("--serve")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn awsim child");
+    let mut url = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut url)
+        .unwrap();
+    let url = url.trim().to_string();
+    let fleet = awsim::generate::generate(&spec(&a), chrono::Utc::now());
+    let mgmt = fleet.accounts[0].id.clone();
+    let regions: Vec<String> = fleet.accounts[0].regions.clone();
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .thread_stack_size(32 << 20)
+        .enable_all()
+        .build()
+        .unwrap();
+    let phases = rt.block_on(async {
+        let sdk = |account: &str, region: &str| {
+            let (account, region, url) = (account.to_string(), region.to_string(), url.clone());
+            async move {
+                aws_config::defaults(BehaviorVersion::latest())
+                    .region(Region::new(region))
+                    .endpoint_url(url)
+                    .credentials_provider(Credentials::new(
+                        key_for(&account),
+                        "bench",
+                        None,
+                        None,
+                        "bench",
+                    ))
+                    .load()
+                    .await
+            }
+        };
+        for acct in &fleet.accounts {
+            for r in &regions {
+                aws_sdk_securityhub::Client::new(&sdk(&acct.id, r).await)
+                    .enable_security_hub()
+                    .send()
+                    .await
+                    .expect("enable hub");
+            }
+        }
+        let base = sdk(&mgmt, &regions[0]).await;
+        let fan = FanOut {
+            accounts: if a.accounts == 1 {
+                AccountSource::Caller
+            } else {
+                AccountSource::List(
+                    fleet
+                        .accounts
+                        .iter()
+                        .map(|x| AccountTarget {
+                            id: x.id.clone(),
+                            email: None,
+                        })
+                        .collect(),
+                )
+            },
+            regions: RegionSelection::List(regions.clone()),
+            role: RoleOptions {
+                role_name: (a.accounts > 1).then(|| "PatchhubRole".to_string()),
+                external_id: None,
+                session_name: "bench".into(),
+            },
+            concurrency: 16,
+            per_account_concurrency: 4,
+            quotas: QuotaSettings {
+                ssm: Rate::new(a.ssm_rate, (a.ssm_rate * 2.0).max(1.0)),
+                ..QuotaSettings::default()
+            },
+        };
+        let opts = SyncOptions::new(FindingPolicy::default());
+        let mut phases = Vec::new();
+        for name in [
+            "first sync",
+            "unchanged re-sync",
+            "after installs on 5% of nodes",
+        ] {
+            if name.starts_with("after") {
+                // Install every missing patch on 5% of the non-compliant, online nodes.
+                for acct in &fleet.accounts {
+                    for r in &regions {
+                        let ids: Vec<String> = acct
+                            .instances
+                            .iter()
+                            .filter(|i| {
+                                &i.region == r
+                                    && i.ping_status == "Online"
+                                    && i.patches.iter().any(|p| p.state == "MISSING")
+                            })
+                            .map(|i| i.id.clone())
+                            .collect();
+                        let pick: Vec<String> = ids.iter().step_by(20).cloned().collect();
+                        let ssm = aws_sdk_ssm::Client::new(&sdk(&acct.id, r).await);
+                        for chunk in pick.chunks(50) {
+                            ssm.send_command()
+                                .document_name("AWS-RunPatchBaseline")
+                                .set_instance_ids(Some(chunk.to_vec()))
+                                .parameters("Operation", vec!["Install".into()])
+                                .send()
+                                .await
+                                .expect("install");
+                        }
+                    }
+                }
+            }
+            control(&url, "POST", "/_awsim/stats/reset", "");
+            let t = Instant::now();
+            let report = run_sync(&base, &fan, &opts, None).await.expect("sync runs");
+            let wall = t.elapsed().as_secs_f64();
+            let stats = control(&url, "GET", "/_awsim/stats", "");
+            phases.push(Phase {
+                name,
+                wall,
+                bound: lower_bound(&stats, &a),
+                calls: calls_by_op(&stats),
+                throttled: stats["total_throttled"].as_u64().unwrap_or(0),
+                ingestion: stats["ingestion_events"].as_u64().unwrap_or(0),
+                rss: peak_rss_mb(),
+                ok: report.is_ok(),
+            });
+        }
+        phases
+    });
+    drop(child.stdin.take());
+    let _ = child.wait();
+
+    println!(
+        "\nfleet: {} account(s) x {} Region(s) x {} nodes x {} patches; latency {} ms; quotas: published Security Hub, SSM {}/s per API",
+        a.accounts, a.regions, a.nodes, a.patches, a.latency_ms, a.ssm_rate
+    );
+    println!(
+        "\n| phase | wall s | quota bound s (API) | wall/bound | throttled | ingestion events | peak RSS MB | ok |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for p in &phases {
+        let ratio = if p.bound.0 > 0.0 {
+            format!("{:.2}", p.wall / p.bound.0)
+        } else {
+            "-".into()
+        };
+        println!(
+            "| {} | {:.1} | {:.1} ({}) | {} | {} | {} | {:.0} | {} |",
+            p.name, p.wall, p.bound.0, p.bound.1, ratio, p.throttled, p.ingestion, p.rss, p.ok
+        );
+    }
+    println!("\nAPI calls by operation:\n");
+    let ops: std::collections::BTreeSet<&String> =
+        phases.iter().flat_map(|p| p.calls.keys()).collect();
+    print!("| operation |");
+    for p in &phases {
+        print!(" {} |", p.name);
+    }
+    println!();
+    println!("|---|{}", "---|".repeat(phases.len()));
+    for op in ops {
+        print!("| {op} |");
+        for p in &phases {
+            print!(" {} |", p.calls.get(op).copied().unwrap_or(0));
+        }
+        println!();
+    }
+}
