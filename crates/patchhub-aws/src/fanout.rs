@@ -12,6 +12,7 @@ use tokio::task::JoinSet;
 
 use crate::clients::{self, AccountSession, RoleOptions};
 use crate::error::{ApiError, ErrorKind};
+use crate::paging::all_pages;
 use crate::quota::{Limiter, QuotaSettings};
 use crate::sink::SecurityHubSink;
 use crate::source::SsmSource;
@@ -108,108 +109,104 @@ pub async fn organization_accounts(
     base: &SdkConfig,
     ou: Option<&str>,
 ) -> Result<Vec<AccountTarget>, ApiError> {
+    use aws_sdk_organizations::error::ProvideErrorMetadata;
     let region = base.region().map(|r| r.to_string()).unwrap_or_default();
     let org = aws_sdk_organizations::Client::new(base);
-    let err = |api: &str, e: &dyn std::fmt::Display, code: Option<String>| {
+    let err = |api: &str, e: &dyn ProvideErrorMetadata, text: String| {
+        let code = e.code().map(str::to_string);
         let mut a = ApiError::other(
             "-",
             &region,
             api,
-            crate::error::classify(code.as_deref(), &e.to_string()),
-            e.to_string(),
+            crate::error::classify(code.as_deref(), &text),
+            text,
         );
         a.code = code;
         a
     };
-    let mut accounts = Vec::new();
-    let mut push = |a: &aws_sdk_organizations::types::Account| {
-        let active = a.status().map(|s| s.as_str() == "ACTIVE").unwrap_or(true);
-        if active && let Some(id) = a.id() {
-            accounts.push(AccountTarget {
-                id: id.to_string(),
-                email: a.email().map(str::to_string),
-            });
-        }
+    let show = |e: &dyn std::error::Error| {
+        aws_smithy_types::error::display::DisplayErrorContext(e).to_string()
     };
-    use aws_sdk_organizations::error::ProvideErrorMetadata;
+    let mut found: Vec<aws_sdk_organizations::types::Account> = Vec::new();
     match ou {
         None => {
-            let mut token = None;
-            loop {
-                let page = org
-                    .list_accounts()
-                    .set_next_token(token)
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        let code = e.code().map(str::to_string);
-                        err(
-                            "organizations:ListAccounts",
-                            &aws_smithy_types::error::display::DisplayErrorContext(&e),
-                            code,
-                        )
-                    })?;
-                page.accounts().iter().for_each(&mut push);
-                token = page.next_token().map(str::to_string);
-                if token.is_none() {
-                    break;
+            found = all_pages(None, |token| {
+                let org = org.clone();
+                async move {
+                    let page = org
+                        .list_accounts()
+                        .set_next_token(token)
+                        .send()
+                        .await
+                        .map_err(|e| err("organizations:ListAccounts", &e, show(&e)))?;
+                    Ok((
+                        page.accounts().to_vec(),
+                        page.next_token().map(str::to_string),
+                    ))
                 }
-            }
+            })
+            .await?;
         }
         Some(ou) => {
             let mut parents = vec![ou.to_string()];
             while let Some(parent) = parents.pop() {
-                let mut token = None;
-                loop {
-                    let page = org
-                        .list_accounts_for_parent()
-                        .parent_id(&parent)
-                        .set_next_token(token)
-                        .send()
-                        .await
-                        .map_err(|e| {
-                            let code = e.code().map(str::to_string);
-                            err(
-                                "organizations:ListAccountsForParent",
-                                &aws_smithy_types::error::display::DisplayErrorContext(&e),
-                                code,
-                            )
-                        })?;
-                    page.accounts().iter().for_each(&mut push);
-                    token = page.next_token().map(str::to_string);
-                    if token.is_none() {
-                        break;
+                let accounts = all_pages(None, |token| {
+                    let (org, parent) = (org.clone(), parent.clone());
+                    async move {
+                        let page = org
+                            .list_accounts_for_parent()
+                            .parent_id(parent)
+                            .set_next_token(token)
+                            .send()
+                            .await
+                            .map_err(|e| {
+                                err("organizations:ListAccountsForParent", &e, show(&e))
+                            })?;
+                        Ok((
+                            page.accounts().to_vec(),
+                            page.next_token().map(str::to_string),
+                        ))
                     }
-                }
-                let mut token = None;
-                loop {
-                    let page = org
-                        .list_organizational_units_for_parent()
-                        .parent_id(&parent)
-                        .set_next_token(token)
-                        .send()
-                        .await
-                        .map_err(|e| {
-                            let code = e.code().map(str::to_string);
-                            err(
-                                "organizations:ListOrganizationalUnitsForParent",
-                                &aws_smithy_types::error::display::DisplayErrorContext(&e),
-                                code,
-                            )
-                        })?;
-                    parents.extend(
-                        page.organizational_units()
-                            .iter()
-                            .filter_map(|o| o.id().map(str::to_string)),
-                    );
-                    token = page.next_token().map(str::to_string);
-                    if token.is_none() {
-                        break;
+                })
+                .await?;
+                found.extend(accounts);
+                let children = all_pages(None, |token| {
+                    let (org, parent) = (org.clone(), parent.clone());
+                    async move {
+                        let page = org
+                            .list_organizational_units_for_parent()
+                            .parent_id(parent)
+                            .set_next_token(token)
+                            .send()
+                            .await
+                            .map_err(|e| {
+                                err(
+                                    "organizations:ListOrganizationalUnitsForParent",
+                                    &e,
+                                    show(&e),
+                                )
+                            })?;
+                        Ok((
+                            page.organizational_units().to_vec(),
+                            page.next_token().map(str::to_string),
+                        ))
                     }
-                }
+                })
+                .await?;
+                parents.extend(children.iter().filter_map(|o| o.id().map(str::to_string)));
             }
         }
     }
+    let mut accounts: Vec<AccountTarget> = found
+        .iter()
+        .filter(|a| a.status().is_none_or(|s| s.as_str() == "ACTIVE"))
+        .filter_map(|a| {
+            a.id().map(|id| AccountTarget {
+                id: id.to_string(),
+                email: a.email().map(str::to_string),
+            })
+        })
+        .collect();
     accounts.sort();
     accounts.dedup_by(|a, b| a.id == b.id);
     Ok(accounts)

@@ -13,6 +13,7 @@ use patchhub_core::finding::{self, Finding};
 
 use crate::convert;
 use crate::error::{ApiError, ErrorKind};
+use crate::paging::all_pages;
 use crate::quota::{Api, Limiter};
 
 /// Findings per `BatchImportFindings` call (AWS maximum).
@@ -199,36 +200,37 @@ pub fn chunk(findings: Vec<Finding>) -> (Vec<Vec<Finding>>, Vec<FailedFinding>) 
 impl FindingSink for SecurityHubSink {
     async fn read(&self, query: &FindingQuery) -> Result<Vec<Finding>, ApiError> {
         let filters = self.filters(query);
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            self.limiter.acquire(Api::GetFindings).await;
-            let page = self
-                .client
-                .get_findings()
-                .filters(filters.clone())
-                .max_results(100)
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| ApiError::from_sdk(&self.account, &self.region, "GetFindings", &e))?;
-            for f in page.findings() {
-                match convert::from_sdk(f) {
-                    Ok(f) => out.push(f),
-                    Err(e) => tracing::warn!(
-                        id = f.id(),
-                        "ignoring a finding patchhub cannot read back: {e}"
-                    ),
-                }
+        let page_of = all_pages(Some((&self.limiter, Api::GetFindings)), |token| {
+            let filters = filters.clone();
+            async move {
+                let page = self
+                    .client
+                    .get_findings()
+                    .filters(filters)
+                    .max_results(100)
+                    .set_next_token(token)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        ApiError::from_sdk(&self.account, &self.region, "GetFindings", &e)
+                    })?;
+                Ok((
+                    page.findings().to_vec(),
+                    page.next_token().map(str::to_string),
+                ))
             }
-            token = page
-                .next_token()
-                .filter(|t| !t.is_empty())
-                .map(str::to_string);
-            if token.is_none() {
-                return Ok(out);
+        });
+        let mut out = Vec::new();
+        for f in page_of.await? {
+            match convert::from_sdk(&f) {
+                Ok(f) => out.push(f),
+                Err(e) => tracing::warn!(
+                    id = f.id(),
+                    "ignoring a finding patchhub cannot read back: {e}"
+                ),
             }
         }
+        Ok(out)
     }
 
     async fn import(&self, findings: Vec<Finding>) -> ImportOutcome {

@@ -27,6 +27,7 @@ use patchhub_core::model::{
 use patchhub_core::policy::TagFilter;
 
 use crate::error::ApiError;
+use crate::paging::all_pages;
 use crate::quota::{Api, Limiter};
 
 /// Where compliance comes from. The SSM implementation is [`SsmSource`]; tests may substitute.
@@ -91,105 +92,106 @@ impl SsmSource {
         &self,
         filter: Option<InstanceInformationStringFilter>,
     ) -> Result<Vec<aws_sdk_ssm::types::InstanceInformation>, ApiError> {
-        let mut out = Vec::new();
-        let mut token = None;
-        loop {
-            self.limiter.acquire(Api::DescribeInstanceInformation).await;
-            let page = self
-                .client
-                .describe_instance_information()
-                .set_filters(filter.clone().map(|f| vec![f]))
-                .max_results(50)
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| self.err(Api::DescribeInstanceInformation, &e))?;
-            out.extend(page.instance_information_list().iter().cloned());
-            token = page
-                .next_token()
-                .filter(|t| !t.is_empty())
-                .map(str::to_string);
-            if token.is_none() {
-                return Ok(out);
-            }
-        }
+        all_pages(
+            Some((&self.limiter, Api::DescribeInstanceInformation)),
+            |token| {
+                let filter = filter.clone();
+                async move {
+                    let page = self
+                        .client
+                        .describe_instance_information()
+                        .set_filters(filter.map(|f| vec![f]))
+                        .max_results(50)
+                        .set_next_token(token)
+                        .send()
+                        .await
+                        .map_err(|e| self.err(Api::DescribeInstanceInformation, &e))?;
+                    Ok((
+                        page.instance_information_list().to_vec(),
+                        page.next_token().map(str::to_string),
+                    ))
+                }
+            },
+        )
+        .await
     }
 
     /// Per node with Patch compliance: the execution id of its last patch operation and how many
     /// patch items are NON_COMPLIANT, from the compliance summaries.
     async fn patch_summaries(&self) -> Result<HashMap<String, (Option<String>, u32)>, ApiError> {
-        let mut out = HashMap::new();
-        let mut token = None;
         let filter = ComplianceStringFilter::builder()
             .key("ComplianceType")
             .values("Patch")
             .r#type(ComplianceQueryOperatorType::Equal)
             .build();
-        loop {
-            self.limiter
-                .acquire(Api::ListResourceComplianceSummaries)
-                .await;
-            let page = self
-                .client
-                .list_resource_compliance_summaries()
-                .filters(filter.clone())
-                .max_results(50)
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| self.err(Api::ListResourceComplianceSummaries, &e))?;
-            for item in page.resource_compliance_summary_items() {
-                if item.compliance_type() != Some("Patch") {
-                    continue;
+        let items = all_pages(
+            Some((&self.limiter, Api::ListResourceComplianceSummaries)),
+            |token| {
+                let filter = filter.clone();
+                async move {
+                    let page = self
+                        .client
+                        .list_resource_compliance_summaries()
+                        .filters(filter)
+                        .max_results(50)
+                        .set_next_token(token)
+                        .send()
+                        .await
+                        .map_err(|e| self.err(Api::ListResourceComplianceSummaries, &e))?;
+                    Ok((
+                        page.resource_compliance_summary_items().to_vec(),
+                        page.next_token().map(str::to_string),
+                    ))
                 }
-                if let Some(id) = item.resource_id() {
-                    let exec = item
-                        .execution_summary()
-                        .and_then(|e| e.execution_id())
-                        .map(str::to_string);
-                    let nc = count(
-                        item.non_compliant_summary()
-                            .map(|n| n.non_compliant_count()),
-                    );
-                    out.insert(id.to_string(), (exec, nc));
-                }
-            }
-            token = page
-                .next_token()
-                .filter(|t| !t.is_empty())
-                .map(str::to_string);
-            if token.is_none() {
-                return Ok(out);
+            },
+        )
+        .await?;
+        let mut out = HashMap::new();
+        for item in items
+            .iter()
+            .filter(|i| i.compliance_type() == Some("Patch"))
+        {
+            if let Some(id) = item.resource_id() {
+                let exec = item
+                    .execution_summary()
+                    .and_then(|e| e.execution_id())
+                    .map(str::to_string);
+                let nc = count(
+                    item.non_compliant_summary()
+                        .map(|n| n.non_compliant_count()),
+                );
+                out.insert(id.to_string(), (exec, nc));
             }
         }
+        Ok(out)
     }
 
     async fn patch_states(
         &self,
         ids: Vec<String>,
     ) -> Result<Vec<aws_sdk_ssm::types::InstancePatchState>, ApiError> {
-        let mut out = Vec::new();
-        let mut token = None;
-        loop {
-            self.limiter.acquire(Api::DescribeInstancePatchStates).await;
-            let page = self
-                .client
-                .describe_instance_patch_states()
-                .set_instance_ids(Some(ids.clone()))
-                .max_results(100)
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| self.err(Api::DescribeInstancePatchStates, &e))?;
-            out.extend(page.instance_patch_states().iter().cloned());
-            token = page
-                .next_token()
-                .filter(|t| !t.is_empty())
-                .map(str::to_string);
-            if token.is_none() {
-                return Ok(out);
-            }
-        }
+        all_pages(
+            Some((&self.limiter, Api::DescribeInstancePatchStates)),
+            |token| {
+                let ids = ids.clone();
+                async move {
+                    let page = self
+                        .client
+                        .describe_instance_patch_states()
+                        .set_instance_ids(Some(ids))
+                        .max_results(100)
+                        .set_next_token(token)
+                        .send()
+                        .await
+                        .map_err(|e| self.err(Api::DescribeInstancePatchStates, &e))?;
+                    Ok((
+                        page.instance_patch_states().to_vec(),
+                        page.next_token().map(str::to_string),
+                    ))
+                }
+            },
+        )
+        .await
     }
 
     /// Node ids carrying a tag (`KEY` or `KEY=VALUE`), asked of SSM with a tag filter, so tags
@@ -245,30 +247,30 @@ impl SsmSource {
                     .build(),
             );
         }
-        let mut out = Vec::new();
-        let mut token = None;
-        loop {
-            self.limiter.acquire(Api::ListComplianceItems).await;
-            let page = self
-                .client
-                .list_compliance_items()
-                .resource_ids(node)
-                .resource_types("ManagedInstance")
-                .set_filters(Some(filters.clone()))
-                .max_results(max_items.unwrap_or(50))
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| self.err(Api::ListComplianceItems, &e))?;
-            out.extend(page.compliance_items().iter().cloned());
-            token = page
-                .next_token()
-                .filter(|t| !t.is_empty())
-                .map(str::to_string);
-            if token.is_none() || max_items.is_some() {
-                return Ok(out);
+        all_pages(Some((&self.limiter, Api::ListComplianceItems)), |token| {
+            let filters = filters.clone();
+            async move {
+                let page = self
+                    .client
+                    .list_compliance_items()
+                    .resource_ids(node)
+                    .resource_types("ManagedInstance")
+                    .set_filters(Some(filters))
+                    .max_results(max_items.unwrap_or(50))
+                    .set_next_token(token)
+                    .send()
+                    .await
+                    .map_err(|e| self.err(Api::ListComplianceItems, &e))?;
+                // With a cap, one page is all that is wanted.
+                let next = if max_items.is_some() {
+                    None
+                } else {
+                    page.next_token().map(str::to_string)
+                };
+                Ok((page.compliance_items().to_vec(), next))
             }
-        }
+        })
+        .await
     }
 }
 
@@ -479,11 +481,9 @@ impl ComplianceSource for SsmSource {
 
     async fn node_patches(&self, node: &ManagedNode) -> Result<Vec<PatchItem>, ApiError> {
         let id = node.instance_id.as_str();
-        let patches_fut = async {
-            let mut out = Vec::new();
-            let mut token = None;
-            loop {
-                self.limiter.acquire(Api::DescribeInstancePatches).await;
+        let patches_fut = all_pages(
+            Some((&self.limiter, Api::DescribeInstancePatches)),
+            |token| async move {
                 let page = self
                     .client
                     .describe_instance_patches()
@@ -493,16 +493,12 @@ impl ComplianceSource for SsmSource {
                     .send()
                     .await
                     .map_err(|e| self.err(Api::DescribeInstancePatches, &e))?;
-                out.extend(page.patches().iter().cloned());
-                token = page
-                    .next_token()
-                    .filter(|t| !t.is_empty())
-                    .map(str::to_string);
-                if token.is_none() {
-                    return Ok::<_, ApiError>(out);
-                }
-            }
-        };
+                Ok((
+                    page.patches().to_vec(),
+                    page.next_token().map(str::to_string),
+                ))
+            },
+        );
         let (patches, items) = tokio::try_join!(
             patches_fut,
             self.non_compliant_items(id, Some("NON_COMPLIANT"), None)

@@ -178,7 +178,7 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<(), Failure> {
     );
     let mut n = 0usize;
     run_patch_baseline(&sessions, &regions, &fleet, "Install", |i| {
-        let pick = i.patches.iter().any(|p| p.state == "MISSING") && n % 4 == 0;
+        let pick = i.patches.iter().any(|p| p.state == "MISSING") && n.is_multiple_of(4);
         n += 1;
         pick
     })
