@@ -1,55 +1,24 @@
-//! Turning raw flag values into validated settings, with every problem reported at once.
+//! Turning raw flag values into validated settings, with every problem reported at once. The
+//! rules are `patchhub_aws::settings`, shared with the Lambda's environment variables.
 
-use patchhub_core::model::Severity;
-use patchhub_core::policy::{FindingPolicy, TagFilter, parse_days};
+use patchhub_aws::settings::{PolicySettings, Setting, policy_from_settings_named};
+use patchhub_core::policy::FindingPolicy;
 
 use crate::Failure;
 use crate::cli::PolicyArgs;
 
 /// The finding policy from flags; all bad values listed together, exit 2.
 pub fn policy(args: &PolicyArgs) -> Result<FindingPolicy, Failure> {
-    let mut errors = Vec::new();
-    let mut p = FindingPolicy::default();
-    match args.min_severity.to_ascii_lowercase().as_str() {
-        "all" => p.min_severity = Severity::Unspecified,
-        other => match other.parse::<Severity>() {
-            Ok(s) => p.min_severity = s,
-            Err(_) => errors.push(format!(
-                "--min-severity `{}`: use critical, high, medium, low, informational or all",
-                args.min_severity
-            )),
-        },
-    }
-    match parse_days(&args.stale_after) {
-        Ok(d) => p.stale_after = d,
-        Err(e) => errors.push(format!("--stale-after `{}`: {e}", args.stale_after)),
-    }
-    match parse_days(&args.refresh_after) {
-        Ok(d) => p.refresh_after = d,
-        Err(e) => errors.push(format!("--refresh-after `{}`: {e}", args.refresh_after)),
-    }
-    p.exclude_patches = args
-        .exclude_patch
-        .iter()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .collect();
-    for t in args.exclude_tag.iter().filter(|t| !t.trim().is_empty()) {
-        match t.parse::<TagFilter>() {
-            Ok(f) => p.exclude_tags.push(f),
-            Err(e) => errors.push(format!("--exclude-tag `{t}`: {e}")),
-        }
-    }
-    p.rollup = !args.no_rollup;
-    p.stale_findings = !args.no_stale_findings;
-    if errors.is_empty()
-        && let Err(e) = p.validate()
-    {
-        errors.push(e.to_string());
-    }
-    if errors.is_empty() {
-        Ok(p)
-    } else {
-        Err(Failure::usage(errors.join("; ")))
-    }
+    let join = |v: &[String]| (!v.is_empty()).then(|| v.join(","));
+    let settings = PolicySettings {
+        min_severity: Some(args.min_severity.clone()),
+        stale_after: Some(args.stale_after.clone()),
+        exclude_patches: join(&args.exclude_patch),
+        exclude_tags: join(&args.exclude_tag),
+        rollup: Some((!args.no_rollup).to_string()),
+        stale_findings: Some((!args.no_stale_findings).to_string()),
+        refresh_after: Some(args.refresh_after.clone()),
+    };
+    policy_from_settings_named(&settings, Setting::flag)
+        .map_err(|errors| Failure::usage(errors.join("; ")))
 }

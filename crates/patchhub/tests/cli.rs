@@ -92,7 +92,7 @@ fn bad_region_instance_id_and_policy_values_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(
-        err.contains("--min-severity `urgent`") && err.contains("--stale-after `soon`"),
+        err.contains("--min-severity=`urgent`") && err.contains("--stale-after=`soon`"),
         "{err}"
     );
     assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
