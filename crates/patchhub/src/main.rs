@@ -5,6 +5,7 @@
 mod cli;
 mod demo;
 mod output;
+mod report_cmd;
 mod settings;
 mod sync_cmd;
 

@@ -1,0 +1,2 @@
+//! `patchhub report` (being built).
+#![allow(dead_code)]
