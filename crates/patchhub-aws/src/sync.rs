@@ -234,10 +234,20 @@ where
     let only = opts.only_instance.clone();
     let policy = opts.policy.clone();
 
-    let nodes = match source
-        .list_nodes(only.as_deref(), &policy.exclude_tags)
-        .await
-    {
+    // The SSM listing and the roll-up read-back are independent: run them side by side (the
+    // read-back is bound by GetFindings' 3/s, the listing by the SSM quotas).
+    let node_query = FindingQuery {
+        generators: vec![
+            finding::GENERATOR_ROLLUP.to_string(),
+            finding::GENERATOR_STALE.to_string(),
+        ],
+        nodes: only.clone().map(|n| vec![n]),
+    };
+    let (nodes, node_level) = tokio::join!(
+        source.list_nodes(only.as_deref(), &policy.exclude_tags),
+        sink.read(&node_query)
+    );
+    let nodes = match nodes {
         Ok(n) => n,
         Err(e) => {
             summary.fail(&e);
@@ -246,15 +256,7 @@ where
     };
     summary.nodes_read = nodes.len();
     summary.non_compliant = nodes.iter().filter(|n| needs_patch_read(n)).count();
-
-    let node_query = FindingQuery {
-        generators: vec![
-            finding::GENERATOR_ROLLUP.to_string(),
-            finding::GENERATOR_STALE.to_string(),
-        ],
-        nodes: only.clone().map(|n| vec![n]),
-    };
-    let node_level = match sink.read(&node_query).await {
+    let node_level = match node_level {
         Ok(f) => by_node(f),
         Err(e) => {
             summary.fail(&e);
