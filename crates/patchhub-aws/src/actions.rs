@@ -20,3 +20,44 @@ pub const FANOUT_ACTIONS: &[&str] = &[
     "organizations:ListAccountsForParent",
     "organizations:ListOrganizationalUnitsForParent",
 ];
+
+/// Actions `patchhub hub enable|status|disable` and `patchhub cleanup` call, wherever they run
+/// (the caller's account and the accounts entered through `--role-name`). Grant each principal
+/// the part its account needs: the management account the `Organization*Admin*` ones, the
+/// administrator the member, organization-configuration and aggregator ones, members their own
+/// hub and invitation ones. Enabling Security Hub and designating an administrator also need the
+/// permissions Security Hub uses on the caller's behalf (`iam:CreateServiceLinkedRole` for its
+/// service-linked role; `organizations:EnableAWSServiceAccess`,
+/// `organizations:RegisterDelegatedAdministrator`, `organizations:DescribeOrganization` for the
+/// designation), which the code does not call itself.
+pub const HUB_ACTIONS: &[&str] = &[
+    "securityhub:DescribeHub",
+    "securityhub:EnableSecurityHub",
+    "securityhub:DisableSecurityHub",
+    "securityhub:GetAdministratorAccount",
+    "securityhub:ListInvitations",
+    "securityhub:AcceptAdministratorInvitation",
+    "securityhub:DisassociateFromAdministratorAccount",
+    "securityhub:ListMembers",
+    "securityhub:CreateMembers",
+    "securityhub:InviteMembers",
+    "securityhub:DisassociateMembers",
+    "securityhub:DeleteMembers",
+    "securityhub:EnableOrganizationAdminAccount",
+    "securityhub:DisableOrganizationAdminAccount",
+    "securityhub:ListOrganizationAdminAccounts",
+    "securityhub:DescribeOrganizationConfiguration",
+    "securityhub:UpdateOrganizationConfiguration",
+    "securityhub:ListFindingAggregators",
+    "securityhub:GetFindingAggregator",
+    "securityhub:CreateFindingAggregator",
+    "securityhub:UpdateFindingAggregator",
+    "securityhub:DeleteFindingAggregator",
+    "securityhub:GetFindings",
+    "securityhub:BatchImportFindings",
+    "sts:GetCallerIdentity",
+    "sts:AssumeRole",
+    "organizations:ListAccounts",
+    "organizations:ListAccountsForParent",
+    "organizations:ListOrganizationalUnitsForParent",
+];

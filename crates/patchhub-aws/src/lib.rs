@@ -10,6 +10,7 @@ pub mod clients;
 pub mod convert;
 pub mod error;
 pub mod fanout;
+pub mod hub;
 mod paging;
 pub mod quota;
 pub mod settings;

@@ -28,6 +28,11 @@ pub enum Command {
     Sync(Box<SyncArgs>),
     /// Run the whole job against an embedded emulated AWS (no account needed).
     Demo(crate::demo::DemoArgs),
+    /// Security Hub administrator and members in every Region, so findings roll up (enable,
+    /// status, disable).
+    Hub(Box<crate::hub_cmd::HubArgs>),
+    /// Archive every patchhub finding in the accounts and Regions given (for uninstalling).
+    Cleanup(Box<crate::hub_cmd::CleanupArgs>),
 }
 
 /// `--profile`, `--region`, `--endpoint-url`: shared by every command. The standard AWS

@@ -129,30 +129,47 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<(), Failure> {
     );
     run_patch_baseline(&sessions, &regions, &fleet, "Scan", |_| true).await?;
 
-    // 2. Security Hub on in every member account and Region.
-    say(quiet, "2. Security Hub enabled in every account and Region");
-    for s in &sessions {
-        for r in &regions {
-            let hub = aws_sdk_securityhub::Client::new(&s.in_region(r));
-            if hub.describe_hub().send().await.is_err() {
-                hub.enable_security_hub()
-                    .enable_default_standards(false)
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        Failure::partial(
-                            patchhub_aws::ApiError::from_sdk(
-                                &s.account_id,
-                                r,
-                                "EnableSecurityHub",
-                                &e,
-                            )
-                            .to_string(),
-                        )
-                    })?;
-            }
-        }
+    // 2. Security Hub on everywhere, one delegated administrator, findings aggregated to the
+    //    home Region: `patchhub hub enable --mode organization`, from the management account.
+    let admin = fleet
+        .accounts
+        .get(1)
+        .unwrap_or(&fleet.accounts[0])
+        .id
+        .clone();
+    say(
+        quiet,
+        &format!(
+            "2. patchhub hub enable --mode organization --admin-account {admin} --home-region {}",
+            regions[0]
+        ),
+    );
+    let mut plan =
+        patchhub_aws::hub::EnablePlan::new(patchhub_aws::hub::Mode::Organization, regions.clone());
+    plan.admin_account = Some(admin.clone());
+    plan.home_region = Some(regions[0].clone());
+    plan.role = role.clone();
+    let hub = patchhub_aws::hub::enable(&base, &plan)
+        .await
+        .map_err(|e| Failure::partial(e.to_string()))?;
+    if !hub.is_ok() {
+        let failed: Vec<String> = hub
+            .with(patchhub_aws::hub::Outcome::Failed)
+            .map(|a| format!("{} {}: {}", a.account, a.region, a.detail))
+            .collect();
+        return Err(Failure::partial(format!(
+            "hub enable did not finish: {}",
+            failed.join("; ")
+        )));
     }
+    say(
+        quiet,
+        &format!(
+            "   {} changes made, {} already in place",
+            hub.changed(),
+            hub.count(patchhub_aws::hub::Outcome::Already)
+        ),
+    );
 
     // 3. The organization-wide sync, through AssumeRole, exactly as `patchhub sync --organization`.
     let fan = FanOut {
@@ -245,6 +262,16 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<(), Failure> {
         }
     }
     let stats = sim.stats();
+    let mut throttled: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+    for row in stats.calls.iter().filter(|r| r.counts.throttled > 0) {
+        *throttled.entry(row.operation.as_str()).or_default() += row.counts.throttled;
+    }
+    if !throttled.is_empty() {
+        say(
+            quiet,
+            &format!("throttled by the emulated AWS quotas (retried): {throttled:?}"),
+        );
+    }
     say(
         quiet,
         &format!(
@@ -277,7 +304,7 @@ async fn sync(base: &SdkConfig, fan: &FanOut, opts: &SyncOptions) -> Result<RunR
 
 fn print_report(report: &RunReport, quiet: bool) {
     if !quiet {
-        println!("{}", crate::output::table(report, false));
+        crate::output::print_report(report, crate::cli::Output::Table, false);
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod cli;
 mod demo;
+mod hub_cmd;
 mod output;
 mod report_cmd;
 mod settings;
@@ -77,6 +78,8 @@ fn main() -> ExitCode {
         match cli.command {
             cli::Command::Sync(args) => sync_cmd::run(*args, quiet).await,
             cli::Command::Demo(args) => demo::run(args, quiet).await,
+            cli::Command::Hub(args) => hub_cmd::run(*args).await,
+            cli::Command::Cleanup(args) => hub_cmd::cleanup(*args).await,
         }
     });
     let result = runtime
