@@ -104,6 +104,7 @@ pub mod mapping;
 pub mod model;
 pub mod policy;
 pub mod reconcile;
+pub mod report;
 mod text;
 
 pub use finding::{

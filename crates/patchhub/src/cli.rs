@@ -33,6 +33,8 @@ pub enum Command {
     Hub(Box<crate::hub_cmd::HubArgs>),
     /// Archive every patchhub finding in the accounts and Regions given (for uninstalling).
     Cleanup(Box<crate::hub_cmd::CleanupArgs>),
+    /// Patch-compliance report of the fleet: table, CSV, JSON or one self-contained HTML page.
+    Report(Box<crate::report_cmd::ReportArgs>),
 }
 
 /// `--profile`, `--region`, `--endpoint-url`: shared by every command. The standard AWS

@@ -36,7 +36,7 @@ pub struct DemoArgs {
     /// Seed of the generated fleet.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
-    /// Where to write the findings (and, later, the report).
+    /// Where to write the findings (findings.jsonl) and the report (report.html).
     #[arg(long, default_value = "patchhub-demo")]
     pub out: PathBuf,
 }
@@ -231,6 +231,7 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<(), Failure> {
     let mut file = std::fs::File::create(&path)
         .map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
     let mut written = 0usize;
+    let mut all = Vec::new();
     for s in &sessions {
         for r in &regions {
             let limiter = patchhub_aws::quota::Limiter::new(QuotaSettings::default());
@@ -258,9 +259,17 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<(), Failure> {
                 writeln!(file, "{line}")
                     .map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
                 written += 1;
+                all.push(f);
             }
         }
     }
+    // The report a security lead opens: every finding, archived ones feed "resolved recently".
+    let html = args.out.join("report.html");
+    let mut page = std::fs::File::create(&html)
+        .map_err(|e| Failure::usage(format!("{}: {e}", html.display())))?;
+    let opts = crate::report_cmd::RenderOptions::new(crate::report_cmd::ReportFormat::Html);
+    crate::report_cmd::write_report(&all, &opts, &mut page, chrono::Utc::now())
+        .map_err(|e| Failure::usage(format!("{}: {e}", html.display())))?;
     let stats = sim.stats();
     let mut throttled: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
     for row in stats.calls.iter().filter(|r| r.counts.throttled > 0) {
@@ -275,12 +284,13 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<(), Failure> {
     say(
         quiet,
         &format!(
-            "\nDone in {:.1} s: {} AWS calls, {} throttled, {} ingestion events in all.\n{written} findings written to {}",
+            "\nDone in {:.1} s: {} AWS calls, {} throttled, {} ingestion events in all.\n{written} findings written to {}; the report is {}",
             started.elapsed().as_secs_f64(),
             stats.total_calls(),
             stats.total_throttled(),
             stats.ingestion_events(),
-            path.display()
+            path.display(),
+            html.display()
         ),
     );
     if !(first.is_ok() && second.is_ok() && third.is_ok()) {

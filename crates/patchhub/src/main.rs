@@ -80,6 +80,7 @@ fn main() -> ExitCode {
             cli::Command::Demo(args) => demo::run(args, quiet).await,
             cli::Command::Hub(args) => hub_cmd::run(*args).await,
             cli::Command::Cleanup(args) => hub_cmd::cleanup(*args).await,
+            cli::Command::Report(args) => report_cmd::run(*args, quiet).await,
         }
     });
     let result = runtime

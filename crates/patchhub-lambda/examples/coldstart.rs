@@ -1,0 +1,148 @@
+//! Cold start and memory of a `bootstrap` binary, measured as Lambda would see them: a fresh
+//! process per run, the event already queued at the local Runtime API, awsim (in-process, a
+//! generated fleet, Security Hub enabled, no findings yet) as AWS.
+//!
+//! ```sh
+//! cargo run -p patchhub-lambda --example coldstart -- \
+//!     --bootstrap target/lambda/x86_64-unknown-linux-gnu/release/bootstrap --event node --runs 5
+//! ```
+//!
+//! Per run: `init_ms` (process start to its first `/next`), `first_response_ms` (process start to
+//! the response of the first invocation) and `peak_rss_kib` (`VmHWM` of the process, read from
+//! `/proc` after that response). Options: `--bootstrap PATH` (default: `target/<profile>/bootstrap`, from
+//! `cargo build -p patchhub-lambda`),
+//! `--event node|sweep`, `--instances N` (500), `--patches N` (30), `--runs N` (5).
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use awsim::Config;
+use support::runtime_api::{Report, RuntimeApi};
+
+struct Args {
+    bootstrap: String,
+    event: String,
+    instances: usize,
+    patches: usize,
+    runs: usize,
+}
+
+fn args() -> Result<Args, String> {
+    let mut a = Args {
+        // Beside this example's own directory: target/<profile>/bootstrap.
+        bootstrap: std::env::current_exe()
+            .ok()
+            .and_then(|p| Some(p.parent()?.parent()?.join("bootstrap")))
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        event: "node".into(),
+        instances: 500,
+        patches: 30,
+        runs: 5,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or(format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--bootstrap" => a.bootstrap = value()?,
+            "--event" => a.event = value()?,
+            "--instances" => a.instances = value()?.parse().map_err(|e| format!("{e}"))?,
+            "--patches" => a.patches = value()?.parse().map_err(|e| format!("{e}"))?,
+            "--runs" => a.runs = value()?.parse().map_err(|e| format!("{e}"))?,
+            other => return Err(format!("unknown option {other}")),
+        }
+    }
+    if a.event != "node" && a.event != "sweep" {
+        return Err("--event is node or sweep".into());
+    }
+    Ok(a)
+}
+
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+async fn one_run(a: &Args, run: usize) -> Result<String, String> {
+    let spec = format!(
+        "accounts=1,regions=1,instances={},patches={},seed={}",
+        a.instances,
+        a.patches,
+        100 + run
+    );
+    let (sim, fleet) = support::start(&spec, Config::default()).await;
+    let acct = fleet.accounts[0].id.clone();
+    support::enable_hub(&sim, &acct).await;
+    let payload = if a.event == "node" {
+        let node = support::nodes_with_missing(&fleet, 1)
+            .into_iter()
+            .next()
+            .ok_or("no non-compliant node")?;
+        support::fixture("maintenance-window.json", &acct, &node)
+    } else {
+        support::fixture("scheduled-event.json", &acct, "-")
+    };
+    let mut api = RuntimeApi::start().await;
+    api.enqueue(payload);
+
+    let started = Instant::now();
+    let mut child = tokio::process::Command::new(&a.bootstrap)
+        .env_clear()
+        .envs(support::bootstrap_env(&api.address(), &sim.url(), &acct))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("{}: {e}", a.bootstrap))?;
+    let pid = child.id().ok_or("no pid")?;
+    let (at, report) = api
+        .report(Duration::from_secs(900))
+        .await
+        .ok_or("no answer within 900 s")?;
+    let rss = peak_rss_kib(pid).ok_or("cannot read /proc status")?;
+    let init = api
+        .first_next()
+        .map(|t| t.duration_since(started).as_secs_f64() * 1000.0)
+        .unwrap_or(f64::NAN);
+    child.kill().await.map_err(|e| e.to_string())?;
+    let Report::Response { body, .. } = report else {
+        return Err(format!("the invocation failed: {report:?}"));
+    };
+    Ok(format!(
+        "run={run} event={} nodes={} created={} api_calls={} init_ms={init:.1} first_response_ms={:.1} peak_rss_kib={rss}",
+        a.event,
+        body["nodes"],
+        body["created"],
+        body["api_calls"],
+        at.duration_since(started).as_secs_f64() * 1000.0,
+    ))
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> std::process::ExitCode {
+    let a = match args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("coldstart: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    println!("bootstrap={}", a.bootstrap);
+    for run in 1..=a.runs {
+        match one_run(&a, run).await {
+            Ok(line) => println!("{line}"),
+            Err(e) => {
+                eprintln!("coldstart: run {run}: {e}");
+                return std::process::ExitCode::FAILURE;
+            }
+        }
+    }
+    std::process::ExitCode::SUCCESS
+}

@@ -1,0 +1,437 @@
+//! The function: SDK clients, the quota limiter and the account's identity, built once per cold
+//! start, and the handler that turns one event into one sync and one summary line.
+
+use std::time::Instant;
+
+use aws_config::SdkConfig;
+use chrono::Utc;
+use lambda_runtime::LambdaEvent;
+use patchhub_aws::clients;
+use patchhub_aws::quota::{Api, Limiter};
+use patchhub_aws::sink::SecurityHubSink;
+use patchhub_aws::source::SsmSource;
+use patchhub_aws::sync::{SyncOptions, TargetSummary, sync_target};
+use patchhub_core::policy::FindingPolicy;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::config::LambdaConfig;
+use crate::error::{ErrorType, LambdaError};
+use crate::event::{self, Request};
+
+/// Failed findings quoted in a `PartialFailure` message (the rest are counted).
+const QUOTED_FAILURES: usize = 3;
+
+/// What one invocation did: the CLI's counters, logged as one line and returned as the response.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct InvocationSummary {
+    /// Everything asked was done and written.
+    pub ok: bool,
+    /// `maintenance-window`, `compliance-change`, `schedule` or `manual`.
+    pub trigger: &'static str,
+    /// `node`, `sweep` or `ignored`.
+    pub mode: &'static str,
+    /// The node of a single-node sync.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance_id: Option<String>,
+    /// The function's account.
+    pub account: String,
+    /// The function's Region.
+    pub region: String,
+    /// Managed nodes read from SSM.
+    pub nodes: usize,
+    /// Of those, non-compliant.
+    pub non_compliant: usize,
+    /// Nodes whose findings were re-evaluated.
+    pub nodes_changed: usize,
+    /// Nodes gone from SSM whose findings were archived (sweeps only).
+    pub nodes_gone: usize,
+    /// Findings created.
+    pub created: usize,
+    /// Findings updated.
+    pub updated: usize,
+    /// Findings left as they were.
+    pub unchanged: usize,
+    /// Unchanged findings re-sent to outlive the 90-day retention.
+    pub refreshed: usize,
+    /// Findings resolved or reopened.
+    pub resolved: usize,
+    /// Findings not resolved because SSM's data predates them.
+    pub held_back: usize,
+    /// Findings that could not be imported.
+    pub failed: usize,
+    /// AWS calls made.
+    pub api_calls: u64,
+    /// Billable Security Hub ingestion events caused.
+    pub ingested: usize,
+    /// Wall time of the invocation.
+    pub duration_ms: u64,
+    /// The error type when not ok.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_type: Option<&'static str>,
+    /// Something worth knowing (an ignored event, an unknown node).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Lambda's request id.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub request_id: String,
+}
+
+impl InvocationSummary {
+    fn counters(&mut self, t: &TargetSummary, api_calls: u64) {
+        self.nodes = t.nodes_read;
+        self.non_compliant = t.non_compliant;
+        self.nodes_changed = t.nodes_changed;
+        self.nodes_gone = t.nodes_gone;
+        self.created = t.created;
+        self.updated = t.updated;
+        self.unchanged = t.unchanged;
+        self.refreshed = t.refreshed;
+        self.resolved = t.resolved + t.reopened;
+        self.held_back = t.held_back;
+        self.failed = t.failed;
+        self.api_calls = api_calls;
+        self.ingested = t.ingestion_events();
+    }
+
+    /// Writes the summary line: JSON fields a metric filter can match (`$.error_type`,
+    /// `$.failed`), at INFO when ok and ERROR when not.
+    pub fn log(&self) {
+        macro_rules! line {
+            ($level:ident) => {
+                tracing::$level!(
+                    ok = self.ok,
+                    trigger = self.trigger,
+                    mode = self.mode,
+                    instance_id = self.instance_id.as_deref(),
+                    account = %self.account,
+                    region = %self.region,
+                    nodes = self.nodes,
+                    non_compliant = self.non_compliant,
+                    nodes_changed = self.nodes_changed,
+                    nodes_gone = self.nodes_gone,
+                    created = self.created,
+                    updated = self.updated,
+                    unchanged = self.unchanged,
+                    refreshed = self.refreshed,
+                    resolved = self.resolved,
+                    held_back = self.held_back,
+                    failed = self.failed,
+                    api_calls = self.api_calls,
+                    ingested = self.ingested,
+                    duration_ms = self.duration_ms,
+                    error_type = self.error_type,
+                    note = self.note.as_deref(),
+                    request_id = %self.request_id,
+                    "invocation summary"
+                )
+            };
+        }
+        if self.ok {
+            line!(info);
+        } else {
+            line!(error);
+        }
+    }
+}
+
+/// The error an invocation's sync deserves, if any: a failure that stopped (part of) the sync
+/// keeps its class; otherwise findings that did not go in make a `PartialFailure`. Either way
+/// everything that could be written was written before this is decided.
+pub fn verdict(t: &TargetSummary) -> Option<LambdaError> {
+    let failures = || {
+        let quoted: Vec<String> = t
+            .failures
+            .iter()
+            .take(QUOTED_FAILURES)
+            .map(|f| format!("{} ({}: {})", f.id, f.code, f.message))
+            .collect();
+        let more = t.failures.len().saturating_sub(QUOTED_FAILURES);
+        format!(
+            "{}{}",
+            quoted.join("; "),
+            if more > 0 {
+                format!("; and {more} more")
+            } else {
+                String::new()
+            }
+        )
+    };
+    let written = format!(
+        "written: {} created, {} updated, {} refreshed, {} resolved",
+        t.created,
+        t.updated,
+        t.refreshed,
+        t.resolved + t.reopened
+    );
+    if let Some(error) = &t.error {
+        let ty = t
+            .error_kind
+            .map(ErrorType::from)
+            .unwrap_or(ErrorType::ServiceError);
+        let tail = if t.failed > 0 {
+            format!("; {} finding(s) not imported: {}", t.failed, failures())
+        } else {
+            String::new()
+        };
+        let progress = if t.ingestion_events() + t.failed > 0 {
+            format!(" ({written}; the next run redoes the rest)")
+        } else {
+            String::new()
+        };
+        return Some(LambdaError::new(ty, format!("{error}{tail}{progress}")));
+    }
+    (t.failed > 0).then(|| {
+        LambdaError::new(
+            ErrorType::PartialFailure,
+            format!(
+                "{} finding(s) not imported after retries ({written}; the next run retries them): {}",
+                t.failed,
+                failures()
+            ),
+        )
+    })
+}
+
+/// The function's state, built once per cold start and shared by every invocation.
+#[derive(Debug)]
+pub struct Function {
+    ssm: aws_sdk_ssm::Client,
+    hub: aws_sdk_securityhub::Client,
+    /// Quotas are per account and Region, and so is the function: one limiter for its life, so
+    /// back-to-back invocations share the buckets as they share AWS's.
+    limiter: Limiter,
+    account: String,
+    region: String,
+    partition: String,
+    policy: FindingPolicy,
+    batch_concurrency: usize,
+}
+
+impl Function {
+    /// Builds the clients from `sdk` and asks STS which account and partition they act in.
+    pub async fn new(sdk: &SdkConfig, config: LambdaConfig) -> Result<Self, LambdaError> {
+        let region = sdk
+            .region()
+            .map(|r| r.to_string())
+            .filter(|r| patchhub_aws::targets::is_region(r))
+            .ok_or_else(|| {
+                LambdaError::new(
+                    ErrorType::InvalidConfig,
+                    format!(
+                        "no valid AWS Region (got {:?}): Lambda sets AWS_REGION; outside Lambda set it yourself",
+                        sdk.region().map(|r| r.to_string())
+                    ),
+                )
+            })?;
+        let session = clients::base_session(sdk).await.map_err(|e| {
+            LambdaError::new(
+                e.kind.into(),
+                format!("cannot tell which account the function runs in: {e}"),
+            )
+        })?;
+        Ok(Function {
+            ssm: aws_sdk_ssm::Client::new(sdk),
+            hub: aws_sdk_securityhub::Client::new(sdk),
+            limiter: Limiter::new(config.quotas),
+            account: session.account_id,
+            region,
+            partition: session.partition,
+            policy: config.policy,
+            batch_concurrency: 8,
+        })
+    }
+
+    /// The account the function imports findings in.
+    pub fn account(&self) -> &str {
+        &self.account
+    }
+
+    /// The Region the function imports findings in.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// `aws`, `aws-cn` or `aws-us-gov`.
+    pub fn partition(&self) -> &str {
+        &self.partition
+    }
+
+    /// The finding policy in force.
+    pub fn policy(&self) -> &FindingPolicy {
+        &self.policy
+    }
+
+    /// Handles one invocation: classify, sync, log one summary line, answer.
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, LambdaError> {
+        let started = Instant::now();
+        let (payload, context) = event.into_parts();
+        let mut summary = InvocationSummary {
+            ok: true,
+            account: self.account.clone(),
+            region: self.region.clone(),
+            request_id: context.request_id,
+            ..Default::default()
+        };
+        let result = match event::classify(&payload, &self.account, &self.region) {
+            Err(e) => {
+                summary.trigger = "unknown";
+                summary.mode = "rejected";
+                Err(e)
+            }
+            Ok(request) => self.run(request, &mut summary).await,
+        };
+        summary.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        if let Err(e) = &result {
+            summary.ok = false;
+            summary.error_type = Some(e.error_type.as_str());
+            summary.note = Some(e.message.clone());
+        }
+        summary.log();
+        result.map(|()| serde_json::to_value(&summary).unwrap_or(Value::Null))
+    }
+
+    async fn run(
+        &self,
+        request: Request,
+        summary: &mut InvocationSummary,
+    ) -> Result<(), LambdaError> {
+        summary.trigger = request.trigger().as_str();
+        let only = match request {
+            Request::Ignore { reason, .. } => {
+                summary.mode = "ignored";
+                summary.note = Some(reason);
+                return Ok(());
+            }
+            Request::Node { instance_id, .. } => {
+                summary.mode = "node";
+                summary.instance_id = Some(instance_id.clone());
+                Some(instance_id)
+            }
+            Request::Sweep { .. } => {
+                summary.mode = "sweep";
+                None
+            }
+        };
+        let mut opts = SyncOptions::new(self.policy.clone());
+        opts.only_instance = only.clone();
+        opts.batch_concurrency = self.batch_concurrency;
+        let calls_before = self.limiter.calls();
+        let source = SsmSource::new(
+            self.ssm.clone(),
+            &self.account,
+            &self.region,
+            &self.partition,
+            self.limiter.clone(),
+        );
+        let sink = SecurityHubSink::new(
+            self.hub.clone(),
+            &self.account,
+            &self.region,
+            &self.partition,
+            self.limiter.clone(),
+        );
+        let mut target =
+            sync_target(source, sink, &self.account, &self.region, opts, Utc::now()).await;
+        target.api_calls = self
+            .limiter
+            .calls()
+            .into_iter()
+            .map(|(api, n)| {
+                let before = calls_before.get(&api).copied().unwrap_or(0);
+                (Api::name(api).to_string(), n - before)
+            })
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        summary.counters(&target, target.api_calls.values().sum());
+        if let Some(id) = &only
+            && target.nodes_read == 0
+            && target.error.is_none()
+        {
+            tracing::warn!(instance_id = %id, "node not known to SSM here");
+            summary.note = Some(format!(
+                "node {id} is not known to SSM in account {} in {} (not managed, or terminated): nothing to sync",
+                self.account, self.region
+            ));
+        }
+        match (verdict(&target), &only) {
+            (Some(mut e), Some(id)) if e.error_type == ErrorType::InvalidRequest => {
+                e.message.push_str(&format!(
+                    " (is {id} a node managed by SSM in account {} in {}?)",
+                    self.account, self.region
+                ));
+                Err(e)
+            }
+            (Some(e), _) => Err(e),
+            (None, _) => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use patchhub_aws::ErrorKind;
+    use patchhub_aws::sink::FailedFinding;
+
+    use super::*;
+
+    fn failed(n: usize) -> Vec<FailedFinding> {
+        (0..n)
+            .map(|i| FailedFinding {
+                id: format!("f{i}"),
+                code: "InternalFailure".into(),
+                message: "Internal service failure".into(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn verdicts() {
+        assert_eq!(verdict(&TargetSummary::default()), None);
+        let partial = TargetSummary {
+            created: 7,
+            failed: 5,
+            failures: failed(5),
+            ..Default::default()
+        };
+        let e = verdict(&partial).unwrap();
+        assert_eq!(e.error_type, ErrorType::PartialFailure);
+        assert!(
+            e.message
+                .starts_with("5 finding(s) not imported after retries (written: 7 created"),
+            "{}",
+            e.message
+        );
+        assert!(
+            e.message
+                .contains("f0 (InternalFailure: Internal service failure)")
+        );
+        assert!(e.message.ends_with("; and 2 more"), "{}", e.message);
+
+        for (kind, ty) in [
+            (ErrorKind::AccessDenied, "AccessDenied"),
+            (ErrorKind::Throttled, "Throttled"),
+            (ErrorKind::HubNotEnabled, "HubNotEnabled"),
+            (ErrorKind::Service, "ServiceError"),
+        ] {
+            let t = TargetSummary {
+                error: Some("account 1 in r: GetFindings failed: no".into()),
+                error_kind: Some(kind),
+                failed: 2,
+                failures: failed(2),
+                ..Default::default()
+            };
+            let e = verdict(&t).unwrap();
+            assert_eq!(
+                e.error_type.as_str(),
+                ty,
+                "a stopping error outranks failed findings"
+            );
+            assert!(
+                e.message.contains("2 finding(s) not imported"),
+                "{}",
+                e.message
+            );
+        }
+    }
+}
