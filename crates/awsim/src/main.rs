@@ -110,6 +110,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
         seed: args.seed,
         ..Config::default()
     };
+    if !args.bind.is_loopback() {
+        eprintln!(
+            "awsim: WARNING: listening on {} beyond loopback; awsim has no authentication, so anyone who can reach it can read and change its data",
+            args.bind
+        );
+    }
     let sim = Awsim::start(config).await?;
     if let Some(fleet) = fleet {
         sim.load_fleet(fleet)?;
