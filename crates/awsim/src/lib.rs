@@ -1,5 +1,5 @@
 //! `awsim`: a local emulator of the AWS APIs patchhub uses — SSM patch compliance, Security Hub
-//! findings, STS and Organizations — speaking the real wire protocols so the unmodified
+//! findings, STS, Organizations and Account Management's Region list — speaking the real wire protocols so the unmodified
 //! aws-sdk-rust clients talk to it through `endpoint_url`.
 //!
 //! It is test infrastructure and the engine of `patchhub demo`, so it is strict where AWS is strict

@@ -135,7 +135,9 @@ pub fn xml_escape(s: &str) -> String {
 /// The throttling error each service returns, so the SDK classifies it as a throttle.
 pub fn throttling_error(service: &str) -> AwsError {
     match service {
-        "securityhub" => AwsError::new(429, "TooManyRequestsException", "Rate exceeded"),
+        "securityhub" | "account" => {
+            AwsError::new(429, "TooManyRequestsException", "Rate exceeded")
+        }
         "organizations" => AwsError::client("TooManyRequestsException", "Rate exceeded"),
         "sts" => AwsError::client("Throttling", "Rate exceeded"),
         _ => AwsError::client("ThrottlingException", "Rate exceeded"),
@@ -154,6 +156,11 @@ pub fn internal_error(service: &str) -> AwsError {
             AwsError::new(500, "ServiceException", "Internal service error (injected)")
         }
         "sts" => AwsError::new(500, "InternalFailure", "Internal service error (injected)"),
+        "account" => AwsError::new(
+            500,
+            "InternalServerException",
+            "Internal service error (injected)",
+        ),
         _ => AwsError::new(
             500,
             "InternalServerError",

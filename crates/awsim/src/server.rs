@@ -273,7 +273,7 @@ async fn serve_aws(
     let scope = parse_authorization(auth).map_err(fail(guess_protocol(parts)))?;
     let protocol = match scope.service.as_str() {
         "ssm" | "organizations" => Protocol::AwsJson11,
-        "securityhub" => Protocol::RestJson1,
+        "securityhub" | "account" => Protocol::RestJson1,
         "sts" => Protocol::Query,
         other => {
             return Err((
@@ -291,6 +291,13 @@ async fn serve_aws(
         "ssm" => target_operation(parts, "AmazonSSM"),
         "organizations" => target_operation(parts, "AWSOrganizationsV20161128"),
         "sts" => services::sts::operation(&body, &query),
+        "account" => services::account::operation_for(&parts.method, &path).ok_or_else(|| {
+            AwsError::new(
+                404,
+                "ResourceNotFoundException",
+                format!("No Account Management API at {} {path}", parts.method),
+            )
+        }),
         _ => services::securityhub::operation_for(&parts.method, &path).ok_or_else(|| {
             AwsError::new(
                 404,
@@ -348,6 +355,8 @@ async fn serve_aws(
             .map(|v| crate::protocol::json_response(protocol, 200, &v, request_id)),
         "sts" => services::sts::handle(sim, &caller, &request, request_id)
             .map(|xml| crate::protocol::xml_response(xml, request_id)),
+        "account" => services::account::handle(sim, &caller, &request)
+            .map(|v| crate::protocol::json_response(protocol, 200, &v, request_id)),
         _ => services::securityhub::handle(sim, &caller, &request)
             .map(|v| crate::protocol::json_response(protocol, 200, &v, request_id)),
     }

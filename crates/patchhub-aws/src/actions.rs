@@ -21,6 +21,10 @@ pub const FANOUT_ACTIONS: &[&str] = &[
     "organizations:ListOrganizationalUnitsForParent",
 ];
 
+/// Actions `--regions all-enabled` adds in every account it enters (opt-in status is per
+/// account, so each account is asked for its own Regions).
+pub const ALL_REGIONS_ACTIONS: &[&str] = &["account:ListRegions"];
+
 /// Actions `patchhub hub enable|status|disable` and `patchhub cleanup` call, wherever they run
 /// (the caller's account and the accounts entered through `--role-name`). Grant each principal
 /// the part its account needs: the management account the `Organization*Admin*` ones, the

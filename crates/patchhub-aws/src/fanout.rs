@@ -14,6 +14,7 @@ use crate::clients::{self, AccountSession, RoleOptions};
 use crate::error::{ApiError, ErrorKind};
 use crate::paging::all_pages;
 use crate::quota::{Limiter, QuotaSettings};
+use crate::regions;
 use crate::sink::SecurityHubSink;
 use crate::source::SsmSource;
 use crate::sync::{SyncOptions, TargetSummary, sync_target};
@@ -266,6 +267,42 @@ pub async fn sessions(
     Ok((ok, failed))
 }
 
+/// Pairs every session with its Regions (`--regions all-enabled` asks each account, in
+/// parallel); an account whose Regions cannot be listed is reported and left out.
+pub async fn with_regions(
+    sessions: Vec<AccountSession>,
+    fan: &FanOut,
+) -> (Vec<(AccountSession, Vec<String>)>, Vec<AccountFailure>) {
+    let mut set = JoinSet::new();
+    let sem = Arc::new(Semaphore::new(fan.concurrency.max(1)));
+    for s in sessions {
+        let (selection, sem) = (fan.regions.clone(), sem.clone());
+        set.spawn(async move {
+            let _permit = sem.acquire_owned().await;
+            let regions = regions::regions_for(&s, &selection).await;
+            (s, regions)
+        });
+    }
+    let (mut ok, mut failed) = (Vec::new(), Vec::new());
+    while let Some(res) = set.join_next().await {
+        match res {
+            Ok((s, Ok(regions))) => ok.push((s, regions)),
+            Ok((s, Err(e))) => failed.push(AccountFailure {
+                account: s.account_id.clone(),
+                error: e.to_string(),
+                kind: e.kind,
+            }),
+            Err(e) => failed.push(AccountFailure {
+                account: "?".into(),
+                error: e.to_string(),
+                kind: ErrorKind::Service,
+            }),
+        }
+    }
+    ok.sort_by(|a, b| a.0.account_id.cmp(&b.0.account_id));
+    (ok, failed)
+}
+
 /// Told when each account-Region target finishes (progress bars, logs).
 pub type ProgressFn = Arc<dyn Fn(&TargetSummary) + Send + Sync>;
 
@@ -276,23 +313,14 @@ pub async fn run_sync(
     opts: &SyncOptions,
     progress: Option<ProgressFn>,
 ) -> Result<RunReport, ApiError> {
-    let (sessions, account_errors) = sessions(base, fan).await?;
-    let regions = match &fan.regions {
-        RegionSelection::List(l) => l.clone(),
-        RegionSelection::AllEnabled => {
-            return Err(ApiError::other(
-                "-",
-                "-",
-                "--regions",
-                ErrorKind::InvalidInput,
-                "--regions all-enabled is not supported yet: list the Regions (e.g. us-east-1,eu-west-1)",
-            ));
-        }
-    };
+    let (sessions, mut account_errors) = sessions(base, fan).await?;
+    let (sessions, region_errors) = with_regions(sessions, fan).await;
+    account_errors.extend(region_errors);
+    account_errors.sort_by(|a, b| a.account.cmp(&b.account));
     let now = Utc::now();
     let global = Arc::new(Semaphore::new(fan.concurrency.max(1)));
     let mut set = JoinSet::new();
-    for s in sessions {
+    for (s, regions) in sessions {
         let per_account = Arc::new(Semaphore::new(fan.per_account_concurrency.max(1)));
         for region in &regions {
             let (s, region, opts, quotas) =

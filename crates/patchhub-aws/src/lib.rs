@@ -13,6 +13,7 @@ pub mod fanout;
 pub mod hub;
 mod paging;
 pub mod quota;
+pub mod regions;
 pub mod settings;
 pub mod sink;
 pub mod source;

@@ -115,6 +115,10 @@ pub struct TargetSummary {
     pub error: Option<String>,
     /// The class of that failure.
     pub error_kind: Option<ErrorKind>,
+    /// Why there was nothing to do here, when the target was skipped without a failure (no
+    /// managed node and no Security Hub: typical of the quiet Regions `all-enabled` lists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
 }
 
 impl TargetSummary {
@@ -258,6 +262,12 @@ where
     summary.non_compliant = nodes.iter().filter(|n| needs_patch_read(n)).count();
     let node_level = match node_level {
         Ok(f) => by_node(f),
+        // Nothing to write and nowhere to write it: not a failure.
+        Err(e) if e.kind == ErrorKind::HubNotEnabled && nodes.is_empty() => {
+            summary.skipped =
+                Some("no managed nodes, and Security Hub is not enabled here".to_string());
+            return summary;
+        }
         Err(e) => {
             summary.fail(&e);
             return summary;

@@ -4,8 +4,11 @@ mod common;
 
 use awsim::Config;
 use awsim::quota::QuotaConfig;
-use patchhub_aws::fanout::AccountSource;
+use patchhub_aws::ErrorKind;
+use patchhub_aws::clients::RoleOptions;
+use patchhub_aws::fanout::{AccountSource, FanOut, run_sync};
 use patchhub_aws::quota::{QuotaSettings, Rate};
+use patchhub_aws::targets::RegionSelection;
 use patchhub_core::finding::{GENERATOR_PATCH, GENERATOR_ROLLUP};
 
 #[tokio::test]
@@ -224,4 +227,87 @@ async fn faults_either_complete_or_report_exactly_and_a_rerun_converges() {
         assert!(third.is_ok());
         assert_eq!(sim.stats().ingestion_events(), 0, "seed {seed}: converged");
     }
+}
+
+#[tokio::test]
+async fn all_enabled_regions_sync_where_nodes_are_and_skip_the_quiet_ones() {
+    let (sim, fleet) = common::start(
+        "accounts=2,regions=2,instances=10,patches=10,seed=5",
+        Config::default(),
+    )
+    .await;
+    common::enable_hubs(&sim, &fleet).await;
+    // One node in a Region where the account never enabled Security Hub: that target cannot be
+    // written and must say so; every other quiet Region has nothing to do.
+    let mut f = sim.export_fleet();
+    let stray_account = f.accounts[1].id.clone();
+    let mut stray = f.accounts[1].instances[0].clone();
+    stray.id = "i-0aaaaaaaaaaaaaaa1".into();
+    stray.region = "ca-central-1".into();
+    f.accounts[1].instances.push(stray);
+    sim.load_fleet(f).unwrap();
+    let mgmt = fleet.accounts[0].id.clone();
+    let home = fleet.accounts[0].regions[0].clone();
+
+    let base = common::sdk(&sim, &mgmt, &home).await;
+    let fan = FanOut {
+        accounts: AccountSource::Organization { ou: None },
+        regions: RegionSelection::AllEnabled,
+        role: RoleOptions {
+            role_name: Some("PatchhubRole".into()),
+            external_id: None,
+            session_name: "patchhub-test".into(),
+        },
+        concurrency: 8,
+        per_account_concurrency: 4,
+        quotas: common::fast_quotas(),
+    };
+    let report = run_sync(&base, &fan, &common::opts(), None).await.unwrap();
+    assert!(
+        report.account_errors.is_empty(),
+        "{:?}",
+        report.account_errors
+    );
+
+    let disabled = &fleet.accounts[0].disabled_regions;
+    assert!(!disabled.is_empty());
+    for t in &report.targets {
+        assert!(
+            !disabled.contains(&t.region),
+            "a disabled opt-in Region was synced: {t:?}"
+        );
+        let in_fleet = fleet
+            .accounts
+            .iter()
+            .any(|a| a.id == t.account && a.regions.contains(&t.region));
+        if in_fleet {
+            assert!(t.is_ok() && t.skipped.is_none(), "{t:#?}");
+            let found = common::findings(&sim, &t.account, &t.region).await;
+            assert_eq!(
+                common::active_ids(&found, GENERATOR_PATCH),
+                common::expected_patch_ids(&fleet, &t.account, &t.region)
+            );
+        } else if t.account == stray_account && t.region == "ca-central-1" {
+            assert_eq!(t.error_kind, Some(ErrorKind::HubNotEnabled), "{t:#?}");
+            assert_eq!(t.nodes_read, 1);
+        } else {
+            assert!(t.is_ok(), "{t:#?}");
+            assert!(t.skipped.is_some(), "{t:#?}");
+            assert_eq!(t.ingestion_events(), 0);
+        }
+    }
+    // Both accounts, every enabled Region of the commercial catalogue (17 default + 14 opt-in).
+    let per_account = report.targets.len() / 2;
+    assert_eq!(report.targets.len(), 2 * per_account);
+    assert!(per_account >= 17, "{per_account} Regions per account");
+    assert!(
+        !report.is_ok(),
+        "the stray node's Region makes the run incomplete"
+    );
+    let written: usize = report
+        .targets
+        .iter()
+        .filter(|t| t.skipped.is_none())
+        .count();
+    assert_eq!(written, 2 * 2 + 1, "4 fleet targets and the stray one");
 }

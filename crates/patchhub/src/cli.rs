@@ -121,7 +121,8 @@ pub struct SyncArgs {
     /// External id the role's trust policy requires.
     #[arg(long, requires = "role_name")]
     pub external_id: Option<String>,
-    /// Regions, comma-separated (default: the --region/AWS_REGION one).
+    /// Regions, comma-separated, or `all-enabled` (each account's enabled Regions, from
+    /// account:ListRegions). Default: the --region/AWS_REGION one.
     #[arg(long)]
     pub regions: Option<String>,
     /// Plan and print; import nothing.

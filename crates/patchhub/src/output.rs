@@ -74,9 +74,15 @@ pub fn table(report: &RunReport, dry_run: bool) -> String {
         "API calls".into(),
         "ingested".into(),
     ]);
-    let mut rows: Vec<&TargetSummary> = report.targets.iter().collect();
+    // Skipped targets (no nodes, no hub) would bury the real rows under `all-enabled`; they are
+    // counted in a note instead.
+    let mut rows: Vec<&TargetSummary> = report
+        .targets
+        .iter()
+        .filter(|t| t.skipped.is_none())
+        .collect();
     let total = report.total();
-    if report.targets.len() > 1 {
+    if rows.len() > 1 {
         rows.push(&total);
     }
     for s in rows {
@@ -117,6 +123,25 @@ pub fn print_report(report: &RunReport, format: Output, dry_run: bool) {
             println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         }
         Output::Jsonl => eprintln!("{}", table(report, dry_run)),
+    }
+    let skipped: Vec<String> = report
+        .targets
+        .iter()
+        .filter(|t| t.skipped.is_some())
+        .map(|t| format!("{}/{}", t.account, t.region))
+        .collect();
+    if !skipped.is_empty() {
+        let more = skipped.len().saturating_sub(10);
+        eprintln!(
+            "patchhub: skipped {} account-Region target(s) with no managed nodes and no Security Hub: {}{}",
+            skipped.len(),
+            skipped[..skipped.len() - more].join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        );
     }
     for e in &report.account_errors {
         eprintln!("patchhub: account {}: {}", e.account, e.error);

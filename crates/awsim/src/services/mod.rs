@@ -1,6 +1,7 @@
 //! One module per emulated AWS service. Each exposes `handle(sim, caller, request)` returning the
 //! JSON (or XML) body or an [`AwsError`](crate::protocol::AwsError).
 
+pub mod account;
 pub mod organizations;
 pub mod securityhub;
 pub mod ssm;
