@@ -9,6 +9,8 @@
 use patchhub_core::model::Severity;
 use patchhub_core::policy::{FindingPolicy, TagFilter, parse_days};
 
+use crate::targets::shown;
+
 /// One setting of the finding policy, for naming it in errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Setting {
@@ -109,7 +111,7 @@ pub fn policy_from_settings_named(
     let mut errors = Vec::new();
     let mut p = FindingPolicy::default();
     let mut bad = |setting: Setting, value: &str, why: String| {
-        errors.push(format!("{}=`{value}`: {why}", name(setting)));
+        errors.push(format!("{}=`{}`: {why}", name(setting), shown(value)));
     };
 
     if let Some(v) = given(&s.min_severity) {

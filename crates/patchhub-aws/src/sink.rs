@@ -214,23 +214,27 @@ impl FindingSink for SecurityHubSink {
                     .map_err(|e| {
                         ApiError::from_sdk(&self.account, &self.region, "GetFindings", &e)
                     })?;
-                Ok((
-                    page.findings().to_vec(),
-                    page.next_token().map(str::to_string),
-                ))
+                // Convert page by page: the SDK's finding type carries every ASFF field
+                // inline (tens of KB each), ours only what patchhub writes, so holding SDK
+                // findings until the last page would cost ~35 KB per finding read back.
+                let findings = page
+                    .findings()
+                    .iter()
+                    .filter_map(|f| match convert::from_sdk(f) {
+                        Ok(f) => Some(f),
+                        Err(e) => {
+                            tracing::warn!(
+                                id = f.id(),
+                                "ignoring a finding patchhub cannot read back: {e}"
+                            );
+                            None
+                        }
+                    })
+                    .collect::<Vec<Finding>>();
+                Ok((findings, page.next_token().map(str::to_string)))
             }
         });
-        let mut out = Vec::new();
-        for f in page_of.await? {
-            match convert::from_sdk(&f) {
-                Ok(f) => out.push(f),
-                Err(e) => tracing::warn!(
-                    id = f.id(),
-                    "ignoring a finding patchhub cannot read back: {e}"
-                ),
-            }
-        }
-        Ok(out)
+        page_of.await
     }
 
     async fn import(&self, findings: Vec<Finding>) -> ImportOutcome {

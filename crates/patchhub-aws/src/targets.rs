@@ -12,6 +12,27 @@ pub struct AccountTarget {
     pub email: Option<String>,
 }
 
+/// Longest excerpt of a bad value quoted in an error.
+const SHOWN_CHARS: usize = 100;
+
+/// A bad value as an error quotes it: control characters escaped, so the error stays one line
+/// whatever the input holds (errors end up in logs), and cut to a readable length.
+pub fn shown(s: &str) -> String {
+    let mut out = String::with_capacity(s.len().min(SHOWN_CHARS + 8));
+    for (i, c) in s.chars().enumerate() {
+        if i == SHOWN_CHARS {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// A bad input line or value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TargetError {
@@ -27,16 +48,18 @@ pub enum TargetError {
     },
     /// A bad Region.
     #[error(
-        "Region `{0}` is not a Region name (expected e.g. us-east-1, eu-west-1, us-gov-west-1)"
+        "Region `{}` is not a Region name (expected e.g. us-east-1, eu-west-1, us-gov-west-1)",
+        shown(.0)
     )]
     Region(String),
     /// A bad node id.
     #[error(
-        "instance id `{0}` is not a managed node id (expected i- followed by 8 or 17 characters, or mi- followed by 17)"
+        "instance id `{}` is not a managed node id (expected i- followed by 8 or 17 characters, or mi- followed by 17)",
+        shown(.0)
     )]
     InstanceId(String),
     /// A bad account id.
-    #[error("account id `{0}` must be 12 digits")]
+    #[error("account id `{}` must be 12 digits", shown(.0))]
     AccountId(String),
 }
 
@@ -96,7 +119,10 @@ pub fn parse_accounts_csv(
             continue;
         }
         if !is_account_id(fields[0]) {
-            errors.push(err(format!("`{}` is not a 12-digit account id", fields[0])));
+            errors.push(err(format!(
+                "`{}` is not a 12-digit account id",
+                shown(fields[0])
+            )));
             continue;
         }
         let email = fields
@@ -104,9 +130,9 @@ pub fn parse_accounts_csv(
             .map(|e| e.to_string())
             .filter(|e| !e.is_empty());
         if let Some(e) = &email
-            && (!e.contains('@') || e.contains(char::is_whitespace))
+            && (!e.contains('@') || e.contains(|c: char| c.is_whitespace() || c.is_control()))
         {
-            errors.push(err(format!("`{e}` is not an email address")));
+            errors.push(err(format!("`{}` is not an email address", shown(e))));
             continue;
         }
         out.insert(AccountTarget {

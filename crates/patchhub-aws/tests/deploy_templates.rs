@@ -1,6 +1,7 @@
 //! The CloudFormation templates in `deploy/cloudformation` keep their contract: the original
 //! template's five parameters, its maintenance-window tasks, the Lambda runtime, and an execution
-//! role that grants exactly the IAM actions the code declares in [`patchhub_aws::actions`].
+//! role that grants exactly the IAM actions the code declares in [`patchhub_aws::actions`], and
+//! no IAM policy in any template that grants an action by wildcard.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -657,4 +658,74 @@ fn admin_template_enables_security_hub_and_aggregates() {
     assert!(
         parameters(&t).contains_key("HomeRegion") && parameters(&t).contains_key("LinkedRegions")
     );
+}
+
+/// Every `Action`/`NotAction` entry of every IAM policy document (and Lambda permission) inside
+/// `v` that holds a `*`, as `(where, action)`.
+fn wildcard_actions(v: &Value, at: &str, out: &mut Vec<(String, String)>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                let here = format!("{at}.{k}");
+                if k == "Action" || k == "NotAction" {
+                    out.extend(
+                        strings(x)
+                            .into_iter()
+                            .filter(|a| a.contains('*'))
+                            .map(|a| (here.clone(), a)),
+                    );
+                }
+                wildcard_actions(x, &here, out);
+            }
+        }
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                wildcard_actions(x, &format!("{at}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn no_template_grants_a_wildcard_action() {
+    let mut names: Vec<String> = std::fs::read_dir(template_dir())
+        .expect("deploy/cloudformation")
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".yaml") || n.ends_with(".yml") || n.ends_with(".json"))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 3, "templates found: {names:?}");
+    let mut policies = 0;
+    for name in &names {
+        let t = load(name);
+        policies += read(name).matches("PolicyDocument").count();
+        let mut found = Vec::new();
+        wildcard_actions(&t, name, &mut found);
+        assert!(
+            found.is_empty(),
+            "IAM actions must be named one by one, never with `*`: {found:?}"
+        );
+    }
+    assert!(policies > 0, "no policy document was checked");
+    assert!(
+        SYNC_ACTIONS
+            .iter()
+            .chain(LOG_ACTIONS)
+            .all(|a| !a.contains('*')),
+        "the code's own action list names every action"
+    );
+
+    // The check can fail: a document with a wildcard, in either spelling, is caught.
+    let bad = json!({"Resources": {"Role": {"Properties": {"Policies": [{"PolicyDocument": {
+        "Statement": [
+            {"Effect": "Allow", "Action": ["ssm:ListComplianceItems", "securityhub:*"], "Resource": "*"},
+            {"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"},
+            {"Effect": "Allow", "Action": "*", "Resource": "*"}
+        ]
+    }}]}}}});
+    let mut found = Vec::new();
+    wildcard_actions(&bad, "bad", &mut found);
+    let actions: Vec<&str> = found.iter().map(|(_, a)| a.as_str()).collect();
+    assert_eq!(actions, ["securityhub:*", "iam:*", "*"], "{found:?}");
 }

@@ -10,6 +10,8 @@
 //!
 //! Anything else is an `InvalidEvent` naming what was received and what is accepted.
 
+// A payload value as an error quotes it: one line, cut to a readable length.
+use patchhub_aws::targets::shown as quote;
 use serde_json::{Map, Value};
 
 use crate::error::{ErrorType, LambdaError};
@@ -90,7 +92,18 @@ impl Request {
 
 /// Compact JSON of the payload, cut to a readable length.
 pub fn excerpt(payload: &Value) -> String {
-    let text = payload.to_string();
+    // serde_json escapes C0 controls only; DEL and C1 (NEL among them) get JSON escapes too.
+    let text: String = payload
+        .to_string()
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                format!("\\u{:04x}", u32::from(c))
+            } else {
+                c.to_string()
+            }
+        })
+        .collect();
     if text.chars().count() <= EXCERPT_CHARS {
         text
     } else {
@@ -132,7 +145,7 @@ pub fn classify(payload: &Value, account: &str, region: &str) -> Result<Request,
         };
         if !a.trim().eq_ignore_ascii_case("sweep") {
             return Err(invalid(
-                format_args!("unknown action `{a}` (the only action is `sweep`)"),
+                format_args!("unknown action `{}` (the only action is `sweep`)", quote(a)),
                 payload,
             ));
         }
@@ -195,13 +208,14 @@ fn node_id(key: &str, raw: &str, account: &str, region: &str) -> Result<String, 
     }
     if v.contains("{{") || v.contains("}}") {
         return Err(format!(
-            "`{key}` is the literal `{v}`: the maintenance window did not substitute the \
+            "`{key}` is the literal `{}`: the maintenance window did not substitute the \
              pseudo-parameter. Register the task against window targets (WindowTargetIds) so SSM \
-             replaces {{{{RESOURCE_ID}}}} with each node's id, or invoke with a real node id"
+             replaces {{{{RESOURCE_ID}}}} with each node's id, or invoke with a real node id",
+            quote(v)
         ));
     }
     let id = if v.starts_with("arn:") {
-        node_from_arn(v, account, region)?
+        node_from_arn(v, account, region).map_err(|e| format!("`{key}`: {e}"))?
     } else {
         v.to_string()
     };
@@ -210,8 +224,9 @@ fn node_id(key: &str, raw: &str, account: &str, region: &str) -> Result<String, 
 
 /// The node id of `arn:PARTITION:ssm:REGION:ACCOUNT:managed-instance/ID` or
 /// `arn:PARTITION:ec2:REGION:ACCOUNT:instance/ID`, refusing other accounts and Regions.
-fn node_from_arn(arn: &str, account: &str, region: &str) -> Result<String, String> {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+fn node_from_arn(raw: &str, account: &str, region: &str) -> Result<String, String> {
+    let arn = quote(raw);
+    let parts: Vec<&str> = raw.splitn(6, ':').collect();
     let [_, _, _, arn_region, arn_account, resource] = parts.as_slice() else {
         return Err(format!("`{arn}` is not an ARN"));
     };
@@ -220,7 +235,8 @@ fn node_from_arn(arn: &str, account: &str, region: &str) -> Result<String, Strin
     };
     if kind != "managed-instance" && kind != "instance" {
         return Err(format!(
-            "`{arn}` is a `{kind}`, not a managed node (managed-instance/… or instance/…)"
+            "`{arn}` is a `{}`, not a managed node (managed-instance/… or instance/…)",
+            quote(kind)
         ));
     }
     match elsewhere(arn_account, arn_region, account, region) {
@@ -235,9 +251,11 @@ fn elsewhere(acct: &str, reg: &str, account: &str, region: &str) -> Option<Strin
     let other_region = !reg.is_empty() && reg != region;
     (other_account || other_region).then(|| {
         format!(
-            "belongs to account {acct} in {reg}, but this function runs in account {account} in \
+            "belongs to account {} in {}, but this function runs in account {account} in \
              {region}: findings can only be imported by the account and Region they describe, so \
-             route the event to the function there"
+             route the event to the function there",
+            quote(acct),
+            quote(reg)
         )
     })
 }
@@ -286,7 +304,8 @@ fn eventbridge(
                 return Ok(Request::Ignore {
                     trigger: Trigger::ComplianceChange,
                     reason: format!(
-                        "compliance type `{compliance_type}` is not Patch: nothing to sync"
+                        "compliance type `{}` is not Patch: nothing to sync",
+                        quote(&compliance_type)
                     ),
                 });
             }
@@ -317,8 +336,12 @@ fn eventbridge(
         _ => Err(invalid(
             format_args!(
                 "EventBridge event `{}` from `{}` is not one patchhub handles",
-                if dt.is_empty() { "?" } else { dt },
-                if source.is_empty() { "?" } else { source }
+                if dt.is_empty() { "?".into() } else { quote(dt) },
+                if source.is_empty() {
+                    "?".into()
+                } else {
+                    quote(source)
+                }
             ),
             payload,
         )),

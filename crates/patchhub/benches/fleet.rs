@@ -5,8 +5,10 @@
 //! cargo bench -p patchhub --bench fleet -- --accounts 1 --regions 1 --nodes 2000 --patches 40 --latency-ms 20
 //! ```
 //!
-//! awsim runs in a child process (this binary re-executed with `--serve`), so the peak RSS
-//! reported is the sync's alone. For each phase (first sync, unchanged re-sync, re-sync after
+//! awsim runs in a child process (this binary re-executed with `--serve`) that also holds the
+//! generated fleet and tells the parent only the account ids and which nodes to patch, so the
+//! peak RSS reported (per phase: the high-water mark is reset through `/proc/self/clear_refs`
+//! before each) is the sync's alone. For each phase (first sync, unchanged re-sync, re-sync after
 //! installs on 5% of nodes) it prints wall time, API calls by operation, throttles, ingestion
 //! events, peak RSS, and the quota lower bound: each API has its own token bucket per account
 //! and Region, so the least time the quotas allow is the largest, over (account, Region, API),
@@ -116,9 +118,35 @@ fn serve(a: &Args) {
                 .static_keys
                 .insert(key_for(&acct.id), acct.id.clone());
         }
+        // What the parent needs, so it never holds the fleet: accounts, Regions, and the nodes
+        // to patch before the third phase (every missing patch on 5% of the non-compliant,
+        // online nodes of each account and Region).
+        let mut installs = Vec::new();
+        for acct in &fleet.accounts {
+            for r in &acct.regions {
+                let ids: Vec<&str> = acct
+                    .instances
+                    .iter()
+                    .filter(|i| {
+                        &i.region == r
+                            && i.ping_status == "Online"
+                            && i.patches.iter().any(|p| p.state == "MISSING")
+                    })
+                    .map(|i| i.id.as_str())
+                    .step_by(20)
+                    .collect();
+                installs.push(serde_json::json!({"account": acct.id, "region": r, "ids": ids}));
+            }
+        }
+        let plan = serde_json::json!({
+            "accounts": fleet.accounts.iter().map(|x| x.id.as_str()).collect::<Vec<_>>(),
+            "regions": fleet.accounts[0].regions,
+            "installs": installs,
+        });
         let sim = awsim::Awsim::start(config).await.expect("awsim");
         sim.load_fleet(fleet).expect("fleet");
         println!("{}", sim.url());
+        println!("{plan}");
         tokio::task::spawn_blocking(|| {
             let mut s = String::new();
             let _ = std::io::stdin().read_to_string(&mut s);
@@ -144,14 +172,20 @@ fn control(url: &str, method: &str, path: &str, body: &str) -> serde_json::Value
     serde_json::from_str(body).unwrap_or(serde_json::Value::Null)
 }
 
-fn peak_rss_mb() -> f64 {
+/// A memory figure of this process from `/proc/self/status` (`VmRSS:` now, `VmHWM:` peak), MB.
+fn rss_mb(field: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map(|kb| kb / 1024.0)
         .unwrap_or(0.0)
+}
+
+/// Resets the peak RSS (`VmHWM`) to the current RSS, so each phase reports its own peak.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 /// The least time the published quotas allow for the calls counted in `stats`.
@@ -194,6 +228,7 @@ struct Phase {
     calls: BTreeMap<String, u64>,
     throttled: u64,
     ingestion: u64,
+    rss_before: f64,
     rss: f64,
     ok: bool,
 }
@@ -211,14 +246,22 @@ fn main() {
         .stdout(Stdio::piped())
         .spawn()
         .expect("spawn awsim child");
-    let mut url = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut url)
-        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let (mut url, mut plan) = (String::new(), String::new());
+    out.read_line(&mut url).unwrap();
+    out.read_line(&mut plan).unwrap();
     let url = url.trim().to_string();
-    let fleet = awsim::generate::generate(&spec(&a), chrono::Utc::now());
-    let mgmt = fleet.accounts[0].id.clone();
-    let regions: Vec<String> = fleet.accounts[0].regions.clone();
+    let plan: serde_json::Value = serde_json::from_str(&plan).expect("plan from the child");
+    let strings = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect()
+    };
+    let accounts = strings(&plan["accounts"]);
+    let regions = strings(&plan["regions"]);
+    let mgmt = accounts[0].clone();
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .thread_stack_size(32 << 20)
@@ -243,9 +286,9 @@ fn main() {
                     .await
             }
         };
-        for acct in &fleet.accounts {
+        for acct in &accounts {
             for r in &regions {
-                aws_sdk_securityhub::Client::new(&sdk(&acct.id, r).await)
+                aws_sdk_securityhub::Client::new(&sdk(acct, r).await)
                     .enable_security_hub()
                     .send()
                     .await
@@ -258,11 +301,10 @@ fn main() {
                 AccountSource::Caller
             } else {
                 AccountSource::List(
-                    fleet
-                        .accounts
+                    accounts
                         .iter()
-                        .map(|x| AccountTarget {
-                            id: x.id.clone(),
+                        .map(|id| AccountTarget {
+                            id: id.clone(),
                             email: None,
                         })
                         .collect(),
@@ -289,34 +331,27 @@ fn main() {
             "after installs on 5% of nodes",
         ] {
             if name.starts_with("after") {
-                // Install every missing patch on 5% of the non-compliant, online nodes.
-                for acct in &fleet.accounts {
-                    for r in &regions {
-                        let ids: Vec<String> = acct
-                            .instances
-                            .iter()
-                            .filter(|i| {
-                                &i.region == r
-                                    && i.ping_status == "Online"
-                                    && i.patches.iter().any(|p| p.state == "MISSING")
-                            })
-                            .map(|i| i.id.clone())
-                            .collect();
-                        let pick: Vec<String> = ids.iter().step_by(20).cloned().collect();
-                        let ssm = aws_sdk_ssm::Client::new(&sdk(&acct.id, r).await);
-                        for chunk in pick.chunks(50) {
-                            ssm.send_command()
-                                .document_name("AWS-RunPatchBaseline")
-                                .set_instance_ids(Some(chunk.to_vec()))
-                                .parameters("Operation", vec!["Install".into()])
-                                .send()
-                                .await
-                                .expect("install");
-                        }
+                // Install every missing patch on the nodes the child picked.
+                for job in plan["installs"].as_array().into_iter().flatten() {
+                    let (acct, r) = (
+                        job["account"].as_str().unwrap_or_default(),
+                        job["region"].as_str().unwrap_or_default(),
+                    );
+                    let ssm = aws_sdk_ssm::Client::new(&sdk(acct, r).await);
+                    for chunk in strings(&job["ids"]).chunks(50) {
+                        ssm.send_command()
+                            .document_name("AWS-RunPatchBaseline")
+                            .set_instance_ids(Some(chunk.to_vec()))
+                            .parameters("Operation", vec!["Install".into()])
+                            .send()
+                            .await
+                            .expect("install");
                     }
                 }
             }
             control(&url, "POST", "/_awsim/stats/reset", "");
+            let before = rss_mb("VmRSS:");
+            reset_peak_rss();
             let t = Instant::now();
             let report = run_sync(&base, &fan, &opts, None).await.expect("sync runs");
             let wall = t.elapsed().as_secs_f64();
@@ -328,7 +363,8 @@ fn main() {
                 calls: calls_by_op(&stats),
                 throttled: stats["total_throttled"].as_u64().unwrap_or(0),
                 ingestion: stats["ingestion_events"].as_u64().unwrap_or(0),
-                rss: peak_rss_mb(),
+                rss_before: before,
+                rss: rss_mb("VmHWM:"),
                 ok: report.is_ok(),
             });
         }
@@ -342,9 +378,9 @@ fn main() {
         a.accounts, a.regions, a.nodes, a.patches, a.latency_ms, a.ssm_rate
     );
     println!(
-        "\n| phase | wall s | quota bound s (API) | wall/bound | throttled | ingestion events | peak RSS MB | ok |"
+        "\n| phase | wall s | quota bound s (API) | wall/bound | throttled | ingestion events | RSS before MB | peak RSS MB | ok |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for p in &phases {
         let ratio = if p.bound.0 > 0.0 {
             format!("{:.2}", p.wall / p.bound.0)
@@ -352,8 +388,17 @@ fn main() {
             "-".into()
         };
         println!(
-            "| {} | {:.1} | {:.1} ({}) | {} | {} | {} | {:.0} | {} |",
-            p.name, p.wall, p.bound.0, p.bound.1, ratio, p.throttled, p.ingestion, p.rss, p.ok
+            "| {} | {:.1} | {:.1} ({}) | {} | {} | {} | {:.0} | {:.0} | {} |",
+            p.name,
+            p.wall,
+            p.bound.0,
+            p.bound.1,
+            ratio,
+            p.throttled,
+            p.ingestion,
+            p.rss_before,
+            p.rss,
+            p.ok
         );
     }
     println!("\nAPI calls by operation:\n");

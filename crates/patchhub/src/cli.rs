@@ -146,11 +146,16 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let n: u64 = num
         .parse()
         .map_err(|_| format!("`{s}` is not a duration (e.g. 30s, 5m, 250ms)"))?;
+    let secs = |per: u64| {
+        n.checked_mul(per)
+            .map(Duration::from_secs)
+            .ok_or_else(|| format!("`{s}` is too long"))
+    };
     match unit {
         "ms" => Ok(Duration::from_millis(n)),
-        "s" | "" => Ok(Duration::from_secs(n)),
-        "m" => Ok(Duration::from_secs(n * 60)),
-        "h" => Ok(Duration::from_secs(n * 3600)),
+        "s" | "" => secs(1),
+        "m" => secs(60),
+        "h" => secs(3600),
         _ => Err(format!(
             "`{s}` has unknown unit `{unit}` (use ms, s, m or h)"
         )),

@@ -13,6 +13,10 @@ mod sync_cmd;
 use std::process::ExitCode;
 
 use clap::Parser;
+use tracing_subscriber::Layer;
+use tracing_subscriber::filter::{self, FilterExt};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// A failure with the exit code it deserves.
 #[derive(Debug)]
@@ -50,10 +54,21 @@ fn init_tracing(verbose: u8, quiet: bool) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("PATCHHUB_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
+    // At TRACE the SDK's orchestrator logs whole responses, and with the SDK's
+    // LOG_SENSITIVE_BODIES=true their bodies: STS's secret keys and session tokens among them.
+    // Those events are dropped whatever PATCHHUB_LOG asks for, so no setting prints credentials.
+    let no_bodies = filter::filter_fn(|m| {
+        !(*m.level() == tracing::Level::TRACE
+            && m.target()
+                .starts_with("aws_smithy_runtime::client::orchestrator"))
+    });
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_target(false)
+                .with_filter(filter.and(no_bodies)),
+        )
         .init();
 }
 
