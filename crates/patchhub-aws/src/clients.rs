@@ -2,12 +2,18 @@
 //! `--endpoint-url`), and one per account (through `AssumeRole` when a role is given) and Region.
 //! Clients are built once per target and shared by every task of that target.
 
+use std::sync::Mutex;
 use std::time::Duration;
 
+use aws_config::identity::IdentityCache;
 use aws_config::retry::RetryConfig;
+use aws_config::sts::AssumeRoleProvider;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::{
+    ProvideCredentials, SharedCredentialsProvider, future as creds_future,
+};
 
 use crate::error::{ApiError, ErrorKind};
 use crate::targets::partition_of_arn;
@@ -126,8 +132,41 @@ pub async fn base_session(base: &SdkConfig) -> Result<AccountSession, ApiError> 
     })
 }
 
+/// An assumed-role provider that first hands out the credentials the early check in
+/// [`assume_into`] already obtained, then asks STS again (refreshes) once those are used up.
+/// Without it the identity cache's first load would assume the role a second time.
+#[derive(Debug)]
+struct CheckedRole {
+    checked: Mutex<Option<Credentials>>,
+    provider: AssumeRoleProvider,
+}
+
+impl ProvideCredentials for CheckedRole {
+    fn provide_credentials<'a>(&'a self) -> creds_future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        let checked = self
+            .checked
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        match checked {
+            Some(creds) => creds_future::ProvideCredentials::ready(Ok(creds)),
+            None => self.provider.provide_credentials(),
+        }
+    }
+}
+
 /// Assumes `role` in `account` (refreshing credentials automatically for long runs) and checks
 /// the result with GetCallerIdentity, so a role that cannot be assumed fails here, clearly.
+///
+/// The session gets an identity cache of its own. The base configuration's cache is shared by
+/// every configuration derived from it, is partitioned per credentials provider, never drops the
+/// partition of a provider that is gone and evicts an arbitrary partition beyond 64: with one
+/// provider per account, later runs (or large fleets) evicted live sessions' credentials and each
+/// eviction assumed the role again. With its own cache and the checked credentials reused, each
+/// account is assumed once per run (until the credentials near expiry).
 pub async fn assume_into(
     base: &SdkConfig,
     base_partition: &str,
@@ -145,7 +184,7 @@ pub async fn assume_into(
     };
     let region = base.region().map(|r| r.to_string()).unwrap_or_default();
     let role_arn = format!("arn:{base_partition}:iam::{account}:role/{role_name}");
-    let mut builder = aws_config::sts::AssumeRoleProvider::builder(&role_arn)
+    let mut builder = AssumeRoleProvider::builder(&role_arn)
         .session_name(&role.session_name)
         .configure(base);
     if let Some(x) = &role.external_id {
@@ -153,7 +192,7 @@ pub async fn assume_into(
     }
     let provider = builder.build().await;
     // Fail now, with the role named, rather than on the first SSM call.
-    provider.provide_credentials().await.map_err(|e| {
+    let checked = provider.provide_credentials().await.map_err(|e| {
         let text = aws_smithy_types::error::display::DisplayErrorContext(&e).to_string();
         let kind = if text.contains("AccessDenied") {
             ErrorKind::AccessDenied
@@ -168,9 +207,14 @@ pub async fn assume_into(
             format!("cannot assume {role_arn}: {text}"),
         )
     })?;
+    let provider = CheckedRole {
+        checked: Mutex::new(Some(checked)),
+        provider,
+    };
     let config = base
         .to_builder()
         .credentials_provider(SharedCredentialsProvider::new(provider))
+        .identity_cache(IdentityCache::lazy().build())
         .build();
     let session = base_session(&config).await.map_err(|mut e| {
         e.account = account.to_string();

@@ -97,6 +97,7 @@ impl RunReport {
             t.reopened += s.reopened;
             t.held_back += s.held_back;
             t.failed += s.failed;
+            t.nodes_failed.extend(s.nodes_failed.iter().cloned());
             for (k, v) in &s.api_calls {
                 *t.api_calls.entry(k.clone()).or_insert(0) += v;
             }

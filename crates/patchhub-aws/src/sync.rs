@@ -109,6 +109,9 @@ pub struct TargetSummary {
     pub failed: usize,
     /// Which, and why.
     pub failures: Vec<FailedFinding>,
+    /// Nodes left as they were because their SSM data or existing findings could not be read
+    /// (the next run retries them).
+    pub nodes_failed: Vec<String>,
     /// Calls made, by operation.
     pub api_calls: BTreeMap<String, u64>,
     /// A failure that stopped (part of) this target, if any.
@@ -446,7 +449,9 @@ where
                 }) {
                     Ok(Ok(f)) => existing.extend(f),
                     Ok(Err(e)) | Err(e) => {
-                        shared.summary.lock().expect("summary lock").fail(&e);
+                        let mut s = shared.summary.lock().expect("summary lock");
+                        s.fail(&e);
+                        s.nodes_failed.extend(ids.iter().cloned());
                         return;
                     }
                 }
@@ -472,7 +477,9 @@ where
             }
             Ok((i, Err(e))) => {
                 // Leave this node's findings as they are; the next run retries it.
-                shared.summary.lock().expect("summary lock").fail(&e);
+                let mut s = shared.summary.lock().expect("summary lock");
+                s.fail(&e);
+                s.nodes_failed.push(nodes[i].node.instance_id.clone());
                 failed_nodes.insert(nodes[i].node.instance_id.clone());
             }
             Err(e) => {
@@ -483,7 +490,9 @@ where
                     ErrorKind::Service,
                     e.to_string(),
                 );
-                shared.summary.lock().expect("summary lock").fail(&e);
+                let mut s = shared.summary.lock().expect("summary lock");
+                s.fail(&e);
+                s.nodes_failed.extend(ids.iter().cloned());
                 return;
             }
         }

@@ -8,7 +8,7 @@ use patchhub_aws::ErrorKind;
 use patchhub_aws::clients::RoleOptions;
 use patchhub_aws::fanout::{AccountSource, FanOut, run_sync};
 use patchhub_aws::quota::{QuotaSettings, Rate};
-use patchhub_aws::targets::RegionSelection;
+use patchhub_aws::targets::{AccountTarget, RegionSelection};
 use patchhub_core::finding::{GENERATOR_PATCH, GENERATOR_ROLLUP};
 
 #[tokio::test]
@@ -310,4 +310,58 @@ async fn all_enabled_regions_sync_where_nodes_are_and_skip_the_quiet_ones() {
         .filter(|t| t.skipped.is_none())
         .count();
     assert_eq!(written, 2 * 2 + 1, "4 fleet targets and the stray one");
+}
+
+#[tokio::test]
+async fn every_run_assumes_each_role_once_even_when_runs_share_the_base_config() {
+    // Enough accounts that three runs create more credentials providers (one per account and
+    // run) than the SDK identity cache's 64 partitions: sessions that shared the base
+    // configuration's cache then evicted each other's credentials and assumed roles again.
+    let (sim, fleet) = common::start(
+        "accounts=30,regions=2,instances=2,patches=2,seed=11",
+        Config::default(),
+    )
+    .await;
+    common::enable_hubs(&sim, &fleet).await;
+    let mgmt = fleet.accounts[0].id.clone();
+    let regions: Vec<String> = fleet.accounts[0].regions.clone();
+    // One base configuration for every run, as the fleet benchmark and a long-lived caller do.
+    let base = common::sdk(&sim, &mgmt, &regions[0]).await;
+    let fan = FanOut {
+        accounts: AccountSource::List(
+            fleet
+                .accounts
+                .iter()
+                .map(|a| AccountTarget {
+                    id: a.id.clone(),
+                    email: None,
+                })
+                .collect(),
+        ),
+        regions: RegionSelection::List(regions.clone()),
+        role: RoleOptions {
+            role_name: Some("PatchhubRole".into()),
+            external_id: None,
+            session_name: "patchhub-test".into(),
+        },
+        concurrency: 8,
+        per_account_concurrency: 4,
+        quotas: common::fast_quotas(),
+    };
+    let accounts = fleet.accounts.len() as u64;
+    for run in 1..=3 {
+        sim.reset_stats();
+        let report = run_sync(&base, &fan, &common::opts(), None)
+            .await
+            .expect("run starts");
+        assert!(report.is_ok(), "run {run}: {report:#?}");
+        assert_eq!(report.targets.len(), fleet.accounts.len() * regions.len());
+        // Every account is entered through the role (the caller's own too): the early check's
+        // credentials serve the whole run, so one AssumeRole per account.
+        assert_eq!(
+            sim.stats().calls_of("AssumeRole"),
+            accounts,
+            "run {run}: AssumeRole calls"
+        );
+    }
 }

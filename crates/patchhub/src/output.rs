@@ -150,6 +150,21 @@ pub fn print_report(report: &RunReport, format: Output, dry_run: bool) {
         if let Some(e) = &s.error {
             eprintln!("patchhub: {e}");
         }
+        if !s.nodes_failed.is_empty() {
+            let more = s.nodes_failed.len().saturating_sub(20);
+            eprintln!(
+                "patchhub: account {} in {}: {} node(s) left as they were (their data could not be read; the next run retries): {}{}",
+                s.account,
+                s.region,
+                s.nodes_failed.len(),
+                s.nodes_failed[..s.nodes_failed.len() - more].join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            );
+        }
         for f in s.failures.iter().take(20) {
             eprintln!(
                 "patchhub: account {} in {}: finding {} not imported: {} {}",

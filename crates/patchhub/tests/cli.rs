@@ -1,24 +1,15 @@
 //! The `patchhub` binary as a user runs it: exit codes 0/1/2 and one-line errors that name the
 //! input and the fix. AWS is an in-process awsim on loopback; nothing else is contacted.
 
-use std::process::{Command, Output};
+mod support;
+
+use std::process::Output;
 
 use awsim::{Awsim, Config};
 
 fn patchhub(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_patchhub"));
-    cmd.args(args)
-        // A clean AWS environment: no profile files, no instance metadata (no network), no
-        // stray credentials from the machine running the tests.
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", std::env::temp_dir())
-        .env("AWS_CONFIG_FILE", "/nonexistent/patchhub-test-config")
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/patchhub-test-credentials",
-        )
-        .env("AWS_EC2_METADATA_DISABLED", "true");
+    let mut cmd = support::patchhub();
+    cmd.args(args);
     for (k, v) in env {
         cmd.env(k, v);
     }

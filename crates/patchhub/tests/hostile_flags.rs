@@ -3,10 +3,12 @@
 //! credentials are given and the endpoint is a closed loopback port, so a run whose flags are all
 //! valid stops at the credential check (exit 2) without any network call.
 
+mod support;
+
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -43,19 +45,10 @@ const SWITCHES: &[&str] = &[
 ];
 
 fn patchhub(args: &[OsString]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_patchhub"))
+    support::patchhub()
         .arg("sync")
         .args(args)
         .arg("--endpoint-url=http://127.0.0.1:9")
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", std::env::temp_dir())
-        .env("AWS_CONFIG_FILE", "/nonexistent/patchhub-test-config")
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/patchhub-test-credentials",
-        )
-        .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_REGION", "us-east-1")
         .output()
         .expect("patchhub runs")

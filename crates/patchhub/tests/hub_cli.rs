@@ -2,8 +2,10 @@
 //! in-process awsim: exit codes 0/1/2, a second run that says there is nothing to change, skipped
 //! opt-in Regions as warnings, failures with how to resume, and confirmations for what destroys.
 
+mod support;
+
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use awsim::{Awsim, Config};
 
@@ -11,18 +13,9 @@ const ROLE: &str = "PatchhubRole";
 const ADMIN_KEY: &str = "AKIATESTHUBADMIN";
 
 fn patchhub(args: &[&str], url: &str) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_patchhub"))
+    support::patchhub()
         .args(args)
         .args(["--endpoint-url", url])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", std::env::temp_dir())
-        .env("AWS_CONFIG_FILE", "/nonexistent/patchhub-test-config")
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/patchhub-test-credentials",
-        )
-        .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_ACCESS_KEY_ID", ADMIN_KEY)
         .env("AWS_SECRET_ACCESS_KEY", "secret")
         .env("AWS_REGION", "us-east-1")

@@ -3,26 +3,17 @@
 //! themselves are checked against hand-worked answers in `report_cmd`'s and patchhub-core's
 //! tests; here the binary's flags, files and outputs are.
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use awsim::{Awsim, Config};
 use serde_json::Value;
 
 fn patchhub(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_patchhub"));
-    cmd.args(args)
-        // A clean AWS environment: no profile files, no instance metadata (no network), no
-        // stray credentials or policy settings from the machine running the tests.
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", std::env::temp_dir())
-        .env("AWS_CONFIG_FILE", "/nonexistent/patchhub-test-config")
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/patchhub-test-credentials",
-        )
-        .env("AWS_EC2_METADATA_DISABLED", "true");
+    let mut cmd = support::patchhub();
+    cmd.args(args);
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -3,8 +3,10 @@
 //! `demo`, each at the most verbose logging, never print or write the caller's secret key or
 //! session token, nor any secret key or session token STS handed out. AWS is an in-process awsim.
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use awsim::{Awsim, Config};
 
@@ -15,18 +17,9 @@ const ROLE: &str = "PatchhubRole";
 
 /// Runs patchhub as the management account, at the most verbose logging it has.
 fn patchhub(args: &[&str], url: &str) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_patchhub"))
+    support::patchhub()
         .args(args)
         .args(["--endpoint-url", url, "-vv"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", std::env::temp_dir())
-        .env("AWS_CONFIG_FILE", "/nonexistent/patchhub-test-config")
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/patchhub-test-credentials",
-        )
-        .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_ACCESS_KEY_ID", KEY)
         .env("AWS_SECRET_ACCESS_KEY", SECRET)
         .env("AWS_SESSION_TOKEN", TOKEN)
@@ -275,7 +268,7 @@ fn no_output_of_sync_hub_or_report_holds_a_credential() {
 #[test]
 fn no_output_of_the_demo_holds_a_credential() {
     let dir = scratch("demo");
-    let out = Command::new(env!("CARGO_BIN_EXE_patchhub"))
+    let out = support::patchhub()
         .args([
             "demo",
             "--accounts",
@@ -286,10 +279,6 @@ fn no_output_of_the_demo_holds_a_credential() {
             "5",
         ])
         .args(["--out", dir.to_str().unwrap(), "-vv"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", std::env::temp_dir())
-        .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("PATCHHUB_LOG", "trace")
         .env("LOG_SENSITIVE_BODIES", "true")
         .output()

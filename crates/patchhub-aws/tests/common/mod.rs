@@ -15,6 +15,7 @@ use patchhub_aws::quota::{QuotaSettings, Rate};
 use patchhub_aws::sync::SyncOptions;
 use patchhub_aws::targets::RegionSelection;
 use patchhub_core::finding::FindingKind;
+use patchhub_core::finding::{GENERATOR_PATCH, GENERATOR_ROLLUP};
 use patchhub_core::mapping::finding_id;
 use patchhub_core::policy::FindingPolicy;
 
@@ -222,4 +223,86 @@ pub fn expected_rollup_ids(fleet: &Fleet, account: &str, region: &str) -> BTreeS
 /// Default options.
 pub fn opts() -> SyncOptions {
     SyncOptions::new(FindingPolicy::default())
+}
+
+/// Active patch and roll-up finding ids, and whether any id is stored twice.
+pub async fn active(sim: &Awsim, account: &str, region: &str) -> (BTreeSet<String>, bool) {
+    let found = findings(sim, account, region).await;
+    let ids: Vec<&str> = found.iter().filter_map(|f| f.id()).collect();
+    let unique: BTreeSet<&str> = ids.iter().copied().collect();
+    let mut act = active_ids(&found, GENERATOR_PATCH);
+    act.extend(active_ids(&found, GENERATOR_ROLLUP));
+    (act, ids.len() != unique.len())
+}
+
+/// The oracle: every patch and roll-up finding id that should be active.
+pub fn truth(fleet: &Fleet, account: &str, region: &str) -> BTreeSet<String> {
+    let mut t = expected_patch_ids(fleet, account, region);
+    t.extend(expected_rollup_ids(fleet, account, region));
+    t
+}
+
+/// The node a finding id belongs to (`…/NODE/patch/…` or `…/NODE/rollup`).
+pub fn node_of(id: &str) -> Option<&str> {
+    id.split('/')
+        .find(|p| p.starts_with("i-") || p.starts_with("mi-"))
+}
+
+/// Installs every missing patch on every third online non-compliant node of the account in the
+/// Region and rescans them through SSM; terminates one other scanned node there.
+/// Returns the fleet as it now stands (pass it to [`truth`]).
+pub async fn change(sim: &Awsim, account: &str, region: &str) -> Fleet {
+    let fleet = sim.export_fleet();
+    let ix = fleet
+        .accounts
+        .iter()
+        .position(|a| a.id == account)
+        .expect("account");
+    let a = &fleet.accounts[ix];
+    let candidates: Vec<String> = a
+        .instances
+        .iter()
+        .filter(|i| {
+            i.region == region
+                && i.operation.is_some()
+                && i.ping_status == "Online"
+                && i.patches.iter().any(|p| p.state == "MISSING")
+        })
+        .map(|i| i.id.clone())
+        .collect();
+    let patched: Vec<String> = candidates.iter().step_by(3).cloned().collect();
+    let gone = a
+        .instances
+        .iter()
+        .find(|i| i.region == region && i.operation.is_some() && !patched.contains(&i.id))
+        .map(|i| i.id.clone())
+        .expect("a node to terminate");
+    let mut smaller = fleet.clone();
+    smaller.accounts[ix].instances.retain(|i| i.id != gone);
+    sim.load_fleet(smaller).unwrap();
+    {
+        let mut world = sim.sim().world();
+        for node in &patched {
+            let patches = world
+                .region_mut(account, region)
+                .ssm
+                .true_patches_mut(node)
+                .unwrap();
+            for p in patches.iter_mut().filter(|p| p.state == "MISSING") {
+                p.state = "INSTALLED".into();
+                p.installed_time = Some(chrono::Utc::now());
+            }
+        }
+    }
+    let ssm = aws_sdk_ssm::Client::new(&sdk(sim, account, region).await);
+    for chunk in patched.chunks(50) {
+        ssm.send_command()
+            .document_name("AWS-RunPatchBaseline")
+            .set_instance_ids(Some(chunk.to_vec()))
+            .parameters("Operation", vec!["Scan".to_string()])
+            .send()
+            .await
+            .unwrap();
+    }
+    sim.export_fleet()
 }
