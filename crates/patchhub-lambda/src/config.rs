@@ -34,7 +34,8 @@ impl LambdaConfig {
                     quotas.ssm = Rate::new(r, (r * 2.0).max(1.0));
                 }
                 _ => errors.push(format!(
-                    "{SSM_RATE_VAR}=`{raw}`: use a positive number of requests per second (default 10)"
+                    "{SSM_RATE_VAR}=`{}`: use a positive number of requests per second (default 10)",
+                    patchhub_aws::targets::shown(&raw)
                 )),
             }
         }
