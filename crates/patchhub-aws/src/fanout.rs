@@ -214,7 +214,9 @@ pub async fn organization_accounts(
     Ok(accounts)
 }
 
-/// Enters every account: the caller's own with the base credentials, others through the role.
+/// Enters every account: through the role when one is given (the caller's own account too, so
+/// every account is read with the same permissions), else the caller's own with the base
+/// credentials.
 pub async fn sessions(
     base: &SdkConfig,
     fan: &FanOut,

@@ -115,7 +115,8 @@ pub struct SyncArgs {
     /// With --organization: only this OU and its children.
     #[arg(long, requires = "organization")]
     pub ou: Option<String>,
-    /// Role to assume in each account (not needed for the caller's own account).
+    /// Role to assume in each account (the caller's own included); without it only the
+    /// caller's own account can be synced, with its own credentials.
     #[arg(long)]
     pub role_name: Option<String>,
     /// External id the role's trust policy requires.
