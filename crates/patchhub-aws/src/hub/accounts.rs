@@ -1,0 +1,227 @@
+//! The accounts a command covers and how it gets into them (the caller's own credentials, or the
+//! role), the Regions it checks first, and the bounded concurrency it runs them with.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use aws_config::SdkConfig;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::log::Log;
+use super::{MemberAccounts, Step};
+use crate::clients::{self, AccountSession, RoleOptions};
+use crate::error::{ApiError, ErrorKind};
+use crate::fanout;
+use crate::targets::AccountTarget;
+
+/// Checks the Regions of a plan: at least one, each a Region name, the home Region among them
+/// (`targets::parse_regions` has already dropped duplicates).
+pub(super) fn check_regions(regions: &[String], home: Option<&str>) -> Option<ApiError> {
+    let bad =
+        |api: &str, msg: String| Some(ApiError::other("-", "-", api, ErrorKind::InvalidInput, msg));
+    if regions.is_empty() {
+        return bad(
+            "--regions",
+            "no Regions given: list them with --regions".into(),
+        );
+    }
+    if let Some(r) = regions.iter().find(|r| !crate::targets::is_region(r)) {
+        return bad("--regions", format!("`{r}` is not a Region name"));
+    }
+    match home {
+        Some(h) if !regions.iter().any(|r| r == h) => bad(
+            "--home-region",
+            format!(
+                "the home Region {h} must be one of --regions ({})",
+                regions.join(",")
+            ),
+        ),
+        _ => None,
+    }
+}
+
+/// The member accounts of a plan, without the administrator.
+pub(super) async fn resolve_members(
+    base: &SdkConfig,
+    members: &MemberAccounts,
+    organization_by_default: bool,
+    admin: &str,
+) -> Result<Option<Vec<AccountTarget>>, ApiError> {
+    let list = match members {
+        MemberAccounts::Current if organization_by_default => {
+            fanout::organization_accounts(base, None).await?
+        }
+        MemberAccounts::Current => return Ok(None),
+        MemberAccounts::List(l) => l.clone(),
+        MemberAccounts::Organization { ou } => {
+            fanout::organization_accounts(base, ou.as_deref()).await?
+        }
+    };
+    Ok(Some(list.into_iter().filter(|t| t.id != admin).collect()))
+}
+
+/// Enters accounts: the caller's own with the base credentials, the others through the role.
+/// Failures are logged (step `enter-account`) and left out.
+pub(super) async fn enter(
+    base: &SdkConfig,
+    me: &AccountSession,
+    ids: BTreeSet<String>,
+    role: &RoleOptions,
+    width: usize,
+    log: &Log,
+) -> BTreeMap<String, AccountSession> {
+    let mut entered = BTreeMap::new();
+    let sem = Arc::new(Semaphore::new(width.max(1)));
+    let mut set = JoinSet::new();
+    for id in ids {
+        if id == me.account_id {
+            entered.insert(id, me.clone());
+            continue;
+        }
+        let (base, partition, role, sem) = (
+            base.clone(),
+            me.partition.clone(),
+            role.clone(),
+            sem.clone(),
+        );
+        set.spawn(async move {
+            let _permit = sem.acquire_owned().await;
+            let res = clients::assume_into(&base, &partition, &id, &role).await;
+            (id, res)
+        });
+    }
+    while let Some(res) = set.join_next().await {
+        match res {
+            Ok((id, Ok(s))) => {
+                entered.insert(id, s);
+            }
+            Ok((id, Err(e))) => log_enter_failure(log, &id, role, &me.account_id, &e),
+            Err(e) => log.failed("?", "-", Step::EnterAccount, e.to_string(), log.rerun()),
+        }
+    }
+    entered
+}
+
+fn log_enter_failure(log: &Log, id: &str, role: &RoleOptions, me: &str, e: &ApiError) {
+    let resume = match &role.role_name {
+        None => format!(
+            "pass --role-name ROLE (a role in account {id} that account {me} may assume), {}",
+            log.rerun()
+        ),
+        Some(r) => format!(
+            "make sure role {r} exists in account {id}, trusts account {me} and allows the actions in HUB_ACTIONS (docs/DEPLOY.md), {}",
+            log.rerun()
+        ),
+    };
+    log.fail(
+        id,
+        "-",
+        Step::EnterAccount,
+        format!("{} failed: {}", e.api, short_sts_error(&e.message)),
+        resume,
+        Some(e.kind),
+    );
+}
+
+/// The gist of an AssumeRole failure: the credential provider's error text carries the whole
+/// response (`… message: "User: … is not authorized …" …`); keep what STS said.
+pub(super) fn short_sts_error(text: &str) -> String {
+    let quoted = |key: &str| {
+        let start = text.find(key)? + key.len();
+        let len = text[start..].find('"')?;
+        Some(text[start..start + len].to_string())
+    };
+    let lead = text.split(": ").next().unwrap_or(text);
+    match (quoted("code: \""), quoted("message: \"")) {
+        (Some(code), Some(message)) if lead.starts_with("cannot assume") => {
+            format!("{lead}: {code}: {message}")
+        }
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        _ if text.chars().count() > 300 => {
+            format!("{}…", text.chars().take(300).collect::<String>())
+        }
+        _ => text.to_string(),
+    }
+}
+
+/// Enters the administrator; `None` (logged) when it cannot be entered.
+pub(super) async fn enter_admin(
+    base: &SdkConfig,
+    me: &AccountSession,
+    admin: &str,
+    role: &RoleOptions,
+    log: &Log,
+) -> Option<AccountSession> {
+    if admin == me.account_id {
+        return Some(me.clone());
+    }
+    match clients::assume_into(base, &me.partition, admin, role).await {
+        Ok(s) => Some(s),
+        Err(e) => {
+            log_enter_failure(log, admin, role, &me.account_id, &e);
+            None
+        }
+    }
+}
+
+/// Runs `f` for each item with at most `width` at once; results in input order.
+pub(super) async fn each<T, R, F, Fut>(items: Vec<T>, width: usize, f: F) -> Vec<R>
+where
+    T: Send + 'static,
+    R: Send + 'static,
+    F: Fn(T) -> Fut,
+    Fut: Future<Output = R> + Send + 'static,
+{
+    let sem = Arc::new(Semaphore::new(width.max(1)));
+    let mut set = JoinSet::new();
+    for (i, item) in items.into_iter().enumerate() {
+        let fut = f(item);
+        let sem = sem.clone();
+        set.spawn(async move {
+            let _permit = sem.acquire_owned().await;
+            (i, fut.await)
+        });
+    }
+    let mut out = Vec::new();
+    while let Some(res) = set.join_next().await {
+        match res {
+            Ok(r) => out.push(r),
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => {}
+        }
+    }
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, r)| r).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn regions_are_checked_before_anything_runs() {
+        assert!(check_regions(&[], None).is_some());
+        assert!(check_regions(&strings(&["us-east-1", "Mars"]), None).is_some());
+        let e = check_regions(&strings(&["us-east-1"]), Some("eu-west-1")).unwrap();
+        assert!(e.message.contains("eu-west-1"), "{e}");
+        assert!(check_regions(&strings(&["us-east-1", "eu-west-1"]), Some("eu-west-1")).is_none());
+    }
+
+    #[test]
+    fn assume_role_failures_keep_what_sts_said() {
+        let long = r#"cannot assume arn:aws:iam::433754381374:role/PatchhubRole: an error occurred while loading credentials: service error: unhandled error (AccessDenied): Error { code: "AccessDenied", message: "User: arn:aws:iam::1:user/x is not authorized to perform: sts:AssumeRole", aws_request_id: "0" } (ProviderError(...))"#;
+        assert_eq!(
+            short_sts_error(long),
+            "cannot assume arn:aws:iam::433754381374:role/PatchhubRole: AccessDenied: User: arn:aws:iam::1:user/x is not authorized to perform: sts:AssumeRole"
+        );
+        assert_eq!(
+            short_sts_error("no --role-name given"),
+            "no --role-name given"
+        );
+    }
+}
