@@ -557,7 +557,7 @@ fn patch_finding(ctx: &NodeCtx, p: &PatchItem, now: DateTime<Utc>) -> Finding {
     let mut pf = BTreeMap::new();
     put(&mut pf, fields::KIND, FindingKind::Patch.as_str());
     ctx.put_node_fields(&mut pf);
-    put(&mut pf, fields::PATCH_ID, identity);
+    put(&mut pf, fields::PATCH_ID, &patch_id_field(identity));
     put(&mut pf, fields::PATCH_TITLE, &p.title);
     put(&mut pf, fields::CLASSIFICATION, &p.classification);
     put(&mut pf, fields::PATCH_STATE, p.state.as_str());
@@ -960,6 +960,22 @@ fn clean_cves(raw: &[String]) -> Vec<String> {
 
 /// Inserts a cleaned, capped ProductFields value; empty values are left out (the model
 /// requires non-empty strings).
+/// The patch id as a ProductFields value: the id itself when it is one line and fits, else the
+/// readable part followed by a short hash of the whole id, so two patches whose ids differ only in
+/// control characters, blanks or past the cap (and so have different finding Ids) never share a
+/// value that reports group by.
+fn patch_id_field(identity: &str) -> String {
+    let clipped = clip(identity, FIELD_VALUE_CAP);
+    if clipped == identity {
+        return clipped;
+    }
+    let tag = format!(" #{}", &sha256_hex(identity)[..12]);
+    format!(
+        "{}{tag}",
+        clip(identity, FIELD_VALUE_CAP - crate::text::len(&tag))
+    )
+}
+
 fn put(pf: &mut BTreeMap<String, String>, key: &str, value: &str) {
     let v = clip(value, FIELD_VALUE_CAP);
     if !v.is_empty() {

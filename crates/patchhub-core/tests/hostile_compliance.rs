@@ -241,3 +241,24 @@ fn empty_ids_and_titles_still_give_a_valid_finding() {
     let fs = import_of(vec![p]);
     assert!(fs.iter().any(|f| f.kind() == Some(FindingKind::Patch)));
 }
+
+/// Patch ids that differ only in control characters, blanks, or past the ProductFields cap are
+/// different patches (different finding Ids) and keep different `patchhub/PatchId` values, which
+/// the report groups by.
+#[test]
+fn ids_that_differ_only_where_text_is_cleaned_keep_distinct_patch_ids() {
+    let long = "P".repeat(600);
+    for (a, b) in [
+        ("KB1\u{7}X", "KB1\u{8}X"),
+        ("KB1  X", "KB1 X"),
+        (format!("{long}a").as_str(), format!("{long}b").as_str()),
+    ] {
+        let fs = import_of(vec![missing(a), missing(b)]);
+        let ids: BTreeSet<&str> = fs
+            .iter()
+            .filter(|f| f.kind() == Some(FindingKind::Patch))
+            .filter_map(|f| f.patch_id())
+            .collect();
+        assert_eq!(ids.len(), 2, "{a:?} / {b:?}: {ids:?}");
+    }
+}
