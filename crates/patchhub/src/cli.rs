@@ -1,10 +1,14 @@
 //! Command-line grammar (clap derive). Raw flags are parsed here and validated into
 //! `patchhub-aws`/`patchhub-core` types before any work starts.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use patchhub_aws::clients::AwsOptions;
+use patchhub_aws::targets::{self, AccountTarget};
+
+use crate::Failure;
 
 /// Carries AWS Systems Manager patch compliance into AWS Security Hub.
 #[derive(Debug, Parser)]
@@ -56,6 +60,41 @@ pub struct AwsArgs {
     /// SDK attempts per call (throttles and 5xx are retried with backoff).
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub max_attempts: u32,
+}
+
+impl AwsArgs {
+    /// The SDK options these flags ask for; a malformed `--region` is a usage error.
+    pub fn options(&self) -> Result<AwsOptions, Failure> {
+        if let Some(r) = &self.region
+            && !targets::is_region(r)
+        {
+            return Err(Failure::usage(format!(
+                "--region: {}",
+                targets::TargetError::Region(r.clone())
+            )));
+        }
+        Ok(AwsOptions {
+            profile: self.profile.clone(),
+            region: self.region.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+            attempt_timeout: Some(self.timeout),
+            max_attempts: self.max_attempts,
+        })
+    }
+}
+
+/// Reads an `--accounts` file (`AccountId[,Email]` lines); every bad line is named.
+pub fn read_accounts(path: &Path) -> Result<Vec<AccountTarget>, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::usage(format!("--accounts {}: cannot read: {e}", path.display())))?;
+    targets::parse_accounts_csv(&path.display().to_string(), &text).map_err(|errs| {
+        Failure::usage(
+            errs.iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("\n  "),
+        )
+    })
 }
 
 /// The finding policy, as flags (each also settable by a PATCHHUB_* environment variable).

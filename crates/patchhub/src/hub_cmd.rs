@@ -14,7 +14,7 @@ use patchhub_aws::hub::{
     StatusReport,
 };
 use patchhub_aws::quota::QuotaSettings;
-use patchhub_aws::targets::{self, AccountTarget, RegionSelection};
+use patchhub_aws::targets::{self, RegionSelection};
 use patchhub_aws::{ApiError, ErrorKind};
 
 use crate::Failure;
@@ -175,24 +175,6 @@ fn setup_failure(e: ApiError) -> Failure {
     }
 }
 
-fn aws_options(a: &AwsArgs) -> Result<AwsOptions, Failure> {
-    if let Some(r) = &a.region
-        && !targets::is_region(r)
-    {
-        return Err(Failure::usage(format!(
-            "--region: {}",
-            targets::TargetError::Region(r.clone())
-        )));
-    }
-    Ok(AwsOptions {
-        profile: a.profile.clone(),
-        region: a.region.clone(),
-        endpoint_url: a.endpoint_url.clone(),
-        attempt_timeout: Some(a.timeout),
-        max_attempts: a.max_attempts,
-    })
-}
-
 /// `--regions`, or `None` to take the base configuration's Region once it is loaded.
 fn regions(flag: Option<&str>) -> Result<Option<Vec<String>>, Failure> {
     match flag {
@@ -205,19 +187,6 @@ fn regions(flag: Option<&str>) -> Result<Option<Vec<String>>, Failure> {
             Err(e) => Err(Failure::usage(format!("--regions: {e}"))),
         },
     }
-}
-
-fn read_accounts(path: &PathBuf) -> Result<Vec<AccountTarget>, Failure> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Failure::usage(format!("--accounts {}: cannot read: {e}", path.display())))?;
-    targets::parse_accounts_csv(&path.display().to_string(), &text).map_err(|errs| {
-        Failure::usage(
-            errs.iter()
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-                .join("\n  "),
-        )
-    })
 }
 
 fn role(name: &Option<String>, external_id: &Option<String>, session: &str) -> RoleOptions {
@@ -249,7 +218,7 @@ struct Scope {
 }
 
 fn scope(a: &ScopeArgs) -> Result<Scope, Failure> {
-    let aws = aws_options(&a.aws)?;
+    let aws = a.aws.options()?;
     let admin = a
         .admin_account
         .as_deref()
@@ -257,7 +226,10 @@ fn scope(a: &ScopeArgs) -> Result<Scope, Failure> {
         .transpose()
         .map_err(|e| Failure::usage(format!("--admin-account: {e}")))?;
     let (mode, members) = match (&a.accounts, a.organization) {
-        (Some(path), _) => (Mode::Invitation, MemberAccounts::List(read_accounts(path)?)),
+        (Some(path), _) => (
+            Mode::Invitation,
+            MemberAccounts::List(crate::cli::read_accounts(path)?),
+        ),
         (None, true) => (
             Mode::Organization,
             MemberAccounts::Organization { ou: a.ou.clone() },
@@ -407,9 +379,9 @@ async fn status(args: StatusArgs) -> Result<(), Failure> {
 
 /// `patchhub cleanup`.
 pub async fn cleanup(args: CleanupArgs) -> Result<(), Failure> {
-    let aws = aws_options(&args.aws)?;
+    let aws = args.aws.options()?;
     let accounts = match (&args.accounts, args.organization) {
-        (Some(path), _) => AccountSource::List(read_accounts(path)?),
+        (Some(path), _) => AccountSource::List(crate::cli::read_accounts(path)?),
         (None, true) => AccountSource::Organization {
             ou: args.ou.clone(),
         },

@@ -35,13 +35,7 @@ pub struct Prepared {
 /// Validates the flags (no AWS calls yet).
 pub fn prepare(args: &SyncArgs) -> Result<Prepared, Failure> {
     let policy = crate::settings::policy(&args.policy)?;
-    if let Some(r) = &args.aws.region
-        && !targets::is_region(r)
-    {
-        return Err(Failure::usage(
-            targets::TargetError::Region(r.clone()).to_string(),
-        ));
-    }
+    let aws = args.aws.options()?;
     let instance = args
         .instance
         .as_deref()
@@ -49,19 +43,7 @@ pub fn prepare(args: &SyncArgs) -> Result<Prepared, Failure> {
         .transpose()
         .map_err(|e| Failure::usage(format!("--instance: {e}")))?;
     let accounts = if let Some(path) = &args.accounts {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Failure::usage(format!("--accounts {}: cannot read: {e}", path.display()))
-        })?;
-        let list =
-            targets::parse_accounts_csv(&path.display().to_string(), &text).map_err(|errs| {
-                Failure::usage(
-                    errs.iter()
-                        .map(|e| e.to_string())
-                        .collect::<Vec<_>>()
-                        .join("\n  "),
-                )
-            })?;
-        AccountSource::List(list)
+        AccountSource::List(crate::cli::read_accounts(path)?)
     } else if args.organization {
         AccountSource::Organization {
             ou: args.ou.clone(),
@@ -124,13 +106,6 @@ pub fn prepare(args: &SyncArgs) -> Result<Prepared, Failure> {
     } else {
         Output::Json
     });
-    let aws = AwsOptions {
-        profile: args.aws.profile.clone(),
-        region: args.aws.region.clone(),
-        endpoint_url: args.aws.endpoint_url.clone(),
-        attempt_timeout: Some(args.aws.timeout),
-        max_attempts: args.aws.max_attempts,
-    };
     Ok(Prepared {
         aws,
         fan,
