@@ -228,7 +228,6 @@ pub async fn sessions(
         AccountSource::Organization { ou } => organization_accounts(base, ou.as_deref()).await?,
     };
     let mut ok = Vec::new();
-    let mut failed = Vec::new();
     let mut set = JoinSet::new();
     let sem = Arc::new(Semaphore::new(fan.concurrency.max(1)));
     for t in targets {
@@ -250,9 +249,21 @@ pub async fn sessions(
             )
         });
     }
+    let (entered, mut failed) = per_account(set).await;
+    ok.extend(entered);
+    ok.sort_by(|a, b| a.account_id.cmp(&b.account_id));
+    failed.sort_by(|a, b| a.account.cmp(&b.account));
+    Ok((ok, failed))
+}
+
+/// Collects per-account tasks: what succeeded, and a failure naming the account for the rest.
+async fn per_account<T: 'static>(
+    mut set: JoinSet<(String, Result<T, ApiError>)>,
+) -> (Vec<T>, Vec<AccountFailure>) {
+    let (mut ok, mut failed) = (Vec::new(), Vec::new());
     while let Some(res) = set.join_next().await {
         match res {
-            Ok((_, Ok(s))) => ok.push(s),
+            Ok((_, Ok(t))) => ok.push(t),
             Ok((account, Err(e))) => failed.push(AccountFailure {
                 account,
                 error: e.to_string(),
@@ -265,9 +276,7 @@ pub async fn sessions(
             }),
         }
     }
-    ok.sort_by(|a, b| a.account_id.cmp(&b.account_id));
-    failed.sort_by(|a, b| a.account.cmp(&b.account));
-    Ok((ok, failed))
+    (ok, failed)
 }
 
 /// Pairs every session with its Regions (`--regions all-enabled` asks each account, in
@@ -283,25 +292,10 @@ pub async fn with_regions(
         set.spawn(async move {
             let _permit = sem.acquire_owned().await;
             let regions = regions::regions_for(&s, &selection).await;
-            (s, regions)
+            (s.account_id.clone(), regions.map(|r| (s, r)))
         });
     }
-    let (mut ok, mut failed) = (Vec::new(), Vec::new());
-    while let Some(res) = set.join_next().await {
-        match res {
-            Ok((s, Ok(regions))) => ok.push((s, regions)),
-            Ok((s, Err(e))) => failed.push(AccountFailure {
-                account: s.account_id.clone(),
-                error: e.to_string(),
-                kind: e.kind,
-            }),
-            Err(e) => failed.push(AccountFailure {
-                account: "?".into(),
-                error: e.to_string(),
-                kind: ErrorKind::Service,
-            }),
-        }
-    }
+    let (mut ok, failed) = per_account(set).await;
     ok.sort_by(|a, b| a.0.account_id.cmp(&b.0.account_id));
     (ok, failed)
 }
