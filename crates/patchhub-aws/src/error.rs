@@ -22,6 +22,15 @@ pub enum ErrorKind {
     Service,
 }
 
+impl ErrorKind {
+    /// Whether running again may pass without anything being fixed first (throttling, network,
+    /// 5xx). Every other kind needs a fix: credentials, permissions, input, a disabled hub or
+    /// Region. The CLI's exit code (1 or 2) follows this.
+    pub fn passes_on_rerun(self) -> bool {
+        matches!(self, ErrorKind::Throttled | ErrorKind::Service)
+    }
+}
+
 /// One failed AWS call, with where it happened.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("account {account} in {region}: {api} failed: {message}{hint}", hint = hint(*.kind))]

@@ -3,6 +3,8 @@
 //! and Region with bounded concurrency. Findings are always imported from inside the account
 //! that owns them: Security Hub only accepts a default-product finding from its own account.
 
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
@@ -13,11 +15,10 @@ use tokio::task::JoinSet;
 use crate::clients::{self, AccountSession, RoleOptions};
 use crate::error::{ApiError, ErrorKind};
 use crate::paging::all_pages;
-use crate::quota::{Limiter, QuotaSettings};
+use crate::quota::QuotaSettings;
 use crate::regions;
-use crate::sink::SecurityHubSink;
-use crate::source::SsmSource;
 use crate::sync::{SyncOptions, TargetSummary, sync_target};
+use crate::target::Target;
 use crate::targets::{AccountTarget, RegionSelection};
 
 /// Where the account list comes from.
@@ -222,57 +223,55 @@ pub async fn sessions(
     fan: &FanOut,
 ) -> Result<(Vec<AccountSession>, Vec<AccountFailure>), ApiError> {
     let me = clients::base_session(base).await?;
-    let targets = match &fan.accounts {
+    let ids = match &fan.accounts {
         AccountSource::Caller => return Ok((vec![me], vec![])),
-        AccountSource::List(list) => list.clone(),
-        AccountSource::Organization { ou } => organization_accounts(base, ou.as_deref()).await?,
+        AccountSource::List(list) => list.iter().map(|t| t.id.clone()).collect(),
+        AccountSource::Organization { ou } => organization_accounts(base, ou.as_deref())
+            .await?
+            .into_iter()
+            .map(|t| t.id)
+            .collect(),
     };
-    let mut ok = Vec::new();
-    let mut set = JoinSet::new();
-    let sem = Arc::new(Semaphore::new(fan.concurrency.max(1)));
-    for t in targets {
-        if t.id == me.account_id && fan.role.role_name.is_none() {
-            ok.push(me.clone());
-            continue;
-        }
-        let (base, partition, role, sem) = (
-            base.clone(),
-            me.partition.clone(),
-            fan.role.clone(),
-            sem.clone(),
-        );
-        set.spawn(async move {
-            let _permit = sem.acquire_owned().await;
-            (
-                t.id.clone(),
-                clients::assume_into(&base, &partition, &t.id, &role).await,
-            )
-        });
-    }
-    let (entered, mut failed) = per_account(set).await;
-    ok.extend(entered);
+    let (mut ok, mut failed) =
+        split(enter_accounts(base, &me, ids, &fan.role, fan.concurrency).await);
     ok.sort_by(|a, b| a.account_id.cmp(&b.account_id));
     failed.sort_by(|a, b| a.account.cmp(&b.account));
     Ok((ok, failed))
 }
 
-/// Collects per-account tasks: what succeeded, and a failure naming the account for the rest.
-async fn per_account<T: 'static>(
-    mut set: JoinSet<(String, Result<T, ApiError>)>,
-) -> (Vec<T>, Vec<AccountFailure>) {
+/// Enters each account, at most `width` at once: the caller's own with the base credentials
+/// unless a role is given, the others through the role. Results in the order of `ids`.
+pub(crate) async fn enter_accounts(
+    base: &SdkConfig,
+    me: &AccountSession,
+    ids: Vec<String>,
+    role: &RoleOptions,
+    width: usize,
+) -> Vec<(String, Result<AccountSession, ApiError>)> {
+    each(ids, width, |id| {
+        let (base, me, role) = (base.clone(), me.clone(), role.clone());
+        async move {
+            let entered = if id == me.account_id && role.role_name.is_none() {
+                Ok(me)
+            } else {
+                clients::assume_into(&base, &me.partition, &id, &role).await
+            };
+            (id, entered)
+        }
+    })
+    .await
+}
+
+/// Splits per-account results into what succeeded and a failure naming the account for the rest.
+fn split<T>(results: Vec<(String, Result<T, ApiError>)>) -> (Vec<T>, Vec<AccountFailure>) {
     let (mut ok, mut failed) = (Vec::new(), Vec::new());
-    while let Some(res) = set.join_next().await {
+    for (account, res) in results {
         match res {
-            Ok((_, Ok(t))) => ok.push(t),
-            Ok((account, Err(e))) => failed.push(AccountFailure {
+            Ok(t) => ok.push(t),
+            Err(e) => failed.push(AccountFailure {
                 account,
                 error: e.to_string(),
                 kind: e.kind,
-            }),
-            Err(e) => failed.push(AccountFailure {
-                account: "?".into(),
-                error: e.to_string(),
-                kind: ErrorKind::Service,
             }),
         }
     }
@@ -285,19 +284,104 @@ pub async fn with_regions(
     sessions: Vec<AccountSession>,
     fan: &FanOut,
 ) -> (Vec<(AccountSession, Vec<String>)>, Vec<AccountFailure>) {
-    let mut set = JoinSet::new();
-    let sem = Arc::new(Semaphore::new(fan.concurrency.max(1)));
-    for s in sessions {
-        let (selection, sem) = (fan.regions.clone(), sem.clone());
-        set.spawn(async move {
-            let _permit = sem.acquire_owned().await;
+    let results = each(sessions, fan.concurrency, |s| {
+        let selection = fan.regions.clone();
+        async move {
             let regions = regions::regions_for(&s, &selection).await;
             (s.account_id.clone(), regions.map(|r| (s, r)))
-        });
-    }
-    let (mut ok, failed) = per_account(set).await;
+        }
+    })
+    .await;
+    let (mut ok, failed) = split(results);
     ok.sort_by(|a, b| a.0.account_id.cmp(&b.0.account_id));
     (ok, failed)
+}
+
+/// Every account-Region target of a run: the accounts entered (through the role where one is
+/// given) and paired with their Regions, each target with a limiter of its own (quotas are per
+/// account and Region). Accounts that could not be entered, or whose Regions could not be listed,
+/// come back as failures; `Err` only when nothing could start.
+pub async fn targets(
+    base: &SdkConfig,
+    fan: &FanOut,
+) -> Result<(Vec<Target>, Vec<AccountFailure>), ApiError> {
+    let (sessions, mut failures) = sessions(base, fan).await?;
+    let (sessions, region_failures) = with_regions(sessions, fan).await;
+    failures.extend(region_failures);
+    failures.sort_by(|a, b| a.account.cmp(&b.account));
+    let targets = sessions
+        .iter()
+        .flat_map(|(s, regions)| {
+            regions
+                .iter()
+                .map(|r| Target::new(s, r, fan.quotas.clone()))
+        })
+        .collect();
+    Ok((targets, failures))
+}
+
+/// Runs `work` on every target, at most `width` at once overall and `per_account` at once
+/// within one account; results in the targets' order.
+pub async fn each_target<R, F, Fut>(
+    targets: Vec<Target>,
+    width: usize,
+    per_account: usize,
+    work: F,
+) -> Vec<R>
+where
+    R: Send + 'static,
+    F: Fn(Target) -> Fut,
+    Fut: Future<Output = R> + Send + 'static,
+{
+    let mut gates: HashMap<String, Arc<Semaphore>> = HashMap::new();
+    let items: Vec<(Target, Arc<Semaphore>)> = targets
+        .into_iter()
+        .map(|t| {
+            let gate = gates
+                .entry(t.account().to_string())
+                .or_insert_with(|| Arc::new(Semaphore::new(per_account.max(1))))
+                .clone();
+            (t, gate)
+        })
+        .collect();
+    each(items, width, |(t, gate)| {
+        let job = work(t);
+        async move {
+            let _a = gate.acquire_owned().await;
+            job.await
+        }
+    })
+    .await
+}
+
+/// Runs `f` for each item with at most `width` at once; results in input order.
+pub(crate) async fn each<T, R, F, Fut>(items: Vec<T>, width: usize, f: F) -> Vec<R>
+where
+    T: Send + 'static,
+    R: Send + 'static,
+    F: Fn(T) -> Fut,
+    Fut: Future<Output = R> + Send + 'static,
+{
+    let sem = Arc::new(Semaphore::new(width.max(1)));
+    let mut set = JoinSet::new();
+    for (i, item) in items.into_iter().enumerate() {
+        let fut = f(item);
+        let sem = sem.clone();
+        set.spawn(async move {
+            let _permit = sem.acquire_owned().await;
+            (i, fut.await)
+        });
+    }
+    let mut out = Vec::new();
+    while let Some(res) = set.join_next().await {
+        match res {
+            Ok(r) => out.push(r),
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => {}
+        }
+    }
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Told when each account-Region target finishes (progress bars, logs).
@@ -310,65 +394,21 @@ pub async fn run_sync(
     opts: &SyncOptions,
     progress: Option<ProgressFn>,
 ) -> Result<RunReport, ApiError> {
-    let (sessions, mut account_errors) = sessions(base, fan).await?;
-    let (sessions, region_errors) = with_regions(sessions, fan).await;
-    account_errors.extend(region_errors);
-    account_errors.sort_by(|a, b| a.account.cmp(&b.account));
+    let (targets, account_errors) = targets(base, fan).await?;
     let now = Utc::now();
-    let global = Arc::new(Semaphore::new(fan.concurrency.max(1)));
-    let mut set = JoinSet::new();
-    for (s, regions) in sessions {
-        let per_account = Arc::new(Semaphore::new(fan.per_account_concurrency.max(1)));
-        for region in &regions {
-            let (s, region, opts, quotas) =
-                (s.clone(), region.clone(), opts.clone(), fan.quotas.clone());
-            let (global, per_account, progress) =
-                (global.clone(), per_account.clone(), progress.clone());
-            set.spawn(async move {
-                let _g = global.acquire_owned().await;
-                let _a = per_account.acquire_owned().await;
-                let config = s.in_region(&region);
-                // Quotas are per account and Region: one limiter per target.
-                let limiter = Limiter::new(quotas);
-                let source = SsmSource::new(
-                    aws_sdk_ssm::Client::new(&config),
-                    &s.account_id,
-                    &region,
-                    &s.partition,
-                    limiter.clone(),
-                );
-                let sink = SecurityHubSink::new(
-                    aws_sdk_securityhub::Client::new(&config),
-                    &s.account_id,
-                    &region,
-                    &s.partition,
-                    limiter.clone(),
-                );
-                let mut summary =
-                    sync_target(source, sink, &s.account_id, &region, opts, now).await;
-                summary.api_calls = limiter
-                    .calls()
-                    .into_iter()
-                    .map(|(api, n)| (api.name().to_string(), n))
-                    .collect();
-                if let Some(p) = &progress {
-                    p(&summary);
-                }
-                summary
-            });
+    let mut targets = each_target(targets, fan.concurrency, fan.per_account_concurrency, |t| {
+        let (opts, progress) = (opts.clone(), progress.clone());
+        async move {
+            let mut summary =
+                sync_target(t.ssm(), t.hub(), t.account(), t.region(), opts, now).await;
+            summary.api_calls = t.api_calls_since(&BTreeMap::new());
+            if let Some(p) = &progress {
+                p(&summary);
+            }
+            summary
         }
-    }
-    let mut targets = Vec::new();
-    while let Some(res) = set.join_next().await {
-        match res {
-            Ok(s) => targets.push(s),
-            Err(e) => targets.push(TargetSummary {
-                error: Some(format!("target task failed: {e}")),
-                error_kind: Some(ErrorKind::Service),
-                ..Default::default()
-            }),
-        }
-    }
+    })
+    .await;
     targets.sort_by(|a, b| (&a.account, &a.region).cmp(&(&b.account, &b.region)));
     Ok(RunReport {
         targets,

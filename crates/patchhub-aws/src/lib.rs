@@ -14,10 +14,12 @@ pub mod hub;
 mod paging;
 pub mod quota;
 pub mod regions;
+pub mod scan;
 pub mod settings;
 pub mod sink;
 pub mod source;
 pub mod sync;
+pub mod target;
 pub mod targets;
 
 pub use error::{ApiError, ErrorKind};

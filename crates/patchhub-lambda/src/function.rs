@@ -7,10 +7,9 @@ use aws_config::SdkConfig;
 use chrono::Utc;
 use lambda_runtime::LambdaEvent;
 use patchhub_aws::clients;
-use patchhub_aws::quota::{Api, Limiter};
-use patchhub_aws::sink::SecurityHubSink;
-use patchhub_aws::source::SsmSource;
+use patchhub_aws::quota::Limiter;
 use patchhub_aws::sync::{SyncOptions, TargetSummary, sync_target};
+use patchhub_aws::target::Target;
 use patchhub_core::policy::FindingPolicy;
 use serde::Serialize;
 use serde_json::Value;
@@ -196,14 +195,10 @@ pub fn verdict(t: &TargetSummary) -> Option<LambdaError> {
 /// The function's state, built once per cold start and shared by every invocation.
 #[derive(Debug)]
 pub struct Function {
-    ssm: aws_sdk_ssm::Client,
-    hub: aws_sdk_securityhub::Client,
-    /// Quotas are per account and Region, and so is the function: one limiter for its life, so
-    /// back-to-back invocations share the buckets as they share AWS's.
-    limiter: Limiter,
-    account: String,
-    region: String,
-    partition: String,
+    /// The function's own account and Region. Quotas are per account and Region, and so is the
+    /// function: one target (and so one limiter) for its life, so back-to-back invocations share
+    /// the buckets as they share AWS's.
+    target: Target,
     policy: FindingPolicy,
     batch_concurrency: usize,
 }
@@ -231,12 +226,7 @@ impl Function {
             )
         })?;
         Ok(Function {
-            ssm: aws_sdk_ssm::Client::new(sdk),
-            hub: aws_sdk_securityhub::Client::new(sdk),
-            limiter: Limiter::new(config.quotas),
-            account: session.account_id,
-            region,
-            partition: session.partition,
+            target: Target::with_limiter(&session, &region, Limiter::new(config.quotas)),
             policy: config.policy,
             batch_concurrency: 8,
         })
@@ -244,17 +234,17 @@ impl Function {
 
     /// The account the function imports findings in.
     pub fn account(&self) -> &str {
-        &self.account
+        self.target.account()
     }
 
     /// The Region the function imports findings in.
     pub fn region(&self) -> &str {
-        &self.region
+        self.target.region()
     }
 
     /// `aws`, `aws-cn` or `aws-us-gov`.
     pub fn partition(&self) -> &str {
-        &self.partition
+        self.target.partition()
     }
 
     /// The finding policy in force.
@@ -268,12 +258,12 @@ impl Function {
         let (payload, context) = event.into_parts();
         let mut summary = InvocationSummary {
             ok: true,
-            account: self.account.clone(),
-            region: self.region.clone(),
+            account: self.account().to_string(),
+            region: self.region().to_string(),
             request_id: context.request_id,
             ..Default::default()
         };
-        let result = match event::classify(&payload, &self.account, &self.region) {
+        let result = match event::classify(&payload, self.account(), self.region()) {
             Err(e) => {
                 summary.trigger = "unknown";
                 summary.mode = "rejected";
@@ -316,33 +306,11 @@ impl Function {
         let mut opts = SyncOptions::new(self.policy.clone());
         opts.only_instance = only.clone();
         opts.batch_concurrency = self.batch_concurrency;
-        let calls_before = self.limiter.calls();
-        let source = SsmSource::new(
-            self.ssm.clone(),
-            &self.account,
-            &self.region,
-            &self.partition,
-            self.limiter.clone(),
-        );
-        let sink = SecurityHubSink::new(
-            self.hub.clone(),
-            &self.account,
-            &self.region,
-            &self.partition,
-            self.limiter.clone(),
-        );
+        let t = &self.target;
+        let calls_before = t.calls();
         let mut target =
-            sync_target(source, sink, &self.account, &self.region, opts, Utc::now()).await;
-        target.api_calls = self
-            .limiter
-            .calls()
-            .into_iter()
-            .map(|(api, n)| {
-                let before = calls_before.get(&api).copied().unwrap_or(0);
-                (Api::name(api).to_string(), n - before)
-            })
-            .filter(|(_, n)| *n > 0)
-            .collect();
+            sync_target(t.ssm(), t.hub(), t.account(), t.region(), opts, Utc::now()).await;
+        target.api_calls = t.api_calls_since(&calls_before);
         summary.counters(&target, target.api_calls.values().sum());
         if let Some(id) = &only
             && target.nodes_read == 0
@@ -351,14 +319,16 @@ impl Function {
             tracing::warn!(instance_id = %id, "node not known to SSM here");
             summary.note = Some(format!(
                 "node {id} is not known to SSM in account {} in {} (not managed, or terminated): nothing to sync",
-                self.account, self.region
+                self.account(),
+                self.region()
             ));
         }
         match (verdict(&target), &only) {
             (Some(mut e), Some(id)) if e.error_type == ErrorType::InvalidRequest => {
                 e.message.push_str(&format!(
                     " (is {id} a node managed by SSM in account {} in {}?)",
-                    self.account, self.region
+                    self.account(),
+                    self.region()
                 ));
                 Err(e)
             }

@@ -2,13 +2,12 @@
 //! `patchhub-aws`, and prints. Exit codes: 0 all done, 1 ran but some findings or some
 //! account/Region failed (the rest was done), 2 usage, configuration or credential error.
 
+mod args;
 mod cli;
-mod demo;
-mod hub_cmd;
+mod commands;
+mod error;
 mod output;
 mod report_cmd;
-mod settings;
-mod sync_cmd;
 
 use std::process::ExitCode;
 
@@ -18,32 +17,7 @@ use tracing_subscriber::filter::{self, FilterExt};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-/// A failure with the exit code it deserves.
-#[derive(Debug)]
-pub struct Failure {
-    /// 1 partial, 2 usage/config/credentials.
-    pub code: u8,
-    /// One line (or a few) saying what and how to fix it.
-    pub message: String,
-}
-
-impl Failure {
-    /// Exit 2: the input or the environment is wrong.
-    pub fn usage(message: impl Into<String>) -> Self {
-        Failure {
-            code: 2,
-            message: message.into(),
-        }
-    }
-
-    /// Exit 1: the run went through but not everything was written.
-    pub fn partial(message: impl Into<String>) -> Self {
-        Failure {
-            code: 1,
-            message: message.into(),
-        }
-    }
-}
+use crate::error::Failure;
 
 fn init_tracing(verbose: u8, quiet: bool) {
     let level = match (quiet, verbose) {
@@ -89,15 +63,7 @@ fn main() -> ExitCode {
     };
     // Run on a worker thread (32 MB stack), not on main's 8 MB.
     let quiet = cli.quiet;
-    let work = runtime.spawn(async move {
-        match cli.command {
-            cli::Command::Sync(args) => sync_cmd::run(*args, quiet).await,
-            cli::Command::Demo(args) => demo::run(args, quiet).await,
-            cli::Command::Hub(args) => hub_cmd::run(*args).await,
-            cli::Command::Cleanup(args) => hub_cmd::cleanup(*args).await,
-            cli::Command::Report(args) => report_cmd::run(*args, quiet).await,
-        }
-    });
+    let work = runtime.spawn(cli.command.run(quiet));
     let result = runtime
         .block_on(work)
         .unwrap_or_else(|e| Err(Failure::partial(format!("internal error: {e}"))));

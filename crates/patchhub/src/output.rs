@@ -1,16 +1,49 @@
-//! Printing: the summary table or JSON, the progress bar (only on a terminal), and the exit
-//! status a report deserves.
+//! Printing what the commands did: the sync's summary (a table, JSON, or JSONL's summary on
+//! stderr) with its progress bar (only on a terminal), the steps of `hub` and `cleanup`, and the
+//! exit status each report deserves.
 
 use std::io::IsTerminal;
 use std::sync::Arc;
 
+use clap::ValueEnum;
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use indicatif::{ProgressBar, ProgressStyle};
 use patchhub_aws::fanout::RunReport;
+use patchhub_aws::hub::{HubReport, Outcome, StatusReport};
 use patchhub_aws::sync::TargetSummary;
 
-use crate::Failure;
-use crate::cli::Output;
+use crate::error::Failure;
+
+/// `sync`'s output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// A table per account and Region.
+    Table,
+    /// One JSON document with every summary.
+    Json,
+    /// The ASFF findings imported (or, with --dry-run, that would be), one per line.
+    Jsonl,
+}
+
+/// `hub` and `cleanup` output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HubOutput {
+    /// A table per account and Region (only what changed, was skipped or failed).
+    Table,
+    /// One JSON document with every step.
+    Json,
+}
+
+impl HubOutput {
+    /// The format asked for, else a table on a terminal and JSON otherwise.
+    pub fn chosen(asked: Option<HubOutput>) -> HubOutput {
+        asked.unwrap_or(if std::io::stdout().is_terminal() {
+            HubOutput::Table
+        } else {
+            HubOutput::Json
+        })
+    }
+}
 
 /// A spinner counting finished targets, on stderr, only when stderr is a terminal.
 pub struct Progress {
@@ -194,4 +227,139 @@ pub fn exit_status(report: &RunReport) -> Result<(), Failure> {
         failed_targets,
         report.total().failed
     )))
+}
+
+/// The steps that changed something, were skipped or failed (what is already in place is only
+/// counted), and a summary line.
+pub fn report_table(report: &HubReport) -> String {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header(vec!["account", "region", "step", "result", "detail"]);
+    let mut rows = 0;
+    for a in report
+        .actions
+        .iter()
+        .filter(|a| a.outcome != Outcome::Already)
+    {
+        t.add_row(vec![
+            a.account.clone(),
+            a.region.clone(),
+            a.step.to_string(),
+            a.outcome.to_string(),
+            a.detail.clone(),
+        ]);
+        rows += 1;
+    }
+    let summary = summary(report);
+    if rows == 0 {
+        summary
+    } else {
+        format!("{t}\n{summary}")
+    }
+}
+
+fn summary(report: &HubReport) -> String {
+    let (done, already, skipped, failed) = (
+        report.count(Outcome::Done),
+        report.count(Outcome::Already),
+        report.count(Outcome::Skipped),
+        report.count(Outcome::Failed),
+    );
+    if done == 0 && failed == 0 {
+        format!("nothing to change: {already} step(s) already in place, {skipped} skipped")
+    } else {
+        format!("{done} done, {already} already in place, {skipped} skipped, {failed} failed")
+    }
+}
+
+pub fn print_hub_report(command: &str, report: &HubReport, format: HubOutput) {
+    match format {
+        HubOutput::Table => println!("{}", report_table(report)),
+        HubOutput::Json => {
+            let v = serde_json::json!({
+                "command": command,
+                "ok": report.is_ok(),
+                "summary": {
+                    "done": report.count(Outcome::Done),
+                    "already": report.count(Outcome::Already),
+                    "skipped": report.count(Outcome::Skipped),
+                    "failed": report.count(Outcome::Failed),
+                },
+                "actions": report.actions,
+            });
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        }
+    }
+    for a in report.with(Outcome::Skipped) {
+        eprintln!(
+            "patchhub: warning: account {} in {}: {} skipped: {}",
+            a.account, a.region, a.step, a.detail
+        );
+    }
+    for a in report.with(Outcome::Failed) {
+        eprintln!(
+            "patchhub: account {} in {}: {} failed: {}\n  to resume: {}",
+            a.account,
+            a.region,
+            a.step,
+            a.detail,
+            a.resume.as_deref().unwrap_or("run the same command again")
+        );
+    }
+}
+
+pub fn hub_exit_status(command: &str, report: &HubReport) -> Result<(), Failure> {
+    if report.is_ok() {
+        return Ok(());
+    }
+    Err(Failure::partial(format!(
+        "incomplete: {} step(s) failed, the rest is done; fix what is named above and run the same `patchhub {command}` again",
+        report.count(Outcome::Failed)
+    )))
+}
+
+/// One row per account and Region, then the administrator's view from the home Region.
+pub fn status_table(report: &StatusReport) -> String {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header(vec![
+        "account",
+        "region",
+        "security hub",
+        "relationship",
+        "aggregation",
+        "active findings",
+    ]);
+    for r in &report.rows {
+        t.add_row(vec![
+            r.account.clone(),
+            r.region.clone(),
+            r.hub.as_str().to_string(),
+            r.relationship.to_string(),
+            r.aggregation.clone(),
+            r.active_findings
+                .map_or_else(|| "-".to_string(), |n| n.to_string()),
+        ]);
+    }
+    let mut out = format!("{t}\nadministrator: {}", report.administrator);
+    match &report.aggregator {
+        None => out.push_str("; no finding aggregator"),
+        Some(a) => out.push_str(&format!(
+            "; finding aggregator in {} ({}{})",
+            a.home_region,
+            a.mode,
+            if a.regions.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", a.regions.join(", "))
+            }
+        )),
+    }
+    if let Some(v) = &report.aggregated {
+        out.push_str(&format!(
+            "\nfrom {} the administrator sees {} active patchhub findings of {} account(s) in {} Region(s)",
+            v.region, v.active_findings, v.accounts, v.regions
+        ));
+    }
+    out
 }

@@ -31,8 +31,8 @@ use patchhub_core::report::{
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::Failure;
-use crate::cli::{AwsArgs, Output, PolicyArgs, SyncArgs};
+use crate::args::{AwsArgs, PolicyArgs, TargetArgs};
+use crate::error::Failure;
 
 /// Report formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -245,29 +245,26 @@ fn prepare(args: &ReportArgs) -> Result<Plan, Failure> {
         Some(path) => Input::File(path.clone()),
         None => {
             // The same accounts, Regions, role and policy rules as `sync`, checked the same way.
-            let sync = SyncArgs {
-                aws: args.aws.clone(),
-                policy: args.policy.clone(),
-                instance: None,
+            let targets = TargetArgs {
                 accounts: args.accounts.clone(),
                 organization: args.organization,
                 ou: args.ou.clone(),
                 role_name: args.role_name.clone(),
                 external_id: args.external_id.clone(),
                 regions: args.regions.clone(),
-                dry_run: true,
-                output: Some(Output::Json),
-                concurrency: args.concurrency,
-                ssm_rate: args.ssm_rate,
             };
-            let p = crate::sync_cmd::prepare(&sync)?;
-            let mut fan = p.fan;
-            fan.role.session_name = "patchhub-report".into();
-            let mut policy = p.opts.policy;
+            let mut policy = args.policy.policy()?;
+            let aws = args.aws.options()?;
+            let fan = targets.fan_out(
+                &args.aws,
+                "patchhub-report",
+                args.concurrency,
+                args.ssm_rate,
+            )?;
             policy.rollup = true;
             policy.stale_findings = true;
             Input::Aws(Box::new(AwsInput {
-                aws: p.aws,
+                aws,
                 fan,
                 source: args.source,
                 policy,

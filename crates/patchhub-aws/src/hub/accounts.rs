@@ -2,11 +2,8 @@
 //! role), the Regions it checks first, and the bounded concurrency it runs them with.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 
 use aws_config::SdkConfig;
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 
 use super::log::Log;
 use super::{MemberAccounts, Step};
@@ -72,32 +69,18 @@ pub(super) async fn enter(
     log: &Log,
 ) -> BTreeMap<String, AccountSession> {
     let mut entered = BTreeMap::new();
-    let sem = Arc::new(Semaphore::new(width.max(1)));
-    let mut set = JoinSet::new();
-    for id in ids {
-        if id == me.account_id {
-            entered.insert(id, me.clone());
-            continue;
-        }
-        let (base, partition, role, sem) = (
-            base.clone(),
-            me.partition.clone(),
-            role.clone(),
-            sem.clone(),
-        );
-        set.spawn(async move {
-            let _permit = sem.acquire_owned().await;
-            let res = clients::assume_into(&base, &partition, &id, &role).await;
-            (id, res)
-        });
+    // The caller's own account is entered with its own credentials, role or not.
+    let (own, ids): (Vec<String>, Vec<String>) =
+        ids.into_iter().partition(|id| *id == me.account_id);
+    if !own.is_empty() {
+        entered.insert(me.account_id.clone(), me.clone());
     }
-    while let Some(res) = set.join_next().await {
+    for (id, res) in fanout::enter_accounts(base, me, ids, role, width).await {
         match res {
-            Ok((id, Ok(s))) => {
+            Ok(s) => {
                 entered.insert(id, s);
             }
-            Ok((id, Err(e))) => log_enter_failure(log, &id, role, &me.account_id, &e),
-            Err(e) => log.failed("?", "-", Step::EnterAccount, e.to_string(), log.rerun()),
+            Err(e) => log_enter_failure(log, &id, role, &me.account_id, &e),
         }
     }
     entered
@@ -163,36 +146,6 @@ pub(super) async fn enter_admin(
             None
         }
     }
-}
-
-/// Runs `f` for each item with at most `width` at once; results in input order.
-pub(super) async fn each<T, R, F, Fut>(items: Vec<T>, width: usize, f: F) -> Vec<R>
-where
-    T: Send + 'static,
-    R: Send + 'static,
-    F: Fn(T) -> Fut,
-    Fut: Future<Output = R> + Send + 'static,
-{
-    let sem = Arc::new(Semaphore::new(width.max(1)));
-    let mut set = JoinSet::new();
-    for (i, item) in items.into_iter().enumerate() {
-        let fut = f(item);
-        let sem = sem.clone();
-        set.spawn(async move {
-            let _permit = sem.acquire_owned().await;
-            (i, fut.await)
-        });
-    }
-    let mut out = Vec::new();
-    while let Some(res) = set.join_next().await {
-        match res {
-            Ok(r) => out.push(r),
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(_) => {}
-        }
-    }
-    out.sort_by_key(|(i, _)| *i);
-    out.into_iter().map(|(_, r)| r).collect()
 }
 
 #[cfg(test)]

@@ -1,11 +1,11 @@
 //! What `status` and `disable` read first: the administrator's side of each Region (its hub and
 //! member records) and its finding aggregator.
 
-use super::accounts::each;
 use super::api::{Records, Sh};
 use super::{AggregatorInfo, HubState};
 use crate::clients::AccountSession;
 use crate::error::{ApiError, ErrorKind};
+use crate::fanout::each;
 
 /// The administrator's side of each Region, as `status` and `disable` first read it.
 #[derive(Debug, Clone)]

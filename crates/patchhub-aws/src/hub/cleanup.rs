@@ -5,12 +5,11 @@ use aws_config::SdkConfig;
 use chrono::{DateTime, Duration as TimeDelta, Utc};
 use patchhub_core::finding::{self, Finding, RecordState};
 
-use super::accounts::{check_regions, each, short_sts_error};
+use super::accounts::{check_regions, short_sts_error};
 use super::log::Log;
 use super::{HubReport, RESOLUTION_UNINSTALLED, Step};
 use crate::error::{ApiError, ErrorKind};
 use crate::fanout::{self, FanOut};
-use crate::quota::Limiter;
 use crate::sink::{FindingQuery, FindingSink, SecurityHubSink};
 use crate::targets::RegionSelection;
 
@@ -55,7 +54,7 @@ pub async fn cleanup(base: &SdkConfig, fan: &FanOut) -> Result<HubReport, ApiErr
     if let Some(e) = check_regions(&regions, None) {
         return Err(e);
     }
-    let (sessions, failures) = fanout::sessions(base, fan).await?;
+    let (targets, failures) = fanout::targets(base, fan).await?;
     let log = Log::new("cleanup");
     for f in failures {
         let resume = match &fan.role.role_name {
@@ -76,24 +75,9 @@ pub async fn cleanup(base: &SdkConfig, fan: &FanOut) -> Result<HubReport, ApiErr
         );
     }
     let now = Utc::now();
-    let mut targets = Vec::new();
-    for s in sessions {
-        for r in &regions {
-            targets.push((s.clone(), r.clone()));
-        }
-    }
-    each(targets, fan.concurrency, |(s, region)| {
-        let (log, quotas) = (log.clone(), fan.quotas.clone());
-        async move {
-            let sink = SecurityHubSink::new(
-                aws_sdk_securityhub::Client::new(&s.in_region(&region)),
-                &s.account_id,
-                &region,
-                &s.partition,
-                Limiter::new(quotas),
-            );
-            archive_target(&sink, &s.account_id, &region, now, &log).await
-        }
+    fanout::each_target(targets, fan.concurrency, fan.per_account_concurrency, |t| {
+        let log = log.clone();
+        async move { archive_target(&t.hub(), t.account(), t.region(), now, &log).await }
     })
     .await;
     Ok(log.report())

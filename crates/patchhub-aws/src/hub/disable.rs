@@ -6,13 +6,14 @@ use std::sync::Arc;
 
 use aws_config::SdkConfig;
 
-use super::accounts::{check_regions, each, enter, enter_admin, resolve_members};
+use super::accounts::{check_regions, enter, enter_admin, resolve_members};
 use super::admin_view::{AdminView, admin_views, find_aggregator};
 use super::api::{Records, Sh, associated};
 use super::log::Log;
 use super::{DisablePlan, HubReport, HubState, MAX_MEMBERS_PER_CALL, MemberAccounts, Mode, Step};
 use crate::clients::{self, AccountSession};
 use crate::error::ApiError;
+use crate::fanout::each;
 
 /// Undoes [`enable`]: the administrator disassociates and deletes its members (members entered
 /// through the role also leave it), organization mode turns auto-enable off and removes the

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use aws_config::SdkConfig;
 
-use super::accounts::{check_regions, each, enter, enter_admin, resolve_members};
+use super::accounts::{check_regions, enter, enter_admin, resolve_members};
 use super::aggregator::ensure_aggregator;
 use super::invitation::{InviteCtx, invite_region};
 use super::log::Log;
@@ -13,6 +13,7 @@ use super::organization::{OrgCtx, org_region};
 use super::{EnablePlan, HubReport, Mode};
 use crate::clients::{self, AccountSession};
 use crate::error::{ApiError, ErrorKind};
+use crate::fanout::each;
 use crate::targets::AccountTarget;
 
 /// Joins the accounts to one administrator in every Region, and links the Regions to the home

@@ -4,12 +4,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::accounts::each;
 use super::api::{Sh, associated, ensure_hub};
 use super::log::Log;
 use super::{MAX_MEMBERS_PER_CALL, Step};
 use crate::clients::AccountSession;
 use crate::error::ApiError;
+use crate::fanout::each;
 use crate::targets::AccountTarget;
 
 /// How often a member looks for an invitation just sent before giving up (it usually arrives at

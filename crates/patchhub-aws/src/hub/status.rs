@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use aws_config::SdkConfig;
 
-use super::accounts::{check_regions, each, enter, resolve_members};
+use super::accounts::{check_regions, enter, resolve_members};
 use super::admin_view::{AdminView, admin_views, find_aggregator};
 use super::api::{Sh, associated};
 use super::log::{Log, describe};
@@ -15,6 +15,7 @@ use super::{
 };
 use crate::clients::{self, AccountSession};
 use crate::error::{ApiError, ErrorKind};
+use crate::fanout::each;
 
 /// Where each account stands in each Region: Security Hub, relationship, aggregation, and its
 /// active patchhub findings; plus what the administrator sees from the aggregator's home Region.

@@ -13,13 +13,16 @@ use clap::Args;
 use patchhub_aws::clients::RoleOptions;
 use patchhub_aws::fanout::{AccountSource, FanOut, RunReport, run_sync};
 use patchhub_aws::quota::QuotaSettings;
-use patchhub_aws::sink::{FindingQuery, FindingSink, SecurityHubSink};
+use patchhub_aws::scan::{Operation, run_patch_baseline};
+use patchhub_aws::sink::{FindingQuery, FindingSink};
 use patchhub_aws::sync::SyncOptions;
+use patchhub_aws::target::Target;
 use patchhub_aws::targets::RegionSelection;
 use patchhub_core::finding;
 use patchhub_core::policy::FindingPolicy;
 
-use crate::Failure;
+use crate::error::Failure;
+use crate::output::{self, Output};
 
 /// `patchhub demo` flags.
 #[derive(Debug, Clone, Args)]
@@ -114,12 +117,16 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<(), Failure> {
         external_id: None,
         session_name: "patchhub-demo".into(),
     };
-    let mut sessions = Vec::new();
+    let mut targets = Vec::new();
     for a in &fleet.accounts {
         let s = patchhub_aws::clients::assume_into(&base, &me.partition, &a.id, &role)
             .await
             .map_err(|e| Failure::partial(e.to_string()))?;
-        sessions.push(s);
+        targets.extend(
+            regions
+                .iter()
+                .map(|r| Target::new(&s, r, QuotaSettings::default())),
+        );
     }
 
     // 1. The maintenance window's first task: AWS-RunPatchBaseline Scan on every node.
@@ -127,7 +134,7 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<(), Failure> {
         quiet,
         "\n1. Patch scan (AWS-RunPatchBaseline, Operation=Scan) on every node",
     );
-    run_patch_baseline(&sessions, &regions, &fleet, "Scan", |_| true).await?;
+    scan(&targets, &fleet, Operation::Scan, |_| true).await?;
 
     // 2. Security Hub on everywhere, one delegated administrator, findings aggregated to the
     //    home Region: `patchhub hub enable --mode organization`, from the management account.
@@ -194,13 +201,13 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<(), Failure> {
         "\n4. Patching a quarter of the non-compliant nodes (Install, RebootIfNeeded), then scanning again",
     );
     let mut n = 0usize;
-    run_patch_baseline(&sessions, &regions, &fleet, "Install", |i| {
+    scan(&targets, &fleet, Operation::Install, |i| {
         let pick = i.patches.iter().any(|p| p.state == "MISSING") && n.is_multiple_of(4);
         n += 1;
         pick
     })
     .await?;
-    run_patch_baseline(&sessions, &regions, &fleet, "Scan", |_| true).await?;
+    scan(&targets, &fleet, Operation::Scan, |_| true).await?;
 
     say(
         quiet,
@@ -232,38 +239,28 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<(), Failure> {
         .map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
     let mut written = 0usize;
     let mut all = Vec::new();
-    for s in &sessions {
-        for r in &regions {
-            let limiter = patchhub_aws::quota::Limiter::new(QuotaSettings::default());
-            let sink = SecurityHubSink::new(
-                aws_sdk_securityhub::Client::new(&s.in_region(r)),
-                &s.account_id,
-                r,
-                &s.partition,
-                limiter,
-            );
-            let q = FindingQuery {
-                generators: vec![
-                    finding::GENERATOR_PATCH.into(),
-                    finding::GENERATOR_ROLLUP.into(),
-                    finding::GENERATOR_STALE.into(),
-                ],
-                nodes: None,
-            };
-            for f in sink
-                .read(&q)
-                .await
-                .map_err(|e| Failure::partial(e.to_string()))?
-            {
-                let line = serde_json::to_string(&f).unwrap_or_default();
-                writeln!(file, "{line}")
-                    .map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
-                written += 1;
-                all.push(f);
-            }
+    let query = FindingQuery {
+        generators: vec![
+            finding::GENERATOR_PATCH.into(),
+            finding::GENERATOR_ROLLUP.into(),
+            finding::GENERATOR_STALE.into(),
+        ],
+        nodes: None,
+    };
+    for t in &targets {
+        for f in t
+            .hub()
+            .read(&query)
+            .await
+            .map_err(|e| Failure::partial(e.to_string()))?
+        {
+            let line = serde_json::to_string(&f).unwrap_or_default();
+            writeln!(file, "{line}")
+                .map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
+            written += 1;
+            all.push(f);
         }
     }
-    // The report a security lead opens: every finding, archived ones feed "resolved recently".
     let html = args.out.join("report.html");
     let mut page = std::fs::File::create(&html)
         .map_err(|e| Failure::usage(format!("{}: {e}", html.display())))?;
@@ -314,48 +311,32 @@ async fn sync(base: &SdkConfig, fan: &FanOut, opts: &SyncOptions) -> Result<RunR
 
 fn print_report(report: &RunReport, quiet: bool) {
     if !quiet {
-        crate::output::print_report(report, crate::cli::Output::Table, false);
+        output::print_report(report, Output::Table, false);
     }
 }
 
-/// `AWS-RunPatchBaseline` on the chosen online nodes of every account and Region, through SSM
-/// in each account (50 instance ids per SendCommand, as the API allows).
-async fn run_patch_baseline(
-    sessions: &[patchhub_aws::clients::AccountSession],
-    regions: &[String],
+/// Runs `AWS-RunPatchBaseline` on the chosen online nodes of every target, as a maintenance
+/// window's scan task would.
+async fn scan(
+    targets: &[Target],
     fleet: &awsim::Fleet,
-    operation: &str,
+    operation: Operation,
     mut choose: impl FnMut(&awsim::fleet::InstanceSpec) -> bool,
 ) -> Result<(), Failure> {
-    for s in sessions {
-        let Some(account) = fleet.accounts.iter().find(|a| a.id == s.account_id) else {
+    for t in targets {
+        let Some(account) = fleet.accounts.iter().find(|a| a.id == t.account()) else {
             continue;
         };
-        for r in regions {
-            let ids: Vec<String> = account
-                .instances
-                .iter()
-                .filter(|i| &i.region == r && i.ping_status == "Online")
-                .filter(|i| choose(i))
-                .map(|i| i.id.clone())
-                .collect();
-            let ssm = aws_sdk_ssm::Client::new(&s.in_region(r));
-            for chunk in ids.chunks(50) {
-                ssm.send_command()
-                    .document_name("AWS-RunPatchBaseline")
-                    .set_instance_ids(Some(chunk.to_vec()))
-                    .parameters("Operation", vec![operation.to_string()])
-                    .parameters("RebootOption", vec!["RebootIfNeeded".to_string()])
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        Failure::partial(
-                            patchhub_aws::ApiError::from_sdk(&s.account_id, r, "SendCommand", &e)
-                                .to_string(),
-                        )
-                    })?;
-            }
-        }
+        let ids: Vec<String> = account
+            .instances
+            .iter()
+            .filter(|i| i.region == t.region() && i.ping_status == "Online")
+            .filter(|i| choose(i))
+            .map(|i| i.id.clone())
+            .collect();
+        run_patch_baseline(t, &ids, operation)
+            .await
+            .map_err(|e| Failure::partial(e.to_string()))?;
     }
     Ok(())
 }

@@ -1,0 +1,1 @@
+pub use crate::report_cmd::{ReportArgs, run};

@@ -1,0 +1,115 @@
+//! `patchhub sync`: validate flags, enter the accounts, sync each account and Region, print the
+//! summary, and exit 0/1/2.
+
+use std::io::{IsTerminal, Write};
+use std::sync::{Arc, Mutex};
+
+use clap::Args;
+use patchhub_aws::clients;
+use patchhub_aws::fanout::{AccountSource, FanOut, RunReport, run_sync};
+use patchhub_aws::sync::{FindingObserver, SyncOptions};
+use patchhub_aws::targets;
+
+use crate::args::{AwsArgs, PolicyArgs, TargetArgs, fill_regions};
+use crate::error::Failure;
+use crate::output::{self, Output};
+
+/// `patchhub sync`.
+#[derive(Debug, Clone, Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    #[command(flatten)]
+    pub targets: TargetArgs,
+    /// Sync only this node (i-… or mi-…): reads and touches nothing else.
+    #[arg(long)]
+    pub instance: Option<String>,
+    /// Plan and print; import nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Output format (table on a terminal).
+    #[arg(long, value_enum)]
+    pub output: Option<Output>,
+    /// Account-Region targets in flight at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub concurrency: u32,
+    /// Requests per second per SSM API per account and Region (SSM publishes no quota).
+    #[arg(long, default_value_t = 10.0)]
+    pub ssm_rate: f64,
+}
+
+/// Everything `sync` needs, validated.
+struct Prepared {
+    aws: patchhub_aws::clients::AwsOptions,
+    fan: FanOut,
+    opts: SyncOptions,
+    output: Output,
+}
+
+/// Validates the flags (no AWS calls yet).
+fn prepare(args: &SyncArgs) -> Result<Prepared, Failure> {
+    let policy = args.policy.policy()?;
+    let aws = args.aws.options()?;
+    let instance = args
+        .instance
+        .as_deref()
+        .map(targets::parse_instance_id)
+        .transpose()
+        .map_err(|e| Failure::usage(format!("--instance: {e}")))?;
+    let fan = args
+        .targets
+        .fan_out(&args.aws, "patchhub-sync", args.concurrency, args.ssm_rate)?;
+    if instance.is_some() && !matches!(fan.accounts, AccountSource::Caller) {
+        return Err(Failure::usage(
+            "--instance syncs one node of the caller's account: drop --accounts/--organization",
+        ));
+    }
+    let mut opts = SyncOptions::new(policy);
+    opts.only_instance = instance;
+    opts.dry_run = args.dry_run;
+    let output = args.output.unwrap_or(if std::io::stdout().is_terminal() {
+        Output::Table
+    } else {
+        Output::Json
+    });
+    Ok(Prepared {
+        aws,
+        fan,
+        opts,
+        output,
+    })
+}
+
+/// Runs a prepared sync.
+async fn execute(mut p: Prepared, quiet: bool) -> Result<RunReport, Failure> {
+    let base = clients::load_base(&p.aws).await?;
+    fill_regions(&mut p.fan, &base);
+    // JSONL goes to stdout as findings are accepted, so a long run streams.
+    if p.output == Output::Jsonl {
+        let out = Arc::new(Mutex::new(std::io::stdout()));
+        let obs: FindingObserver = Arc::new(move |f| {
+            if let Ok(line) = serde_json::to_string(f) {
+                let mut o = out.lock().expect("stdout lock");
+                // A closed pipe (| head) is not an error worth reporting.
+                let _ = writeln!(o, "{line}");
+            }
+        });
+        p.opts.observer = Some(obs);
+    }
+    let progress = output::Progress::new(quiet);
+    let report = run_sync(&base, &p.fan, &p.opts, Some(progress.callback())).await?;
+    progress.finish();
+    Ok(report)
+}
+
+/// `patchhub sync`.
+pub async fn run(args: SyncArgs, quiet: bool) -> Result<(), Failure> {
+    let prepared = prepare(&args)?;
+    let format = prepared.output;
+    let dry_run = prepared.opts.dry_run;
+    let report = execute(prepared, quiet).await?;
+    output::print_report(&report, format, dry_run);
+    output::exit_status(&report)
+}
