@@ -14,7 +14,7 @@ use tokio::task::JoinSet;
 
 use crate::clients::{self, AccountSession, RoleOptions};
 use crate::error::{ApiError, ErrorKind};
-use crate::paging::all_pages;
+use crate::organization::{SkippedAccount, organization_accounts};
 use crate::quota::QuotaSettings;
 use crate::regions;
 use crate::sync::{SyncOptions, TargetSummary, sync_target};
@@ -59,6 +59,8 @@ pub struct RunReport {
     pub targets: Vec<TargetSummary>,
     /// Accounts that could not be entered at all.
     pub account_errors: Vec<AccountFailure>,
+    /// Accounts of the organization left alone because they are not ACTIVE (not failures).
+    pub skipped_accounts: Vec<SkippedAccount>,
 }
 
 /// An account that could not be entered.
@@ -107,136 +109,45 @@ impl RunReport {
     }
 }
 
-/// The accounts of the organization (ACTIVE only), or of one OU and its descendants.
-pub async fn organization_accounts(
-    base: &SdkConfig,
-    ou: Option<&str>,
-) -> Result<Vec<AccountTarget>, ApiError> {
-    use aws_sdk_organizations::error::ProvideErrorMetadata;
-    let region = base.region().map(|r| r.to_string()).unwrap_or_default();
-    let org = aws_sdk_organizations::Client::new(base);
-    let err = |api: &str, e: &dyn ProvideErrorMetadata, text: String| {
-        let code = e.code().map(str::to_string);
-        let mut a = ApiError::other(
-            "-",
-            &region,
-            api,
-            crate::error::classify(code.as_deref(), &text),
-            text,
-        );
-        a.code = code;
-        a
-    };
-    let show = |e: &dyn std::error::Error| {
-        aws_smithy_types::error::display::DisplayErrorContext(e).to_string()
-    };
-    let mut found: Vec<aws_sdk_organizations::types::Account> = Vec::new();
-    match ou {
-        None => {
-            found = all_pages(None, |token| {
-                let org = org.clone();
-                async move {
-                    let page = org
-                        .list_accounts()
-                        .set_next_token(token)
-                        .send()
-                        .await
-                        .map_err(|e| err("organizations:ListAccounts", &e, show(&e)))?;
-                    Ok((
-                        page.accounts().to_vec(),
-                        page.next_token().map(str::to_string),
-                    ))
-                }
-            })
-            .await?;
-        }
-        Some(ou) => {
-            let mut parents = vec![ou.to_string()];
-            while let Some(parent) = parents.pop() {
-                let accounts = all_pages(None, |token| {
-                    let (org, parent) = (org.clone(), parent.clone());
-                    async move {
-                        let page = org
-                            .list_accounts_for_parent()
-                            .parent_id(parent)
-                            .set_next_token(token)
-                            .send()
-                            .await
-                            .map_err(|e| {
-                                err("organizations:ListAccountsForParent", &e, show(&e))
-                            })?;
-                        Ok((
-                            page.accounts().to_vec(),
-                            page.next_token().map(str::to_string),
-                        ))
-                    }
-                })
-                .await?;
-                found.extend(accounts);
-                let children = all_pages(None, |token| {
-                    let (org, parent) = (org.clone(), parent.clone());
-                    async move {
-                        let page = org
-                            .list_organizational_units_for_parent()
-                            .parent_id(parent)
-                            .set_next_token(token)
-                            .send()
-                            .await
-                            .map_err(|e| {
-                                err(
-                                    "organizations:ListOrganizationalUnitsForParent",
-                                    &e,
-                                    show(&e),
-                                )
-                            })?;
-                        Ok((
-                            page.organizational_units().to_vec(),
-                            page.next_token().map(str::to_string),
-                        ))
-                    }
-                })
-                .await?;
-                parents.extend(children.iter().filter_map(|o| o.id().map(str::to_string)));
-            }
-        }
-    }
-    let mut accounts: Vec<AccountTarget> = found
-        .iter()
-        .filter(|a| a.status().is_none_or(|s| s.as_str() == "ACTIVE"))
-        .filter_map(|a| {
-            a.id().map(|id| AccountTarget {
-                id: id.to_string(),
-                email: a.email().map(str::to_string),
-            })
-        })
-        .collect();
-    accounts.sort();
-    accounts.dedup_by(|a, b| a.id == b.id);
-    Ok(accounts)
+/// The accounts a run entered, those it could not enter, and those it left alone.
+#[derive(Debug, Clone, Default)]
+pub struct Entered {
+    /// Sessions, by account id.
+    pub sessions: Vec<AccountSession>,
+    /// Accounts that could not be entered (or whose Regions could not be listed).
+    pub failures: Vec<AccountFailure>,
+    /// Accounts of the organization that are not ACTIVE.
+    pub skipped: Vec<SkippedAccount>,
 }
 
 /// Enters every account: through the role when one is given (the caller's own account too, so
 /// every account is read with the same permissions), else the caller's own with the base
 /// credentials.
-pub async fn sessions(
-    base: &SdkConfig,
-    fan: &FanOut,
-) -> Result<(Vec<AccountSession>, Vec<AccountFailure>), ApiError> {
+pub async fn sessions(base: &SdkConfig, fan: &FanOut) -> Result<Entered, ApiError> {
     let me = clients::base_session(base).await?;
-    let ids = match &fan.accounts {
-        AccountSource::Caller => return Ok((vec![me], vec![])),
-        AccountSource::List(list) => list.iter().map(|t| t.id.clone()).collect(),
-        AccountSource::Organization { ou } => organization_accounts(base, ou.as_deref())
-            .await?
-            .into_iter()
-            .map(|t| t.id)
-            .collect(),
+    let (ids, skipped) = match &fan.accounts {
+        AccountSource::Caller => {
+            return Ok(Entered {
+                sessions: vec![me],
+                ..Entered::default()
+            });
+        }
+        AccountSource::List(list) => (list.iter().map(|t| t.id.clone()).collect(), Vec::new()),
+        AccountSource::Organization { ou } => {
+            let listed = organization_accounts(base, ou.as_deref()).await?;
+            let ids = listed.active.into_iter().map(|t| t.id).collect();
+            (ids, listed.skipped)
+        }
     };
-    let (mut ok, mut failed) =
+    let (mut sessions, mut failures) =
         split(enter_accounts(base, &me, ids, &fan.role, fan.concurrency).await);
-    ok.sort_by(|a, b| a.account_id.cmp(&b.account_id));
-    failed.sort_by(|a, b| a.account.cmp(&b.account));
-    Ok((ok, failed))
+    sessions.sort_by(|a, b| a.account_id.cmp(&b.account_id));
+    failures.sort_by(|a, b| a.account.cmp(&b.account));
+    Ok(Entered {
+        sessions,
+        failures,
+        skipped,
+    })
 }
 
 /// Enters each account, at most `width` at once: the caller's own with the base credentials
@@ -300,16 +211,15 @@ pub async fn with_regions(
 /// Every account-Region target of a run: the accounts entered (through the role where one is
 /// given) and paired with their Regions, each target with a limiter of its own (quotas are per
 /// account and Region). Accounts that could not be entered, or whose Regions could not be listed,
-/// come back as failures; `Err` only when nothing could start.
-pub async fn targets(
-    base: &SdkConfig,
-    fan: &FanOut,
-) -> Result<(Vec<Target>, Vec<AccountFailure>), ApiError> {
-    let (sessions, mut failures) = sessions(base, fan).await?;
-    let (sessions, region_failures) = with_regions(sessions, fan).await;
-    failures.extend(region_failures);
-    failures.sort_by(|a, b| a.account.cmp(&b.account));
-    let targets = sessions
+/// come back as failures, accounts that are not ACTIVE as skipped; `Err` only when nothing could
+/// start.
+pub async fn targets(base: &SdkConfig, fan: &FanOut) -> Result<(Vec<Target>, Entered), ApiError> {
+    let mut entered = sessions(base, fan).await?;
+    let (with_regions, region_failures) =
+        with_regions(std::mem::take(&mut entered.sessions), fan).await;
+    entered.failures.extend(region_failures);
+    entered.failures.sort_by(|a, b| a.account.cmp(&b.account));
+    let targets = with_regions
         .iter()
         .flat_map(|(s, regions)| {
             regions
@@ -317,7 +227,8 @@ pub async fn targets(
                 .map(|r| Target::new(s, r, fan.quotas.clone()))
         })
         .collect();
-    Ok((targets, failures))
+    entered.sessions = with_regions.into_iter().map(|(s, _)| s).collect();
+    Ok((targets, entered))
 }
 
 /// Runs `work` on every target, at most `width` at once overall and `per_account` at once
@@ -394,7 +305,7 @@ pub async fn run_sync(
     opts: &SyncOptions,
     progress: Option<ProgressFn>,
 ) -> Result<RunReport, ApiError> {
-    let (targets, account_errors) = targets(base, fan).await?;
+    let (targets, entered) = targets(base, fan).await?;
     let now = Utc::now();
     let mut targets = each_target(targets, fan.concurrency, fan.per_account_concurrency, |t| {
         let (opts, progress) = (opts.clone(), progress.clone());
@@ -412,6 +323,7 @@ pub async fn run_sync(
     targets.sort_by(|a, b| (&a.account, &a.region).cmp(&(&b.account, &b.region)));
     Ok(RunReport {
         targets,
-        account_errors,
+        account_errors: entered.failures,
+        skipped_accounts: entered.skipped,
     })
 }

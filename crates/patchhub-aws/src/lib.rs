@@ -11,6 +11,7 @@ pub mod convert;
 pub mod error;
 pub mod fanout;
 pub mod hub;
+pub mod organization;
 mod paging;
 pub mod quota;
 pub mod regions;

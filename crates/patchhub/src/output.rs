@@ -152,6 +152,7 @@ pub fn print_report(report: &RunReport, format: Output, dry_run: bool) {
                 "total": report.total(),
                 "targets": report.targets,
                 "account_errors": report.account_errors,
+                "skipped_accounts": report.skipped_accounts,
             });
             println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         }
@@ -174,6 +175,18 @@ pub fn print_report(report: &RunReport, format: Output, dry_run: bool) {
             } else {
                 String::new()
             }
+        );
+    }
+    if !report.skipped_accounts.is_empty() {
+        let named: Vec<String> = report
+            .skipped_accounts
+            .iter()
+            .map(|s| format!("{} ({})", s.account, s.state))
+            .collect();
+        eprintln!(
+            "patchhub: skipped {} account(s) of the organization that are not ACTIVE: {}",
+            named.len(),
+            named.join(", ")
         );
     }
     for e in &report.account_errors {

@@ -402,8 +402,9 @@ pub(crate) async fn collect(
         fan.regions = RegionSelection::List(vec![home]);
     }
     let all_enabled = matches!(fan.regions, RegionSelection::AllEnabled);
-    let (sessions, mut account_errors) = fanout::sessions(base, &fan).await?;
-    let (sessions, region_errors) = fanout::with_regions(sessions, &fan).await;
+    let entered = fanout::sessions(base, &fan).await?;
+    let mut account_errors = entered.failures;
+    let (sessions, region_errors) = fanout::with_regions(entered.sessions, &fan).await;
     account_errors.extend(region_errors);
     let mut gaps: Vec<String> = account_errors
         .iter()

@@ -10,6 +10,7 @@ use super::{MemberAccounts, Step};
 use crate::clients::{self, AccountSession, RoleOptions};
 use crate::error::{ApiError, ErrorKind};
 use crate::fanout;
+use crate::organization::organization_accounts;
 use crate::targets::AccountTarget;
 
 /// Checks the Regions of a plan: at least one, each a Region name, the home Region among them
@@ -47,12 +48,12 @@ pub(super) async fn resolve_members(
 ) -> Result<Option<Vec<AccountTarget>>, ApiError> {
     let list = match members {
         MemberAccounts::Current if organization_by_default => {
-            fanout::organization_accounts(base, None).await?
+            organization_accounts(base, None).await?.active
         }
         MemberAccounts::Current => return Ok(None),
         MemberAccounts::List(l) => l.clone(),
         MemberAccounts::Organization { ou } => {
-            fanout::organization_accounts(base, ou.as_deref()).await?
+            organization_accounts(base, ou.as_deref()).await?.active
         }
     };
     Ok(Some(list.into_iter().filter(|t| t.id != admin).collect()))

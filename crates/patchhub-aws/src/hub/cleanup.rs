@@ -54,9 +54,17 @@ pub async fn cleanup(base: &SdkConfig, fan: &FanOut) -> Result<HubReport, ApiErr
     if let Some(e) = check_regions(&regions, None) {
         return Err(e);
     }
-    let (targets, failures) = fanout::targets(base, fan).await?;
+    let (targets, entered) = fanout::targets(base, fan).await?;
     let log = Log::new("cleanup");
-    for f in failures {
+    for s in &entered.skipped {
+        log.skipped(
+            &s.account,
+            "-",
+            Step::EnterAccount,
+            format!("the account is {}, not ACTIVE", s.state),
+        );
+    }
+    for f in entered.failures {
         let resume = match &fan.role.role_name {
             Some(r) => format!(
                 "make sure role {r} exists in account {} and may be assumed, {}",

@@ -1,0 +1,193 @@
+//! The organization's accounts, from AWS Organizations (`ListAccounts`, or an OU's accounts and
+//! its child OUs' recursively), split by lifecycle state: patchhub works in ACTIVE accounts and
+//! names the suspended, closing and closed ones as skipped rather than failing on them.
+
+use aws_config::SdkConfig;
+
+use crate::error::ApiError;
+use crate::paging::all_pages;
+use crate::targets::AccountTarget;
+
+/// An account of the organization that patchhub leaves alone, and why.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct SkippedAccount {
+    /// Account id.
+    pub account: String,
+    /// Its state (`SUSPENDED`, `PENDING_CLOSURE`, `CLOSED`).
+    pub state: String,
+}
+
+/// The organization's accounts, split by state.
+#[derive(Debug, Clone, Default)]
+pub struct OrgAccounts {
+    /// ACTIVE accounts.
+    pub active: Vec<AccountTarget>,
+    /// The others.
+    pub skipped: Vec<SkippedAccount>,
+}
+
+/// The accounts of the organization, or of one OU and its descendants: the ACTIVE ones, and the
+/// others with their state.
+pub async fn organization_accounts(
+    base: &SdkConfig,
+    ou: Option<&str>,
+) -> Result<OrgAccounts, ApiError> {
+    use aws_sdk_organizations::error::ProvideErrorMetadata;
+    let region = base.region().map(|r| r.to_string()).unwrap_or_default();
+    let org = aws_sdk_organizations::Client::new(base);
+    let err = |api: &str, e: &dyn ProvideErrorMetadata, text: String| {
+        let code = e.code().map(str::to_string);
+        let mut a = ApiError::other(
+            "-",
+            &region,
+            api,
+            crate::error::classify(code.as_deref(), &text),
+            text,
+        );
+        a.code = code;
+        a
+    };
+    let show = |e: &dyn std::error::Error| {
+        aws_smithy_types::error::display::DisplayErrorContext(e).to_string()
+    };
+    let mut found: Vec<aws_sdk_organizations::types::Account> = Vec::new();
+    match ou {
+        None => {
+            found = all_pages(None, |token| {
+                let org = org.clone();
+                async move {
+                    let page = org
+                        .list_accounts()
+                        .set_next_token(token)
+                        .send()
+                        .await
+                        .map_err(|e| err("organizations:ListAccounts", &e, show(&e)))?;
+                    Ok((
+                        page.accounts().to_vec(),
+                        page.next_token().map(str::to_string),
+                    ))
+                }
+            })
+            .await?;
+        }
+        Some(ou) => {
+            let mut parents = vec![ou.to_string()];
+            while let Some(parent) = parents.pop() {
+                let accounts = all_pages(None, |token| {
+                    let (org, parent) = (org.clone(), parent.clone());
+                    async move {
+                        let page = org
+                            .list_accounts_for_parent()
+                            .parent_id(parent)
+                            .set_next_token(token)
+                            .send()
+                            .await
+                            .map_err(|e| {
+                                err("organizations:ListAccountsForParent", &e, show(&e))
+                            })?;
+                        Ok((
+                            page.accounts().to_vec(),
+                            page.next_token().map(str::to_string),
+                        ))
+                    }
+                })
+                .await?;
+                found.extend(accounts);
+                let children = all_pages(None, |token| {
+                    let (org, parent) = (org.clone(), parent.clone());
+                    async move {
+                        let page = org
+                            .list_organizational_units_for_parent()
+                            .parent_id(parent)
+                            .set_next_token(token)
+                            .send()
+                            .await
+                            .map_err(|e| {
+                                err(
+                                    "organizations:ListOrganizationalUnitsForParent",
+                                    &e,
+                                    show(&e),
+                                )
+                            })?;
+                        Ok((
+                            page.organizational_units().to_vec(),
+                            page.next_token().map(str::to_string),
+                        ))
+                    }
+                })
+                .await?;
+                parents.extend(children.iter().filter_map(|o| o.id().map(str::to_string)));
+            }
+        }
+    }
+    let mut listed = OrgAccounts::default();
+    for a in &found {
+        let Some(id) = a.id() else { continue };
+        match lifecycle(a) {
+            None => listed.active.push(AccountTarget {
+                id: id.to_string(),
+                email: a.email().map(str::to_string),
+            }),
+            Some(state) => listed.skipped.push(SkippedAccount {
+                account: id.to_string(),
+                state,
+            }),
+        }
+    }
+    listed.active.sort();
+    listed.active.dedup_by(|a, b| a.id == b.id);
+    listed.skipped.sort();
+    listed.skipped.dedup();
+    Ok(listed)
+}
+
+/// `None` for an account patchhub can work in; else the state that keeps it out. Organizations
+/// retired `Account.Status` on September 9, 2026 in favour of `Account.State` (`ACTIVE`,
+/// `SUSPENDED`, `PENDING_CLOSURE`, `CLOSED`; see the doc comment of `Account::status` in
+/// aws-sdk-organizations and the Organizations User Guide, "Monitor the state of your AWS
+/// accounts"): `State` decides, `Status` only when an older endpoint sends no `State`, and an
+/// account that says neither is tried (a failure to enter it is then reported, not hidden).
+fn lifecycle(a: &aws_sdk_organizations::types::Account) -> Option<String> {
+    let said = a
+        .state()
+        .map(|s| s.as_str().to_string())
+        .or_else(|| a.status().map(|s| s.as_str().to_string()))?;
+    (said != "ACTIVE").then_some(said)
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_organizations::types::{Account, AccountState, AccountStatus};
+
+    use super::lifecycle;
+
+    fn account(state: Option<&str>, status: Option<&str>) -> Account {
+        Account::builder()
+            .id("111111111111")
+            .set_state(state.map(AccountState::from))
+            .set_status(status.map(AccountStatus::from))
+            .build()
+    }
+
+    #[test]
+    fn state_decides_and_the_retired_status_is_only_a_fallback() {
+        // After September 9, 2026 Organizations sends State only.
+        assert_eq!(lifecycle(&account(Some("ACTIVE"), None)), None);
+        for s in ["SUSPENDED", "PENDING_CLOSURE", "CLOSED"] {
+            assert_eq!(lifecycle(&account(Some(s), None)), Some(s.to_string()));
+        }
+        // State wins over a stale Status.
+        assert_eq!(
+            lifecycle(&account(Some("SUSPENDED"), Some("ACTIVE"))),
+            Some("SUSPENDED".into())
+        );
+        // An older answer with Status only still works.
+        assert_eq!(lifecycle(&account(None, Some("ACTIVE"))), None);
+        assert_eq!(
+            lifecycle(&account(None, Some("PENDING_CLOSURE"))),
+            Some("PENDING_CLOSURE".into())
+        );
+        // Neither: tried, so a failure to enter it is reported rather than hidden.
+        assert_eq!(lifecycle(&account(None, None)), None);
+    }
+}
