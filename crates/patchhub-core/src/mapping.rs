@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::finding::{
@@ -16,12 +16,12 @@ use crate::finding::{
     ComplianceStatus, Finding, FindingKind, FindingProviderFields, FindingProviderSeverity,
     FindingSeverity, FixAvailable, PRODUCT_NAME, PatchSummary, Recommendation, RecordState,
     Remediation, Resource, ResourceDetails, SeverityLabel, TYPE_CVE, TYPE_PATCH_MANAGEMENT,
-    Vulnerability, VulnerabilityVendor, fields,
+    Vulnerability, VulnerabilityVendor, fields, fit_and_seal, prefer,
 };
 use crate::limits;
 use crate::model::{ManagedNode, NodeCompliance, PatchItem, PatchState, Platform, Severity};
 use crate::policy::{FindingPolicy, StaleReason, describe_duration};
-use crate::text::{clip, human, list_some, one_line, rfc3339, truncate};
+use crate::text::{clip, human, list_some, one_line, rfc3339, to_millis, truncate};
 
 /// Patch Manager documentation, the default remediation link.
 pub const PATCH_MANAGER_URL: &str =
@@ -445,7 +445,7 @@ pub fn patch_findings(
         }
         let f = patch_finding(&ctx, p, now);
         match by_id.get(&f.id) {
-            Some(kept) if !crate::reconcile::prefer(&f, kept) => {}
+            Some(kept) if !prefer(&f, kept) => {}
             _ => {
                 by_id.insert(f.id.clone(), f);
             }
@@ -798,57 +798,6 @@ impl Draft {
     }
 }
 
-/// Seals the fingerprint after shedding optional detail until the finding is below the
-/// soft size budget. The caps make shedding practically unreachable; this is the proof
-/// that no input can push a finding past 240 KB.
-pub(crate) fn fit_and_seal(f: &mut Finding) {
-    let mut trimmed_fields = false;
-    loop {
-        let (fp, size) = f.fingerprint_and_size();
-        if size <= limits::SOFT_FINDING_BYTES || trimmed_fields {
-            f.product_fields.insert(fields::FINGERPRINT.to_string(), fp);
-            return;
-        }
-        if !f.vulnerabilities.is_empty() {
-            let keep = f.vulnerabilities.len() / 2;
-            f.vulnerabilities.truncate(keep);
-            let total = f
-                .product_fields
-                .get(fields::CVE_COUNT)
-                .and_then(|c| c.parse::<usize>().ok())
-                .unwrap_or(0);
-            put(
-                &mut f.product_fields,
-                fields::CVE_OVERFLOW,
-                &total.saturating_sub(keep).to_string(),
-            );
-            if keep == 0 {
-                f.types.retain(|t| t != TYPE_CVE);
-                if let Some(fpf) = &mut f.finding_provider_fields {
-                    fpf.types.retain(|t| t != TYPE_CVE);
-                }
-            }
-        } else if f.resources.iter().any(|r| !r.tags.is_empty()) {
-            f.resources.iter_mut().for_each(|r| r.tags.clear());
-        } else if f
-            .resources
-            .iter()
-            .any(|r| r.details.as_ref().is_some_and(|d| !d.other.is_empty()))
-        {
-            for r in &mut f.resources {
-                if let Some(d) = &mut r.details {
-                    d.other.clear();
-                }
-            }
-        } else {
-            for v in f.product_fields.values_mut() {
-                *v = truncate(v, 64);
-            }
-            trimmed_fields = true;
-        }
-    }
-}
-
 /// Whether the node's identity can appear in an importable finding. The AWS crate fills
 /// these from STS and SSM, so a failure here means misuse, and the node yields no finding
 /// rather than one Security Hub would reject.
@@ -989,11 +938,4 @@ fn nonempty(s: Option<&str>, max: usize) -> Option<String> {
 
 fn count(n: u32) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
-}
-
-/// Drops sub-millisecond precision so a timestamp survives a JSON round trip unchanged.
-pub(crate) fn to_millis(t: DateTime<Utc>) -> DateTime<Utc> {
-    Utc.timestamp_millis_opt(t.timestamp_millis())
-        .single()
-        .unwrap_or(t)
 }

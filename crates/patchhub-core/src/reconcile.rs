@@ -10,9 +10,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::finding::{Compliance, ComplianceStatus, Finding, RecordState, fields};
-use crate::mapping::to_millis;
-use crate::text::rfc3339;
+use crate::finding::{
+    Compliance, ComplianceStatus, Finding, RecordState, fields, fit_and_seal, prefer,
+};
+use crate::text::{rfc3339, to_millis};
 
 /// Which nodes a run covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -269,15 +270,6 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
     plan
 }
 
-/// Whether desired `a` should replace desired `b` with the same `Id`.
-pub(crate) fn prefer(a: &Finding, b: &Finding) -> bool {
-    match a.scan_time().cmp(&b.scan_time()) {
-        std::cmp::Ordering::Greater => true,
-        std::cmp::Ordering::Less => false,
-        std::cmp::Ordering::Equal => a.compute_fingerprint() < b.compute_fingerprint(),
-    }
-}
-
 /// Whether existing `a` is a later record than existing `b` of the same `Id`.
 fn newer(a: &Finding, b: &Finding) -> bool {
     (a.updated_at, a.is_active(), a.fingerprint()) > (b.updated_at, b.is_active(), b.fingerprint())
@@ -354,6 +346,6 @@ fn resolved(mut e: Finding, reason: &str, now: DateTime<Utc>) -> Finding {
     e.product_fields.retain(|k, _| !k.starts_with("aws/"));
     e.product_fields
         .insert(fields::RESOLUTION.to_string(), reason.to_string());
-    crate::mapping::fit_and_seal(&mut e);
+    fit_and_seal(&mut e);
     e
 }

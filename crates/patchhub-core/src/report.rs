@@ -977,7 +977,7 @@ pub fn build(findings: &[Finding], opts: &ReportOptions) -> Report {
 
     Report {
         schema_version: SCHEMA_VERSION,
-        generated_at: crate::mapping::to_millis(now),
+        generated_at: crate::text::to_millis(now),
         source: opts.source,
         top: opts.top,
         totals,
