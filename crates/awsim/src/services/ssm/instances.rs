@@ -6,7 +6,7 @@ use std::ops::Bound;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
-use super::patches::{State, state_of};
+use super::patches::{State, installed_time, reported_cves, state_of};
 use super::wire::{self, Cursor, Input, Violations, epoch};
 use super::{Node, SsmRegion};
 use crate::fleet::{PatchSpec, valid_instance_id};
@@ -580,13 +580,6 @@ pub(crate) fn describe_patches(ssm: &SsmRegion, input: Input<'_>) -> Result<Valu
     Ok(out)
 }
 
-/// CVE ids as AWS reports them: comma separated, and only for missing or failed patches.
-pub(crate) fn reported_cves(p: &PatchSpec) -> Option<String> {
-    let st = state_of(p);
-    (matches!(st, State::Missing | State::Failed) && !p.cve_ids.is_empty())
-        .then(|| p.cve_ids.join(","))
-}
-
 fn patch_json(p: &PatchSpec) -> Value {
     let mut v = json!({
         "Title": p.title,
@@ -595,7 +588,7 @@ fn patch_json(p: &PatchSpec) -> Value {
         "Severity": p.severity,
         "State": state_of(p).wire(),
         // Required by the model; AWS sends 0 for patches that are not installed.
-        "InstalledTime": super::compliance::installed_time(p).map_or(json!(0.0), epoch),
+        "InstalledTime": installed_time(p).map_or(json!(0.0), epoch),
     });
     if let Some(cves) = reported_cves(p) {
         v["CVEIds"] = json!(cves);
