@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Duration, Utc};
 
 use crate::finding::{
-    Compliance, ComplianceStatus, Finding, RecordState, fields, fit_and_seal, prefer,
+    Compliance, ComplianceStatus, Finding, RecordState, fields, fit_and_seal, keep_by_id, prefer,
 };
 use crate::text::{rfc3339, to_millis};
 
@@ -195,33 +195,8 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
     let now = to_millis(now);
     let mut plan = Plan::default();
 
-    let mut want: BTreeMap<String, Finding> = BTreeMap::new();
-    for f in desired {
-        if !scope.contains(&f) {
-            plan.out_of_scope += 1;
-            continue;
-        }
-        match want.get(&f.id) {
-            Some(kept) if !prefer(&f, kept) => {}
-            _ => {
-                want.insert(f.id.clone(), f);
-            }
-        }
-    }
-
-    let mut have: BTreeMap<String, Finding> = BTreeMap::new();
-    for f in existing {
-        if !scope.contains(&f) {
-            plan.out_of_scope += 1;
-            continue;
-        }
-        match have.get(&f.id) {
-            Some(kept) if !newer(&f, kept) => {}
-            _ => {
-                have.insert(f.id.clone(), f);
-            }
-        }
-    }
+    let want = in_scope(desired, scope, prefer, &mut plan.out_of_scope);
+    let mut have = in_scope(existing, scope, newer, &mut plan.out_of_scope);
 
     for (id, mut d) in want {
         // Timestamps are outside the fingerprint, so one hash serves the comparison and
@@ -268,6 +243,25 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
         }
     }
     plan
+}
+
+/// The findings of `scope` by `Id`, the one `wins` keeps where an `Id` repeats; the others are
+/// counted in `out_of_scope`.
+fn in_scope(
+    findings: Vec<Finding>,
+    scope: &Scope,
+    wins: fn(&Finding, &Finding) -> bool,
+    out_of_scope: &mut usize,
+) -> BTreeMap<String, Finding> {
+    let mut by_id = BTreeMap::new();
+    for f in findings {
+        if scope.contains(&f) {
+            keep_by_id(&mut by_id, f, wins);
+        } else {
+            *out_of_scope += 1;
+        }
+    }
+    by_id
 }
 
 /// Whether existing `a` is a later record than existing `b` of the same `Id`.

@@ -216,3 +216,18 @@ pub(crate) fn prefer(a: &Finding, b: &Finding) -> bool {
         Ordering::Equal => a.compute_fingerprint() < b.compute_fingerprint(),
     }
 }
+
+/// Puts `f` into `by_id` unless the finding already there under its `Id` is the one `wins`
+/// keeps (`wins(a, b)`: whether `a` replaces `b`).
+pub(crate) fn keep_by_id(
+    by_id: &mut BTreeMap<String, Finding>,
+    f: Finding,
+    wins: fn(&Finding, &Finding) -> bool,
+) {
+    match by_id.get(&f.id) {
+        Some(kept) if !wins(&f, kept) => {}
+        _ => {
+            by_id.insert(f.id.clone(), f);
+        }
+    }
+}

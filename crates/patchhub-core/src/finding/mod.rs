@@ -15,7 +15,7 @@ mod parts;
 mod record;
 mod validate;
 
-pub(crate) use fingerprint::{fit_and_seal, prefer};
+pub(crate) use fingerprint::{fit_and_seal, keep_by_id, prefer};
 pub use kind::{
     COMPANY_NAME, FindingKind, GENERATOR_PATCH, GENERATOR_PREFIX, GENERATOR_ROLLUP,
     GENERATOR_STALE, PRODUCT_NAME, TYPE_CVE, TYPE_PATCH_MANAGEMENT, fields,
