@@ -29,7 +29,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::members::{associated_members, associations, is_member_anywhere};
-use super::paging::{page_size, paged, query, resume_after};
+use super::paging::{page_params, paged, query};
 use super::{Aggregator, FindingStore, Mode, invalid_input, not_subscribed};
 use crate::identity::{Caller, is_region_name, partition_of};
 use crate::protocol::AwsError;
@@ -485,8 +485,7 @@ pub(crate) fn get(sim: &Sim, caller: &Caller, req: &Request) -> Result<Value, Aw
 /// Serves `ListFindingAggregators` (at most one, from any Region of the partition).
 pub(crate) fn list(sim: &Sim, caller: &Caller, req: &Request) -> Result<Value, AwsError> {
     let q = query(req);
-    let size = page_size(&q, MAX_AGGREGATORS_PAGE)?;
-    let after = resume_after(&q)?;
+    let (size, after) = page_params(&q, MAX_AGGREGATORS_PAGE)?;
     let world = sim.world();
     if !enabled(&world, &caller.account, &caller.region) {
         return Err(not_subscribed(&caller.account));

@@ -226,6 +226,23 @@ fn str_member<'a>(entry: &'a Value, name: &str, member: &str) -> Result<&'a str,
         .ok_or_else(|| invalid_input(format!("Filters.{name}: each filter needs {member}")))
 }
 
+/// The comparison and value of one string (`map`: map) filter entry.
+fn comparison<'a>(entry: &'a Value, name: &str, map: bool) -> Result<(Cmp, &'a str), AwsError> {
+    let value = str_member(entry, name, "Value")?;
+    let cmp = str_member(entry, name, "Comparison")?;
+    let allowed = if map {
+        "EQUALS, NOT_EQUALS, CONTAINS, NOT_CONTAINS"
+    } else {
+        "EQUALS, PREFIX, NOT_EQUALS, PREFIX_NOT_EQUALS, CONTAINS, NOT_CONTAINS"
+    };
+    let cmp = Cmp::parse(cmp, map).ok_or_else(|| {
+        invalid_input(format!(
+            "Filters.{name}: Comparison {cmp} is not one of {allowed}"
+        ))
+    })?;
+    Ok((cmp, value))
+}
+
 impl Query {
     /// Parses and checks `Filters` (absent means everything).
     pub(crate) fn parse(filters: Option<&Value>, now: DateTime<Utc>) -> Result<Query, AwsError> {
@@ -328,13 +345,7 @@ fn parse_condition(
         Str => {
             let mut c = Comparisons::default();
             for entry in list {
-                let value = str_member(entry, name, "Value")?;
-                let cmp = str_member(entry, name, "Comparison")?;
-                let cmp = Cmp::parse(cmp, false).ok_or_else(|| {
-                    invalid_input(format!(
-                        "Filters.{name}: Comparison {cmp} is not one of EQUALS, PREFIX, NOT_EQUALS, PREFIX_NOT_EQUALS, CONTAINS, NOT_CONTAINS"
-                    ))
-                })?;
+                let (cmp, value) = comparison(entry, name, false)?;
                 c.add(cmp, value.to_string());
             }
             c.check(&format!("Filters.{name}"))?;
@@ -344,13 +355,7 @@ fn parse_condition(
             let mut keys: Vec<(String, Comparisons)> = Vec::new();
             for entry in list {
                 let key = str_member(entry, name, "Key")?;
-                let value = str_member(entry, name, "Value")?;
-                let cmp = str_member(entry, name, "Comparison")?;
-                let cmp = Cmp::parse(cmp, true).ok_or_else(|| {
-                    invalid_input(format!(
-                        "Filters.{name}: Comparison {cmp} is not one of EQUALS, NOT_EQUALS, CONTAINS, NOT_CONTAINS"
-                    ))
-                })?;
+                let (cmp, value) = comparison(entry, name, true)?;
                 match keys.iter_mut().find(|(k, _)| k == key) {
                     Some((_, c)) => c.add(cmp, value.to_string()),
                     None => {

@@ -27,16 +27,7 @@ pub(crate) fn batch_import(sim: &Sim, caller: &Caller, req: &Request) -> Result<
         )));
     }
     let input = req.json()?;
-    let list = input
-        .get("Findings")
-        .and_then(Value::as_array)
-        .ok_or_else(|| invalid_input("Findings is required"))?;
-    if list.is_empty() || list.len() > MAX_BATCH {
-        return Err(invalid_input(format!(
-            "Findings must contain between 1 and {MAX_BATCH} findings; got {}",
-            list.len()
-        )));
-    }
+    let list = validate::bounded_list(&input, "Findings", MAX_BATCH, "findings")?;
     let ctx = IngestContext {
         account: &caller.account,
         region: &caller.region,
@@ -123,16 +114,7 @@ pub(crate) fn batch_update(sim: &Sim, caller: &Caller, req: &Request) -> Result<
     let update = input
         .as_object()
         .ok_or_else(|| invalid_input("The request body must be an object"))?;
-    let ids = update
-        .get("FindingIdentifiers")
-        .and_then(Value::as_array)
-        .ok_or_else(|| invalid_input("FindingIdentifiers is required"))?;
-    if ids.is_empty() || ids.len() > MAX_BATCH {
-        return Err(invalid_input(format!(
-            "FindingIdentifiers must contain between 1 and {MAX_BATCH} identifiers; got {}",
-            ids.len()
-        )));
-    }
+    let ids = validate::bounded_list(&input, "FindingIdentifiers", MAX_BATCH, "identifiers")?;
     let mut idents: Vec<(String, String)> = Vec::with_capacity(ids.len());
     for i in ids {
         let id = i

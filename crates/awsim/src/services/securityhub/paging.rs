@@ -17,8 +17,16 @@ pub(super) fn query_get<'q>(q: &'q [(String, String)], key: &str) -> Option<&'q 
     q.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
+/// `MaxResults` (within `1..=max`, default `max`) and where `NextToken` resumes.
+pub(super) fn page_params(
+    q: &[(String, String)],
+    max: i64,
+) -> Result<(usize, Option<String>), AwsError> {
+    Ok((page_size(q, max)?, resume_after(q)?))
+}
+
 /// `MaxResults` from the query string, within `1..=max` (default `max`).
-pub(super) fn page_size(q: &[(String, String)], max: i64) -> Result<usize, AwsError> {
+fn page_size(q: &[(String, String)], max: i64) -> Result<usize, AwsError> {
     match query_get(q, "MaxResults") {
         None => Ok(max as usize),
         Some(v) => v
@@ -33,7 +41,7 @@ pub(super) fn page_size(q: &[(String, String)], max: i64) -> Result<usize, AwsEr
 }
 
 /// The key a `NextToken` resumes after (tokens are the hex of the last key returned).
-pub(super) fn resume_after(q: &[(String, String)]) -> Result<Option<String>, AwsError> {
+fn resume_after(q: &[(String, String)]) -> Result<Option<String>, AwsError> {
     match query_get(q, "NextToken") {
         None | Some("") => Ok(None),
         Some(t) => hex::decode(t)

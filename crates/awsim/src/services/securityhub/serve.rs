@@ -19,6 +19,7 @@ use crate::sim::Sim;
 /// `(METHOD, path, operation)` for fixed paths, from the service model's `http` traits.
 /// Operations listed here but not served yet answer `NotImplemented`, so quotas and call
 /// counters already know their names.
+#[rustfmt::skip]
 const ROUTES: &[(&str, &str, &str)] = &[
     ("POST", "/accounts", "EnableSecurityHub"),
     ("DELETE", "/accounts", "DisableSecurityHub"),
@@ -42,81 +43,34 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("POST", "/invitations/delete", "DeleteInvitations"),
     ("POST", "/administrator", "AcceptAdministratorInvitation"),
     ("GET", "/administrator", "GetAdministratorAccount"),
-    (
-        "POST",
-        "/administrator/disassociate",
-        "DisassociateFromAdministratorAccount",
-    ),
+    ("POST", "/administrator/disassociate", "DisassociateFromAdministratorAccount"),
     ("POST", "/master", "AcceptInvitation"),
     ("GET", "/master", "GetMasterAccount"),
-    (
-        "POST",
-        "/master/disassociate",
-        "DisassociateFromMasterAccount",
-    ),
-    (
-        "POST",
-        "/organization/admin/enable",
-        "EnableOrganizationAdminAccount",
-    ),
-    (
-        "POST",
-        "/organization/admin/disable",
-        "DisableOrganizationAdminAccount",
-    ),
-    (
-        "GET",
-        "/organization/admin",
-        "ListOrganizationAdminAccounts",
-    ),
-    (
-        "POST",
-        "/organization/configuration",
-        "UpdateOrganizationConfiguration",
-    ),
-    (
-        "GET",
-        "/organization/configuration",
-        "DescribeOrganizationConfiguration",
-    ),
+    ("POST", "/master/disassociate", "DisassociateFromMasterAccount"),
+    ("POST", "/organization/admin/enable", "EnableOrganizationAdminAccount"),
+    ("POST", "/organization/admin/disable", "DisableOrganizationAdminAccount"),
+    ("GET", "/organization/admin", "ListOrganizationAdminAccounts"),
+    ("POST", "/organization/configuration", "UpdateOrganizationConfiguration"),
+    ("GET", "/organization/configuration", "DescribeOrganizationConfiguration"),
     // Cross-Region aggregation.
-    (
-        "POST",
-        "/findingAggregator/create",
-        "CreateFindingAggregator",
-    ),
+    ("POST", "/findingAggregator/create", "CreateFindingAggregator"),
     ("GET", "/findingAggregator/list", "ListFindingAggregators"),
-    (
-        "PATCH",
-        "/findingAggregator/update",
-        "UpdateFindingAggregator",
-    ),
+    ("PATCH", "/findingAggregator/update", "UpdateFindingAggregator"),
     // Standards and products.
     ("POST", "/standards/register", "BatchEnableStandards"),
     ("POST", "/standards/deregister", "BatchDisableStandards"),
     ("POST", "/standards/get", "GetEnabledStandards"),
     ("GET", "/standards", "DescribeStandards"),
     ("GET", "/products", "DescribeProducts"),
-    (
-        "POST",
-        "/productSubscriptions",
-        "EnableImportFindingsForProduct",
-    ),
-    (
-        "GET",
-        "/productSubscriptions",
-        "ListEnabledProductsForImport",
-    ),
+    ("POST", "/productSubscriptions", "EnableImportFindingsForProduct"),
+    ("GET", "/productSubscriptions", "ListEnabledProductsForImport"),
 ];
 
 /// `(METHOD, path prefix, operation)` for paths that end in a label (`/tags/{ResourceArn}`).
+#[rustfmt::skip]
 const LABELLED_ROUTES: &[(&str, &str, &str)] = &[
     ("GET", "/findingAggregator/get/", "GetFindingAggregator"),
-    (
-        "DELETE",
-        "/findingAggregator/delete/",
-        "DeleteFindingAggregator",
-    ),
+    ("DELETE", "/findingAggregator/delete/", "DeleteFindingAggregator"),
     ("GET", "/tags/", "ListTagsForResource"),
     ("POST", "/tags/", "TagResource"),
     ("DELETE", "/tags/", "UntagResource"),

@@ -7,6 +7,9 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
+use super::invalid_input;
+use crate::protocol::AwsError;
+
 /// The only ASFF schema version.
 pub(crate) const SCHEMA_VERSION: &str = "2018-10-08";
 
@@ -501,6 +504,27 @@ impl<'a> Ctx<'a> {
             },
         }
     }
+}
+
+/// The list a request holds under `key`: required, with 1 to `max` entries (`what` names them
+/// in the error).
+pub(crate) fn bounded_list<'a>(
+    input: &'a Value,
+    key: &str,
+    max: usize,
+    what: &str,
+) -> Result<&'a Vec<Value>, AwsError> {
+    let list = input
+        .get(key)
+        .and_then(Value::as_array)
+        .ok_or_else(|| invalid_input(format!("{key} is required")))?;
+    if list.is_empty() || list.len() > max {
+        return Err(invalid_input(format!(
+            "{key} must contain between 1 and {max} {what}; got {}",
+            list.len()
+        )));
+    }
+    Ok(list)
 }
 
 #[cfg(test)]

@@ -409,10 +409,7 @@ pub(crate) fn list_items(ssm: &SsmRegion, input: Input<'_>) -> Result<Value, Aws
             );
         }
     }
-    let max = input.int("MaxResults")?;
-    if let Some(m) = max {
-        v.range("maxResults", m, 1, 50);
-    }
+    let max = input.max_results(&mut v, 1, 50)?;
     let filters = parse_filters(input, &mut v, "AWS:ComplianceItem.", &ITEM_ATTRS)?;
     v.finish()?;
     let filters = filters?;
@@ -554,10 +551,7 @@ const SUMMARIES_OP: &str = "ListResourceComplianceSummaries";
 
 pub(crate) fn list_summaries(ssm: &SsmRegion, input: Input<'_>) -> Result<Value, AwsError> {
     let mut v = Violations::default();
-    let max = input.int("MaxResults")?;
-    if let Some(m) = max {
-        v.range("maxResults", m, 1, 50);
-    }
+    let max = input.max_results(&mut v, 1, 50)?;
     let filters = parse_filters(input, &mut v, "AWS:ComplianceSummary.", &SUMMARY_ATTRS)?;
     v.finish()?;
     let filters = filters?;

@@ -241,10 +241,7 @@ pub(crate) fn describe_information(
     now: DateTime<Utc>,
 ) -> Result<Value, AwsError> {
     let mut v = Violations::default();
-    let max = input.int("MaxResults")?;
-    if let Some(m) = max {
-        v.range("maxResults", m, 5, 50);
-    }
+    let max = input.max_results(&mut v, 5, 50)?;
     let mut raw: Vec<(String, Vec<String>)> = Vec::new();
     let filters = input.objects("Filters")?.unwrap_or_default();
     for (i, f) in filters.iter().enumerate() {
@@ -422,10 +419,7 @@ pub(crate) fn describe_patch_states(ssm: &SsmRegion, input: Input<'_>) -> Result
         None => v.null("instanceIds"),
         Some(ids) => validate_ids(&mut v, "instanceIds", ids, 50),
     }
-    let max = input.int("MaxResults")?;
-    if let Some(m) = max {
-        v.range("maxResults", m, 10, 100);
-    }
+    let max = input.max_results(&mut v, 10, 100)?;
     v.finish()?;
     let cursor = wire::cursor(STATES_OP, input.str("NextToken")?)?;
     let ids: BTreeSet<&str> = ids.unwrap_or_default().into_iter().collect();
@@ -511,10 +505,7 @@ pub(crate) fn describe_patches(ssm: &SsmRegion, input: Input<'_>) -> Result<Valu
         }
         raw.push((key, f.strings("Values")?));
     }
-    let max = input.int("MaxResults")?;
-    if let Some(m) = max {
-        v.range("maxResults", m, 10, 100);
-    }
+    let max = input.max_results(&mut v, 10, 100)?;
     v.finish()?;
     let cursor = wire::cursor(PATCHES_OP, input.str("NextToken")?)?;
     let id = id.unwrap_or_default();

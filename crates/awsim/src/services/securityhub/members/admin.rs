@@ -6,7 +6,8 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::super::aggregation::tracked;
-use super::super::paging::{page_size, paged, query, query_get, resume_after};
+use super::super::paging::{page_params, paged, query, query_get};
+use super::super::validate::bounded_list;
 use super::super::{MemberRecord, MemberStatus, invalid_input};
 use super::{
     MAX_CROSS_ACCOUNT_PAGE, MAX_ORG_MEMBERS, account_ids, administrator_of, has_associated_members,
@@ -45,16 +46,7 @@ fn invitation_id(
 /// Serves `CreateMembers`.
 pub(crate) fn create_members(sim: &Sim, caller: &Caller, req: &Request) -> Result<Value, AwsError> {
     let input = req.json()?;
-    let list = input
-        .get("AccountDetails")
-        .and_then(Value::as_array)
-        .ok_or_else(|| invalid_input("AccountDetails is required"))?;
-    if list.is_empty() || list.len() > MAX_CREATE {
-        return Err(invalid_input(format!(
-            "AccountDetails must contain between 1 and {MAX_CREATE} accounts; got {}",
-            list.len()
-        )));
-    }
+    let list = bounded_list(&input, "AccountDetails", MAX_CREATE, "accounts")?;
     let mut details = Vec::with_capacity(list.len());
     for d in list {
         let id = d
@@ -248,8 +240,7 @@ pub(crate) fn list_members(sim: &Sim, caller: &Caller, req: &Request) -> Result<
             )));
         }
     };
-    let size = page_size(&q, MAX_CROSS_ACCOUNT_PAGE)?;
-    let after = resume_after(&q)?;
+    let (size, after) = page_params(&q, MAX_CROSS_ACCOUNT_PAGE)?;
     let world = sim.world();
     require_enabled(&world, caller)?;
     let items: Vec<(String, Value)> = members_of(&world, &caller.account, &caller.region)

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use super::super::aggregation::tracked;
-use super::super::paging::{page_size, paged, query, resume_after};
+use super::super::paging::{page_params, paged, query};
 use super::super::{MemberRecord, MemberStatus, invalid_input};
 use super::{
     MAX_CROSS_ACCOUNT_PAGE, account_ids, administrator_of, has_associated_members, hub_enabled,
@@ -45,8 +45,7 @@ pub(crate) fn list_invitations(
     req: &Request,
 ) -> Result<Value, AwsError> {
     let q = query(req);
-    let size = page_size(&q, MAX_CROSS_ACCOUNT_PAGE)?;
-    let after = resume_after(&q)?;
+    let (size, after) = page_params(&q, MAX_CROSS_ACCOUNT_PAGE)?;
     let world = sim.world();
     if !hub_enabled(&world, &caller.account, &caller.region) {
         return Err(no_such_resource());

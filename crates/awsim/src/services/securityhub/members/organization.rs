@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 
 use super::super::aggregation::tracked;
-use super::super::paging::{page_size, paged, query, query_get, resume_after};
+use super::super::paging::{page_params, paged, query, query_get};
 use super::super::{OrgAdmin, invalid_input, not_implemented};
 use super::{
     MAX_ORG_MEMBERS, access_denied, administrator_of, designation, in_org, is_account_id,
@@ -51,15 +51,21 @@ fn feature(value: Option<&str>) -> Result<(), AwsError> {
     }
 }
 
+/// The `AdminAccountId` of an enable or disable request, whose `Feature` must be Security Hub.
+fn admin_account(req: &Request) -> Result<String, AwsError> {
+    let input = req.json()?;
+    let admin = required_str(&input, "AdminAccountId")?;
+    feature(input.get("Feature").and_then(Value::as_str))?;
+    Ok(admin)
+}
+
 /// Serves `EnableOrganizationAdminAccount`.
 pub(crate) fn enable_org_admin(
     sim: &Sim,
     caller: &Caller,
     req: &Request,
 ) -> Result<Value, AwsError> {
-    let input = req.json()?;
-    let admin = required_str(&input, "AdminAccountId")?;
-    feature(input.get("Feature").and_then(Value::as_str))?;
+    let admin = admin_account(req)?;
     let now = sim.clock.now();
     let mut world = sim.world();
     tracked(&mut world, |world| {
@@ -125,9 +131,7 @@ pub(crate) fn disable_org_admin(
     caller: &Caller,
     req: &Request,
 ) -> Result<Value, AwsError> {
-    let input = req.json()?;
-    let admin = required_str(&input, "AdminAccountId")?;
-    feature(input.get("Feature").and_then(Value::as_str))?;
+    let admin = admin_account(req)?;
     let mut world = sim.world();
     tracked(&mut world, |world| {
         let mgmt = require_management(world, caller)?;
@@ -154,8 +158,7 @@ pub(crate) fn list_org_admins(
     req: &Request,
 ) -> Result<Value, AwsError> {
     let q = query(req);
-    let size = page_size(&q, MAX_ADMINS_PAGE)?;
-    let after = resume_after(&q)?;
+    let (size, after) = page_params(&q, MAX_ADMINS_PAGE)?;
     feature(query_get(&q, "Feature"))?;
     let world = sim.world();
     require_management(&world, caller)?;
