@@ -6,12 +6,12 @@
 //! module).
 //!
 //! This module holds what a hub keeps ([`Hub`]) and the errors and timestamps every part shares;
-//! it knows nothing of the world around it. Layout, from the bottom up: [`validate`] checks ASFF
-//! and request shapes, [`fields`] names the filterable attributes, [`store`] keeps findings with
-//! their indexes and applies the create/update rules, [`filters`] parses and evaluates
-//! `AwsSecurityFindingFilters`; above the world, [`members`] keeps administrator-member
-//! relationships (invitations and the Organizations integration), [`aggregation`] keeps finding
-//! aggregators and decides which hubs a caller's reads reach, [`findings`] and [`get_findings`]
+//! it knows nothing of the world around it. Layout, from the bottom up: `validate` checks ASFF
+//! and request shapes, `fields` names the filterable attributes, `store` keeps findings with
+//! their indexes and applies the create/update rules, `filters` parses and evaluates
+//! `AwsSecurityFindingFilters`; above the world, `members` keeps administrator-member
+//! relationships (invitations and the Organizations integration), `aggregation` keeps finding
+//! aggregators and decides which hubs a caller's reads reach, `findings` and `get_findings`
 //! serve the finding APIs, and [`serve`] routes each call.
 
 mod aggregation;
