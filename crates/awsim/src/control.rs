@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 
 use crate::fleet::Fleet;
 use crate::protocol::{AwsError, Protocol, json_response};
-use crate::server::Sim;
+use crate::sim::Sim;
 
 /// Serves one control request.
 pub fn handle(sim: &Sim, parts: &Parts, body: &Bytes) -> Response {
@@ -65,7 +65,7 @@ fn route(sim: &Sim, method: &Method, path: &str, body: &Bytes) -> Result<Value, 
             serde_json::to_value(sim.world().export()).map_err(|e| bad(e.to_string()))
         }
         ("POST", "/_awsim/generate") => {
-            let spec: crate::GenerateSpec = spec_string(body)?.parse().map_err(bad)?;
+            let spec: crate::generate::GenerateSpec = spec_string(body)?.parse().map_err(bad)?;
             let fleet = crate::generate::generate(&spec, sim.clock.now());
             let instances: usize = fleet.accounts.iter().map(|a| a.instances.len()).sum();
             sim.load_fleet(fleet).map_err(|e| bad(e.to_string()))?;

@@ -29,10 +29,12 @@ pub mod protocol;
 pub mod quota;
 pub mod server;
 pub mod services;
+pub mod sim;
 pub mod stats;
 pub mod world;
 
 pub use config::Config;
 pub use fleet::Fleet;
 pub use generate::GenerateSpec;
-pub use server::{Awsim, Sim};
+pub use server::Awsim;
+pub use sim::Sim;

@@ -42,7 +42,9 @@ impl QuotaConfig {
         }
     }
 
-    /// The published Security Hub quotas and a default for SSM (aws-facts.md).
+    /// The published Security Hub throttling limits (API reference introduction,
+    /// <https://docs.aws.amazon.com/securityhub/1.0/APIReference/Welcome.html>) and a default for
+    /// SSM (<https://docs.aws.amazon.com/general/latest/gr/ssm.html>).
     pub fn aws() -> Self {
         let mut overrides = HashMap::new();
         overrides.insert(

@@ -3,8 +3,7 @@
 //! frames the answer in that service's protocol. Also the [`Awsim`] handle tests and the demo use.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -14,80 +13,19 @@ use axum::http::request::Parts;
 use axum::response::Response;
 use tokio::sync::oneshot;
 
-use crate::clock::Clock;
 use crate::config::Config;
-use crate::faults::{CallFault, FaultSpec, Faults};
+use crate::faults::{CallFault, FaultSpec};
 use crate::fleet::Fleet;
 use crate::generate::GenerateSpec;
 use crate::identity::parse_authorization;
 use crate::protocol::{AwsError, Protocol, internal_error, throttling_error};
-use crate::quota::Quotas;
 use crate::services::{self, Request};
-use crate::stats::{Snapshot, Stats};
-use crate::world::World;
+use crate::stats::Snapshot;
+
+pub use crate::sim::Sim;
 
 /// Largest body read; Security Hub's own 6 MB limit is enforced by its module with AWS's error.
 const MAX_BODY: usize = 16 * 1024 * 1024;
-
-/// Shared emulator state.
-#[derive(Debug)]
-pub struct Sim {
-    /// Configuration it was started with.
-    pub config: Config,
-    /// Everything emulated.
-    pub world: Mutex<World>,
-    /// Simulated time.
-    pub clock: Clock,
-    /// Token buckets.
-    pub quotas: Quotas,
-    /// Fault injector.
-    pub faults: Faults,
-    /// Counters.
-    pub stats: Stats,
-    requests: AtomicU64,
-}
-
-impl Sim {
-    /// A fresh emulator state.
-    pub fn new(config: Config) -> Self {
-        Sim {
-            faults: Faults::new(config.faults.clone(), config.seed),
-            config,
-            world: Mutex::new(World::default()),
-            clock: Clock::default(),
-            quotas: Quotas::default(),
-            stats: Stats::default(),
-            requests: AtomicU64::new(0),
-        }
-    }
-
-    /// Locks the world. A panic while holding it is a bug in awsim; recover the data anyway so
-    /// one bad request does not take every later test down with it.
-    pub fn world(&self) -> MutexGuard<'_, World> {
-        self.world.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn request_id(&self) -> String {
-        let n = self.requests.fetch_add(1, Ordering::Relaxed);
-        format!("00000000-0000-4000-8000-{n:012x}")
-    }
-
-    /// Loads a fleet, replacing all data.
-    pub fn load_fleet(&self, fleet: Fleet) -> Result<(), crate::fleet::FleetError> {
-        fleet.validate()?;
-        let now = self.clock.now();
-        self.world().load(fleet, now);
-        Ok(())
-    }
-
-    /// Empties the world, counters and quota buckets.
-    pub fn reset(&self) {
-        *self.world() = World::default();
-        self.stats.reset();
-        self.quotas.reset();
-        self.clock.reset();
-    }
-}
 
 /// A running emulator: its address and a handle on its state.
 #[derive(Debug)]
@@ -298,7 +236,7 @@ async fn serve_aws(
                 format!("No Account Management API at {} {path}", parts.method),
             )
         }),
-        _ => services::securityhub::operation_for(&parts.method, &path).ok_or_else(|| {
+        _ => services::securityhub::serve::operation_for(&parts.method, &path).ok_or_else(|| {
             AwsError::new(
                 404,
                 "ResourceNotFoundException",
@@ -349,7 +287,7 @@ async fn serve_aws(
         body,
     };
     match svc.as_str() {
-        "ssm" => services::ssm::handle(sim, &caller, &request)
+        "ssm" => services::ssm::serve::handle(sim, &caller, &request)
             .map(|v| crate::protocol::json_response(protocol, 200, &v, request_id)),
         "organizations" => services::organizations::handle(sim, &caller, &request)
             .map(|v| crate::protocol::json_response(protocol, 200, &v, request_id)),
@@ -357,7 +295,7 @@ async fn serve_aws(
             .map(|xml| crate::protocol::xml_response(xml, request_id)),
         "account" => services::account::handle(sim, &caller, &request)
             .map(|v| crate::protocol::json_response(protocol, 200, &v, request_id)),
-        _ => services::securityhub::handle(sim, &caller, &request)
+        _ => services::securityhub::serve::handle(sim, &caller, &request)
             .map(|v| crate::protocol::json_response(protocol, 200, &v, request_id)),
     }
     .map_err(fail(protocol))

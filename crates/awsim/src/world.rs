@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 
+use crate::config::Config;
 use crate::fleet::{AccountSpec, Fleet, OrgSpec};
 use crate::identity::{Caller, CredentialScope, Session, partition_of};
 use crate::protocol::AwsError;
@@ -102,7 +103,7 @@ impl World {
     pub fn resolve(
         &self,
         scope: &CredentialScope,
-        config: &crate::Config,
+        config: &Config,
         now: DateTime<Utc>,
     ) -> Result<Caller, AwsError> {
         let invalid_token = || match scope.service.as_str() {

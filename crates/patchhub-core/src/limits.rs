@@ -1,4 +1,9 @@
-//! ASFF limits from the Security Hub service model and user guide (see shared/aws-facts.md).
+//! ASFF limits from the Security Hub service model and user guide: the `AwsSecurityFinding`
+//! shape in botocore's `data/securityhub/2018-10-26/service-2.json`, the ASFF pages
+//! (<https://docs.aws.amazon.com/securityhub/latest/userguide/securityhub-findings-format-syntax.html>,
+//! <https://docs.aws.amazon.com/securityhub/latest/userguide/asff-required-attributes.html>) and the
+//! `BatchImportFindings` guidelines (100 findings, 240 KB each, 6 MB a call:
+//! <https://docs.aws.amazon.com/securityhub/latest/partnerguide/guidelines-batchimportfindings.html>).
 //!
 //! [`crate::Finding::validate`] checks every one of them; the mapping stays inside them for
 //! any input. Lengths count Unicode scalar values, as Smithy does. Values marked

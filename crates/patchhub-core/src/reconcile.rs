@@ -10,9 +10,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::finding::{Compliance, ComplianceStatus, Finding, RecordState, fields};
-use crate::mapping::to_millis;
-use crate::text::rfc3339;
+use crate::finding::{
+    Compliance, ComplianceStatus, Finding, RecordState, fields, fit_and_seal, keep_by_id, prefer,
+};
+use crate::text::{rfc3339, to_millis};
 
 /// Which nodes a run covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -194,33 +195,8 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
     let now = to_millis(now);
     let mut plan = Plan::default();
 
-    let mut want: BTreeMap<String, Finding> = BTreeMap::new();
-    for f in desired {
-        if !scope.contains(&f) {
-            plan.out_of_scope += 1;
-            continue;
-        }
-        match want.get(&f.id) {
-            Some(kept) if !prefer(&f, kept) => {}
-            _ => {
-                want.insert(f.id.clone(), f);
-            }
-        }
-    }
-
-    let mut have: BTreeMap<String, Finding> = BTreeMap::new();
-    for f in existing {
-        if !scope.contains(&f) {
-            plan.out_of_scope += 1;
-            continue;
-        }
-        match have.get(&f.id) {
-            Some(kept) if !newer(&f, kept) => {}
-            _ => {
-                have.insert(f.id.clone(), f);
-            }
-        }
-    }
+    let want = in_scope(desired, scope, prefer, &mut plan.out_of_scope);
+    let mut have = in_scope(existing, scope, newer, &mut plan.out_of_scope);
 
     for (id, mut d) in want {
         // Timestamps are outside the fingerprint, so one hash serves the comparison and
@@ -269,13 +245,23 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
     plan
 }
 
-/// Whether desired `a` should replace desired `b` with the same `Id`.
-pub(crate) fn prefer(a: &Finding, b: &Finding) -> bool {
-    match a.scan_time().cmp(&b.scan_time()) {
-        std::cmp::Ordering::Greater => true,
-        std::cmp::Ordering::Less => false,
-        std::cmp::Ordering::Equal => a.compute_fingerprint() < b.compute_fingerprint(),
+/// The findings of `scope` by `Id`, the one `wins` keeps where an `Id` repeats; the others are
+/// counted in `out_of_scope`.
+fn in_scope(
+    findings: Vec<Finding>,
+    scope: &Scope,
+    wins: fn(&Finding, &Finding) -> bool,
+    out_of_scope: &mut usize,
+) -> BTreeMap<String, Finding> {
+    let mut by_id = BTreeMap::new();
+    for f in findings {
+        if scope.contains(&f) {
+            keep_by_id(&mut by_id, f, wins);
+        } else {
+            *out_of_scope += 1;
+        }
     }
+    by_id
 }
 
 /// Whether existing `a` is a later record than existing `b` of the same `Id`.
@@ -354,6 +340,6 @@ fn resolved(mut e: Finding, reason: &str, now: DateTime<Utc>) -> Finding {
     e.product_fields.retain(|k, _| !k.starts_with("aws/"));
     e.product_fields
         .insert(fields::RESOLUTION.to_string(), reason.to_string());
-    crate::mapping::fit_and_seal(&mut e);
+    fit_and_seal(&mut e);
     e
 }

@@ -1,9 +1,10 @@
-//! Text shaping for console-facing ASFF strings: one-line sanitising and UTF-8 safe truncation.
+//! Text shaping for console-facing ASFF strings: one-line sanitising and UTF-8 safe truncation,
+//! and the timestamp forms findings carry (millisecond RFC 3339 for machines, minutes for people).
 //!
 //! ASFF limits are counted in Unicode scalar values (Smithy's string length), so every cut
 //! here is made on a `char` boundary and counted in `char`s.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 
 /// Marks a string cut short so a reader knows there was more.
 const ELLIPSIS: char = '…';
@@ -69,6 +70,13 @@ pub(crate) fn len(s: &str) -> usize {
 /// Machine timestamp: RFC 3339, millisecond precision, `Z`.
 pub(crate) fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Drops sub-millisecond precision so a timestamp survives a JSON round trip unchanged.
+pub(crate) fn to_millis(t: DateTime<Utc>) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(t.timestamp_millis())
+        .single()
+        .unwrap_or(t)
 }
 
 /// Human timestamp for titles and descriptions: absolute, so the text does not age.

@@ -59,22 +59,11 @@ fn patch() -> impl Strategy<Value = PatchItem> {
         select(Severity::ALL.to_vec()),
         select(PatchState::ALL.to_vec()),
         cve_ids(),
-        proptest::option::of(-100_000i64..100_000),
+        proptest::option::of(
+            (-100_000i64..100_000).prop_map(|m| scan_end() + Duration::minutes(m)),
+        ),
     )
-        .prop_map(
-            |(id, title, classification, vendor_severity, severity, state, cve_ids, inst)| {
-                PatchItem {
-                    id,
-                    title,
-                    classification,
-                    vendor_severity,
-                    severity,
-                    state,
-                    cve_ids,
-                    installed_time: inst.map(|m| scan_end() + Duration::minutes(m)),
-                }
-            },
-        )
+        .prop_map(patch_from)
 }
 
 /// A node of the fixtures' account and Region with hostile names, tags and patches.

@@ -249,50 +249,16 @@ fn ids_are_readable_deterministic_and_hashed_only_when_too_long() {
     );
     let long_a = "p".repeat(600);
     let long_b = format!("{}q", "p".repeat(599));
-    let a = finding_id(
-        "aws",
-        ACCOUNT,
-        REGION,
-        "i-1",
-        FindingKind::Patch,
-        Some(&long_a),
-    );
-    let b = finding_id(
-        "aws",
-        ACCOUNT,
-        REGION,
-        "i-1",
-        FindingKind::Patch,
-        Some(&long_b),
-    );
+    let patch_id = |p: &str| finding_id("aws", ACCOUNT, REGION, "i-1", FindingKind::Patch, Some(p));
+    let (a, b) = (patch_id(&long_a), patch_id(&long_b));
     assert!(a.len() <= 512 && b.len() <= 512);
     assert!(a.starts_with("patchhub/aws/123456789012/eu-west-1/i-1/patch/sha256-"));
     assert_ne!(a, b);
-    assert_eq!(
-        a,
-        finding_id(
-            "aws",
-            ACCOUNT,
-            REGION,
-            "i-1",
-            FindingKind::Patch,
-            Some(&long_a)
-        )
-    );
+    assert_eq!(a, patch_id(&long_a));
     // Exactly at the limit is kept readable.
     let base_len = "patchhub/aws/123456789012/eu-west-1/i-1/patch/".len();
     let fits = "x".repeat(512 - base_len);
-    assert!(
-        finding_id(
-            "aws",
-            ACCOUNT,
-            REGION,
-            "i-1",
-            FindingKind::Patch,
-            Some(&fits)
-        )
-        .ends_with(&fits)
-    );
+    assert!(patch_id(&fits).ends_with(&fits));
     assert_eq!(
         product_arn("aws-cn", "cn-north-1", ACCOUNT),
         "arn:aws-cn:securityhub:cn-north-1:123456789012:product/123456789012/default"

@@ -51,29 +51,7 @@ fn patch() -> impl Strategy<Value = PatchItem> {
         cves(),
         option::of(when()),
     )
-        .prop_map(
-            |(
-                id,
-                title,
-                classification,
-                vendor_severity,
-                severity,
-                state,
-                cve_ids,
-                installed_time,
-            )| {
-                PatchItem {
-                    id,
-                    title,
-                    classification,
-                    vendor_severity,
-                    severity,
-                    state,
-                    cve_ids,
-                    installed_time,
-                }
-            },
-        )
+        .prop_map(patch_from)
 }
 
 fn operation() -> impl Strategy<Value = PatchOperation> {

@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 
 use crate::identity::{Caller, partition_of};
 use crate::protocol::AwsError;
-use crate::server::Sim;
 use crate::services::Request;
+use crate::sim::Sim;
 
 /// Regions every account has (`ENABLED_BY_DEFAULT`), by partition.
 const DEFAULT_REGIONS: &[(&str, &[&str])] = &[

@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 use crate::fleet::{AccountSpec, OrgSpec};
 use crate::identity::Caller;
 use crate::protocol::AwsError;
-use crate::server::Sim;
 use crate::services::Request;
+use crate::sim::Sim;
 
 /// Serves one Organizations call.
 pub fn handle(sim: &Sim, caller: &Caller, req: &Request) -> Result<Value, AwsError> {

@@ -7,8 +7,8 @@ use sha2::{Digest, Sha256};
 
 use crate::identity::{Caller, Session};
 use crate::protocol::{AwsError, xml_escape};
-use crate::server::Sim;
 use crate::services::Request;
+use crate::sim::Sim;
 
 const NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 

@@ -23,6 +23,34 @@ pub fn now() -> DateTime<Utc> {
     scan_end() + Duration::hours(2)
 }
 
+/// The parts of a [`PatchItem`] in field order, as the property strategies generate them.
+pub type PatchParts = (
+    String,
+    String,
+    String,
+    String,
+    Severity,
+    PatchState,
+    Vec<String>,
+    Option<DateTime<Utc>>,
+);
+
+/// A patch from its parts in field order.
+pub fn patch_from(parts: PatchParts) -> PatchItem {
+    let (id, title, classification, vendor_severity, severity, state, cve_ids, installed_time) =
+        parts;
+    PatchItem {
+        id,
+        title,
+        classification,
+        vendor_severity,
+        severity,
+        state,
+        cve_ids,
+        installed_time,
+    }
+}
+
 pub fn op(end: DateTime<Utc>, execution: &str) -> PatchOperation {
     PatchOperation {
         operation: Operation::Scan,

@@ -28,58 +28,17 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::members::{
-    associated_members, associations, is_member_anywhere, page, page_size, resume_after,
-};
-use super::{HubRef, StoreLoc, invalid_input, not_subscribed};
+use super::members::{associated_members, associations, is_member_anywhere};
+use super::paging::{page_params, paged, query};
+use super::{Aggregator, FindingStore, Mode, invalid_input, not_subscribed};
 use crate::identity::{Caller, is_region_name, partition_of};
 use crate::protocol::AwsError;
-use crate::server::Sim;
 use crate::services::Request;
+use crate::sim::Sim;
 use crate::world::World;
 
 /// Page size bound of `ListFindingAggregators` (`MaxResults`).
 const MAX_AGGREGATORS_PAGE: i64 = 100;
-
-/// How an aggregator chooses its linked Regions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    AllRegions,
-    AllRegionsExceptSpecified,
-    SpecifiedRegions,
-    NoRegions,
-}
-
-impl Mode {
-    fn parse(s: &str) -> Option<Mode> {
-        Some(match s {
-            "ALL_REGIONS" => Mode::AllRegions,
-            "ALL_REGIONS_EXCEPT_SPECIFIED" => Mode::AllRegionsExceptSpecified,
-            "SPECIFIED_REGIONS" => Mode::SpecifiedRegions,
-            "NO_REGIONS" => Mode::NoRegions,
-            _ => return None,
-        })
-    }
-
-    fn as_str(self) -> &'static str {
-        match self {
-            Mode::AllRegions => "ALL_REGIONS",
-            Mode::AllRegionsExceptSpecified => "ALL_REGIONS_EXCEPT_SPECIFIED",
-            Mode::SpecifiedRegions => "SPECIFIED_REGIONS",
-            Mode::NoRegions => "NO_REGIONS",
-        }
-    }
-}
-
-/// A finding aggregator, kept on the hub of its home Region.
-#[derive(Debug, Clone)]
-pub(crate) struct Aggregator {
-    /// The UUID at the end of the ARN.
-    id: String,
-    mode: Mode,
-    /// Included (`SPECIFIED_REGIONS`) or excluded (`ALL_REGIONS_EXCEPT_SPECIFIED`) Regions.
-    regions: Vec<String>,
-}
 
 fn aggregator_arn(partition: &str, home: &str, account: &str, id: &str) -> String {
     format!("arn:{partition}:securityhub:{home}:{account}:finding-aggregator/{id}")
@@ -183,6 +142,49 @@ fn coverage(world: &World) -> BTreeMap<(String, String), BTreeSet<String>> {
             (!s.is_empty()).then(|| ((a.clone(), r.clone()), s))
         })
         .collect()
+}
+
+/// Where a finding store lives: the account and the Region its findings were imported in, and
+/// for findings kept after a Region stopped being linked, the home Region holding the copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StoreLoc {
+    pub account: String,
+    pub region: String,
+    pub replica_in: Option<String>,
+}
+
+/// A finding store and where it lives.
+#[derive(Debug, Clone)]
+pub(crate) struct HubRef<'w> {
+    pub loc: StoreLoc,
+    pub store: &'w FindingStore,
+}
+
+/// The store at a location, if it exists.
+pub(crate) fn store_at<'w>(world: &'w World, loc: &StoreLoc) -> Option<&'w FindingStore> {
+    match &loc.replica_in {
+        None => world
+            .region(&loc.account, &loc.region)
+            .map(|r| &r.hub.store),
+        Some(home) => world
+            .region(&loc.account, home)
+            .and_then(|r| r.hub.replicas.get(&loc.region)),
+    }
+}
+
+/// The store at a location, mutably, if it exists.
+pub(crate) fn store_at_mut<'w>(
+    world: &'w mut World,
+    loc: &StoreLoc,
+) -> Option<&'w mut FindingStore> {
+    match &loc.replica_in {
+        None => Some(&mut world.region_mut(&loc.account, &loc.region).hub.store),
+        Some(home) => world
+            .region_mut(&loc.account, home)
+            .hub
+            .replicas
+            .get_mut(&loc.region),
+    }
 }
 
 /// Runs a change to memberships, aggregators or hubs; wherever it ends the aggregation of a
@@ -482,9 +484,8 @@ pub(crate) fn get(sim: &Sim, caller: &Caller, req: &Request) -> Result<Value, Aw
 
 /// Serves `ListFindingAggregators` (at most one, from any Region of the partition).
 pub(crate) fn list(sim: &Sim, caller: &Caller, req: &Request) -> Result<Value, AwsError> {
-    let q: Vec<(String, String)> = serde_urlencoded::from_str(&req.query).unwrap_or_default();
-    let size = page_size(&q, MAX_AGGREGATORS_PAGE)?;
-    let after = resume_after(&q)?;
+    let q = query(req);
+    let (size, after) = page_params(&q, MAX_AGGREGATORS_PAGE)?;
     let world = sim.world();
     if !enabled(&world, &caller.account, &caller.region) {
         return Err(not_subscribed(&caller.account));
@@ -496,12 +497,7 @@ pub(crate) fn list(sim: &Sim, caller: &Caller, req: &Request) -> Result<Value, A
         })
         .into_iter()
         .collect();
-    let (aggs, next) = page(items, after.as_deref(), size);
-    let mut out = json!({"FindingAggregators": aggs});
-    if let Some(t) = next {
-        out["NextToken"] = json!(t);
-    }
-    Ok(out)
+    Ok(paged("FindingAggregators", items, after.as_deref(), size))
 }
 
 /// Serves `DeleteFindingAggregator`; what was aggregated stays in the home Region.

@@ -1,6 +1,5 @@
-//! `GetFindings`: the filter attributes awsim understands (where each lives in an ASFF finding and
-//! whether it is indexed), parsing and checking `AwsSecurityFindingFilters` with AWS's
-//! combination rules and limits, choosing the most selective index, sorting and paging.
+//! `AwsSecurityFindingFilters`: parsing and checking them with AWS's combination rules and
+//! limits, matching findings, and choosing the most selective index of a store.
 //!
 //! Semantics, from the `StringFilter`/`MapFilter` documentation: on one attribute, `EQUALS`,
 //! `PREFIX` and `CONTAINS` values are ORed and the `NOT_` forms are ANDed (positives first, then
@@ -10,315 +9,21 @@
 //! any value does and a negative one when no value matches its positive form. Map filters apply
 //! these rules per `Key`; different keys are ANDed.
 
-use std::cmp::Ordering;
-
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
+use serde_json::Value;
 
-use super::findings::{FindingStore, Slot};
+use super::fields::{
+    Date, FIELDS, MapK, Num, Str, field_named, map_entry, map_values, numbers_of, strings_of,
+    times_of,
+};
+use super::invalid_input;
+use super::store::{FindingStore, Slot};
 use super::validate::parse_time;
-use super::{HubRef, invalid_input, visible_hubs};
-use crate::identity::Caller;
 use crate::protocol::AwsError;
-use crate::server::Sim;
-use crate::services::Request;
-
-/// How a filter attribute compares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
-    /// `StringFilter` list.
-    Str,
-    /// `MapFilter` list over a string map.
-    Map,
-    /// `DateFilter` list over an ASFF timestamp.
-    Date,
-    /// `NumberFilter` list.
-    Num,
-}
-
-/// A filter attribute: its name in `AwsSecurityFindingFilters`, the path of its values in a
-/// finding (`[]` iterates an array), its kind, and whether the store keeps an index on it.
-#[derive(Debug)]
-pub(crate) struct Field {
-    pub name: &'static str,
-    pub path: &'static str,
-    pub kind: Kind,
-    pub indexed: bool,
-}
-
-const fn f(name: &'static str, path: &'static str, kind: Kind, indexed: bool) -> Field {
-    Field {
-        name,
-        path,
-        kind,
-        indexed,
-    }
-}
-
-use Kind::{Date, Map as MapK, Num, Str};
-
-/// The attributes awsim filters and sorts on. Others in the model are refused with
-/// `InvalidInputException` rather than silently ignored.
-pub(crate) const FIELDS: &[Field] = &[
-    f("ProductArn", "ProductArn", Str, true),
-    f("AwsAccountId", "AwsAccountId", Str, true),
-    f("AwsAccountName", "AwsAccountName", Str, false),
-    f("Id", "Id", Str, true),
-    f("GeneratorId", "GeneratorId", Str, true),
-    f("Region", "Region", Str, true),
-    f("Type", "Types[]", Str, true),
-    f("FirstObservedAt", "FirstObservedAt", Date, false),
-    f("LastObservedAt", "LastObservedAt", Date, false),
-    f("CreatedAt", "CreatedAt", Date, false),
-    f("UpdatedAt", "UpdatedAt", Date, false),
-    f("SeverityProduct", "Severity.Product", Num, false),
-    f("SeverityNormalized", "Severity.Normalized", Num, false),
-    f("SeverityLabel", "Severity.Label", Str, true),
-    f("Confidence", "Confidence", Num, false),
-    f("Criticality", "Criticality", Num, false),
-    f("Title", "Title", Str, false),
-    f("Description", "Description", Str, false),
-    f(
-        "RecommendationText",
-        "Remediation.Recommendation.Text",
-        Str,
-        false,
-    ),
-    f("SourceUrl", "SourceUrl", Str, false),
-    f("ProductFields", "ProductFields", MapK, true),
-    f("ProductName", "ProductName", Str, true),
-    f("CompanyName", "CompanyName", Str, true),
-    f("UserDefinedFields", "UserDefinedFields", MapK, true),
-    f("ResourceType", "Resources[].Type", Str, true),
-    f("ResourceId", "Resources[].Id", Str, true),
-    f("ResourcePartition", "Resources[].Partition", Str, true),
-    f("ResourceRegion", "Resources[].Region", Str, true),
-    f("ResourceTags", "Resources[].Tags", MapK, true),
-    f(
-        "ResourceAwsEc2InstanceType",
-        "Resources[].Details.AwsEc2Instance.Type",
-        Str,
-        false,
-    ),
-    f(
-        "ResourceAwsEc2InstanceImageId",
-        "Resources[].Details.AwsEc2Instance.ImageId",
-        Str,
-        false,
-    ),
-    f(
-        "ResourceAwsEc2InstanceVpcId",
-        "Resources[].Details.AwsEc2Instance.VpcId",
-        Str,
-        false,
-    ),
-    f(
-        "ResourceAwsEc2InstanceSubnetId",
-        "Resources[].Details.AwsEc2Instance.SubnetId",
-        Str,
-        false,
-    ),
-    f(
-        "ResourceAwsEc2InstanceKeyName",
-        "Resources[].Details.AwsEc2Instance.KeyName",
-        Str,
-        false,
-    ),
-    f(
-        "ResourceAwsEc2InstanceIamInstanceProfileArn",
-        "Resources[].Details.AwsEc2Instance.IamInstanceProfileArn",
-        Str,
-        false,
-    ),
-    f(
-        "ResourceDetailsOther",
-        "Resources[].Details.Other",
-        MapK,
-        false,
-    ),
-    f("ComplianceStatus", "Compliance.Status", Str, true),
-    f(
-        "ComplianceSecurityControlId",
-        "Compliance.SecurityControlId",
-        Str,
-        true,
-    ),
-    f(
-        "ComplianceAssociatedStandardsId",
-        "Compliance.AssociatedStandards[].StandardsId",
-        Str,
-        true,
-    ),
-    f("VerificationState", "VerificationState", Str, true),
-    f("WorkflowState", "WorkflowState", Str, true),
-    f("WorkflowStatus", "Workflow.Status", Str, true),
-    f("RecordState", "RecordState", Str, true),
-    f(
-        "RelatedFindingsProductArn",
-        "RelatedFindings[].ProductArn",
-        Str,
-        false,
-    ),
-    f("RelatedFindingsId", "RelatedFindings[].Id", Str, true),
-    f("NoteText", "Note.Text", Str, false),
-    f("NoteUpdatedAt", "Note.UpdatedAt", Date, false),
-    f("NoteUpdatedBy", "Note.UpdatedBy", Str, false),
-    f(
-        "FindingProviderFieldsConfidence",
-        "FindingProviderFields.Confidence",
-        Num,
-        false,
-    ),
-    f(
-        "FindingProviderFieldsCriticality",
-        "FindingProviderFields.Criticality",
-        Num,
-        false,
-    ),
-    f(
-        "FindingProviderFieldsRelatedFindingsId",
-        "FindingProviderFields.RelatedFindings[].Id",
-        Str,
-        false,
-    ),
-    f(
-        "FindingProviderFieldsRelatedFindingsProductArn",
-        "FindingProviderFields.RelatedFindings[].ProductArn",
-        Str,
-        false,
-    ),
-    f(
-        "FindingProviderFieldsSeverityLabel",
-        "FindingProviderFields.Severity.Label",
-        Str,
-        true,
-    ),
-    f(
-        "FindingProviderFieldsSeverityOriginal",
-        "FindingProviderFields.Severity.Original",
-        Str,
-        false,
-    ),
-    f(
-        "FindingProviderFieldsTypes",
-        "FindingProviderFields.Types[]",
-        Str,
-        true,
-    ),
-    f(
-        "VulnerabilitiesFixAvailable",
-        "Vulnerabilities[].FixAvailable",
-        Str,
-        true,
-    ),
-    f(
-        "VulnerabilitiesExploitAvailable",
-        "Vulnerabilities[].ExploitAvailable",
-        Str,
-        true,
-    ),
-];
 
 /// Filter attributes per request and values per attribute (`GetFindings` documentation).
 const MAX_ATTRIBUTES: usize = 10;
 const MAX_VALUES: usize = 20;
-
-fn field_named(name: &str) -> Option<usize> {
-    FIELDS.iter().position(|f| f.name == name)
-}
-
-/// Every JSON value at a path (`Resources[].Id`).
-fn values_at<'a>(v: &'a Value, path: &str, out: &mut Vec<&'a Value>) {
-    let (head, rest) = match path.split_once('.') {
-        Some((h, r)) => (h, Some(r)),
-        None => (path, None),
-    };
-    let (name, many) = match head.strip_suffix("[]") {
-        Some(n) => (n, true),
-        None => (head, false),
-    };
-    let Some(child) = v.get(name) else {
-        return;
-    };
-    let mut visit = |c: &'a Value| match rest {
-        Some(r) => values_at(c, r, out),
-        None if !c.is_null() => out.push(c),
-        None => {}
-    };
-    if many {
-        if let Some(items) = child.as_array() {
-            items.iter().for_each(&mut visit);
-        }
-    } else {
-        visit(child);
-    }
-}
-
-fn strings_of<'a>(json: &'a Value, field: &Field) -> Vec<&'a str> {
-    let mut vals = Vec::new();
-    values_at(json, field.path, &mut vals);
-    vals.into_iter().filter_map(Value::as_str).collect()
-}
-
-/// Values of one key across the maps at a map attribute's path.
-fn map_values<'a>(json: &'a Value, field: &Field, key: &str) -> Vec<&'a str> {
-    let mut maps = Vec::new();
-    values_at(json, field.path, &mut maps);
-    maps.into_iter()
-        .filter_map(|m| m.get(key).and_then(Value::as_str))
-        .collect()
-}
-
-fn numbers_of(json: &Value, field: &Field) -> Vec<f64> {
-    let mut vals = Vec::new();
-    values_at(json, field.path, &mut vals);
-    vals.into_iter().filter_map(Value::as_f64).collect()
-}
-
-fn times_of(json: &Value, field: &Field) -> Vec<i64> {
-    strings_of(json, field)
-        .into_iter()
-        .filter_map(parse_time)
-        .map(|t| t.timestamp_micros())
-        .collect()
-}
-
-/// The index entries of a finding: `(field position, value)`, map entries as `key\0value`;
-/// sorted and without duplicates.
-pub(crate) fn index_entries(json: &Value) -> Vec<(u16, String)> {
-    let mut out = Vec::new();
-    for (i, field) in FIELDS.iter().enumerate().filter(|(_, f)| f.indexed) {
-        let pos = i as u16;
-        match field.kind {
-            Str => out.extend(
-                strings_of(json, field)
-                    .into_iter()
-                    .map(|s| (pos, s.to_string())),
-            ),
-            MapK => {
-                let mut maps = Vec::new();
-                values_at(json, field.path, &mut maps);
-                for m in maps.iter().filter_map(|m| m.as_object()) {
-                    for (k, v) in m {
-                        if let Some(v) = v.as_str() {
-                            out.push((pos, map_entry(k, v)));
-                        }
-                    }
-                }
-            }
-            Date | Num => {}
-        }
-    }
-    out.sort();
-    out.dedup();
-    out
-}
-
-fn map_entry(key: &str, value: &str) -> String {
-    format!("{key}\0{value}")
-}
 
 /// A string comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -521,6 +226,23 @@ fn str_member<'a>(entry: &'a Value, name: &str, member: &str) -> Result<&'a str,
         .ok_or_else(|| invalid_input(format!("Filters.{name}: each filter needs {member}")))
 }
 
+/// The comparison and value of one string (`map`: map) filter entry.
+fn comparison<'a>(entry: &'a Value, name: &str, map: bool) -> Result<(Cmp, &'a str), AwsError> {
+    let value = str_member(entry, name, "Value")?;
+    let cmp = str_member(entry, name, "Comparison")?;
+    let allowed = if map {
+        "EQUALS, NOT_EQUALS, CONTAINS, NOT_CONTAINS"
+    } else {
+        "EQUALS, PREFIX, NOT_EQUALS, PREFIX_NOT_EQUALS, CONTAINS, NOT_CONTAINS"
+    };
+    let cmp = Cmp::parse(cmp, map).ok_or_else(|| {
+        invalid_input(format!(
+            "Filters.{name}: Comparison {cmp} is not one of {allowed}"
+        ))
+    })?;
+    Ok((cmp, value))
+}
+
 impl Query {
     /// Parses and checks `Filters` (absent means everything).
     pub(crate) fn parse(filters: Option<&Value>, now: DateTime<Utc>) -> Result<Query, AwsError> {
@@ -623,13 +345,7 @@ fn parse_condition(
         Str => {
             let mut c = Comparisons::default();
             for entry in list {
-                let value = str_member(entry, name, "Value")?;
-                let cmp = str_member(entry, name, "Comparison")?;
-                let cmp = Cmp::parse(cmp, false).ok_or_else(|| {
-                    invalid_input(format!(
-                        "Filters.{name}: Comparison {cmp} is not one of EQUALS, PREFIX, NOT_EQUALS, PREFIX_NOT_EQUALS, CONTAINS, NOT_CONTAINS"
-                    ))
-                })?;
+                let (cmp, value) = comparison(entry, name, false)?;
                 c.add(cmp, value.to_string());
             }
             c.check(&format!("Filters.{name}"))?;
@@ -639,13 +355,7 @@ fn parse_condition(
             let mut keys: Vec<(String, Comparisons)> = Vec::new();
             for entry in list {
                 let key = str_member(entry, name, "Key")?;
-                let value = str_member(entry, name, "Value")?;
-                let cmp = str_member(entry, name, "Comparison")?;
-                let cmp = Cmp::parse(cmp, true).ok_or_else(|| {
-                    invalid_input(format!(
-                        "Filters.{name}: Comparison {cmp} is not one of EQUALS, NOT_EQUALS, CONTAINS, NOT_CONTAINS"
-                    ))
-                })?;
+                let (cmp, value) = comparison(entry, name, true)?;
                 match keys.iter_mut().find(|(k, _)| k == key) {
                     Some((_, c)) => c.add(cmp, value.to_string()),
                     None => {
@@ -736,226 +446,10 @@ fn parse_condition(
     }
 }
 
-/// A sort key value. Missing sorts before any value (ascending).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-enum SortVal {
-    Missing,
-    Num(f64),
-    Time(i64),
-    Str(String),
-}
-
-impl SortVal {
-    fn rank(&self) -> u8 {
-        match self {
-            SortVal::Missing => 0,
-            SortVal::Num(_) => 1,
-            SortVal::Time(_) => 2,
-            SortVal::Str(_) => 3,
-        }
-    }
-
-    fn cmp(&self, other: &SortVal) -> Ordering {
-        match (self, other) {
-            (SortVal::Num(a), SortVal::Num(b)) => a.total_cmp(b),
-            (SortVal::Time(a), SortVal::Time(b)) => a.cmp(b),
-            (SortVal::Str(a), SortVal::Str(b)) => a.cmp(b),
-            _ => self.rank().cmp(&other.rank()),
-        }
-    }
-
-    fn of(json: &Value, field: &Field) -> SortVal {
-        match field.kind {
-            Str => strings_of(json, field)
-                .first()
-                .map_or(SortVal::Missing, |s| SortVal::Str((*s).to_string())),
-            Date => times_of(json, field)
-                .first()
-                .map_or(SortVal::Missing, |t| SortVal::Time(*t)),
-            Num => numbers_of(json, field)
-                .first()
-                .map_or(SortVal::Missing, |n| SortVal::Num(*n)),
-            MapK => SortVal::Missing,
-        }
-    }
-}
-
-/// `SortCriteria`: fields with descending flags. Without criteria: `UpdatedAt` descending.
-#[derive(Debug, Clone)]
-pub(crate) struct SortSpec {
-    keys: Vec<(usize, bool)>,
-}
-
-impl SortSpec {
-    pub(crate) fn parse(v: Option<&Value>) -> Result<SortSpec, AwsError> {
-        let list = match v {
-            None | Some(Value::Null) => &Vec::new(),
-            Some(Value::Array(a)) => a,
-            Some(_) => return Err(invalid_input("SortCriteria must be a list")),
-        };
-        let mut keys = Vec::new();
-        for c in list {
-            let name = c
-                .get("Field")
-                .and_then(Value::as_str)
-                .ok_or_else(|| invalid_input("SortCriteria: each criterion needs Field"))?;
-            let idx = field_named(name)
-                .filter(|i| FIELDS[*i].kind != MapK)
-                .ok_or_else(|| {
-                    invalid_input(format!(
-                        "SortCriteria: {name} is not a field awsim can sort on"
-                    ))
-                })?;
-            let desc = match c.get("SortOrder").and_then(Value::as_str) {
-                None | Some("asc") => false,
-                Some("desc") => true,
-                Some(o) => {
-                    return Err(invalid_input(format!(
-                        "SortCriteria: SortOrder {o} is not asc or desc"
-                    )));
-                }
-            };
-            keys.push((idx, desc));
-        }
-        if keys.is_empty() {
-            let updated = field_named("UpdatedAt").expect("UpdatedAt is a field");
-            keys.push((updated, true));
-        }
-        Ok(SortSpec { keys })
-    }
-}
-
-/// A position in the sorted result: the sort values plus a unique tie-breaker
-/// (ProductArn, Id, hub account, hub Region).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Position {
-    k: Vec<SortVal>,
-    t: [String; 4],
-}
-
-impl Position {
-    fn of(json: &Value, hub: &HubRef<'_>, sort: &SortSpec) -> Position {
-        let s = |k: &str| {
-            json.get(k)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string()
-        };
-        Position {
-            k: sort
-                .keys
-                .iter()
-                .map(|(i, _)| SortVal::of(json, &FIELDS[*i]))
-                .collect(),
-            t: [
-                s("ProductArn"),
-                s("Id"),
-                hub.loc.account.clone(),
-                hub.loc.region.clone(),
-            ],
-        }
-    }
-
-    fn cmp(&self, other: &Position, sort: &SortSpec) -> Ordering {
-        for (i, (_, desc)) in sort.keys.iter().enumerate() {
-            let (a, b) = (&self.k[i], &other.k[i]);
-            let o = if *desc { b.cmp(a) } else { a.cmp(b) };
-            if o != Ordering::Equal {
-                return o;
-            }
-        }
-        self.t.cmp(&other.t)
-    }
-}
-
-/// `NextToken`: the last position returned and a fingerprint of the query it belongs to.
-/// Seeking past a position (rather than an offset) keeps paging stable when findings are added
-/// between pages.
-#[derive(Debug, Serialize, Deserialize)]
-struct Token {
-    q: String,
-    p: Position,
-}
-
-fn fingerprint(input: &Value) -> String {
-    let basis = json!({"f": input.get("Filters"), "s": input.get("SortCriteria")});
-    let digest = Sha256::digest(basis.to_string().as_bytes());
-    hex::encode(&digest[..8])
-}
-
-fn encode_token(t: &Token) -> String {
-    hex::encode(serde_json::to_vec(t).expect("token serializes"))
-}
-
-fn decode_token(s: &str, fp: &str) -> Result<Position, AwsError> {
-    let bad = || invalid_input("NextToken is not valid for this request");
-    let bytes = hex::decode(s).map_err(|_| bad())?;
-    let t: Token = serde_json::from_slice(&bytes).map_err(|_| bad())?;
-    if t.q != fp {
-        return Err(bad());
-    }
-    Ok(t.p)
-}
-
-/// Serves `GetFindings`.
-pub(crate) fn get_findings(sim: &Sim, caller: &Caller, req: &Request) -> Result<Value, AwsError> {
-    let input = req.json()?;
-    let max = match input.get("MaxResults") {
-        None | Some(Value::Null) => 100,
-        Some(v) => v
-            .as_i64()
-            .filter(|n| (1..=100).contains(n))
-            .ok_or_else(|| {
-                invalid_input(format!("MaxResults must be between 1 and 100; got {v}"))
-            })? as usize,
-    };
-    let now = sim.clock.now();
-    let query = Query::parse(input.get("Filters"), now)?;
-    let sort = SortSpec::parse(input.get("SortCriteria"))?;
-    let fp = fingerprint(&input);
-    let after = match input.get("NextToken") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if s.is_empty() => None,
-        Some(Value::String(s)) => Some(decode_token(s, &fp)?),
-        Some(_) => return Err(invalid_input("NextToken must be a string")),
-    };
-
-    let world = sim.world();
-    let hubs = visible_hubs(&world, caller)?;
-    let mut hits: Vec<(Position, &Value)> = Vec::new();
-    for hub in &hubs {
-        let store = hub.store;
-        for slot in query.select(store) {
-            let json = &store.get(slot).json;
-            hits.push((Position::of(json, hub, &sort), json));
-        }
-    }
-    hits.sort_by(|a, b| a.0.cmp(&b.0, &sort));
-    let start = match &after {
-        Some(p) => hits.partition_point(|(h, _)| h.cmp(p, &sort) != Ordering::Greater),
-        None => 0,
-    };
-    let end = (start + max).min(hits.len());
-    let page = &hits[start..end];
-    let mut out = Map::new();
-    out.insert(
-        "Findings".into(),
-        Value::Array(page.iter().map(|(_, j)| (*j).clone()).collect()),
-    );
-    if end < hits.len()
-        && let Some((last, _)) = page.last()
-    {
-        let token = Token {
-            q: fp,
-            p: last.clone(),
-        };
-        out.insert("NextToken".into(), Value::String(encode_token(&token)));
-    }
-    Ok(Value::Object(out))
-}
-
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     fn finding(i: usize) -> Value {

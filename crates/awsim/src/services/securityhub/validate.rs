@@ -7,6 +7,9 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
+use super::invalid_input;
+use crate::protocol::AwsError;
+
 /// The only ASFF schema version.
 pub(crate) const SCHEMA_VERSION: &str = "2018-10-08";
 
@@ -264,14 +267,20 @@ pub(crate) fn severity(sev: &Value, at: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// `Types`: at most 50 `namespace/category[/classifier]` strings with a known namespace.
-pub(crate) fn types(t: &Value, at: &str) -> Result<(), String> {
-    let list = t
+/// An array of at most `max` items.
+fn array<'a>(v: &'a Value, at: &str, max: usize) -> Result<&'a Vec<Value>, String> {
+    let list = v
         .as_array()
         .ok_or_else(|| format!("{at} should be array"))?;
-    if list.len() > 50 {
-        return Err(format!("{at} should NOT have more than 50 items"));
+    if list.len() > max {
+        return Err(format!("{at} should NOT have more than {max} items"));
     }
+    Ok(list)
+}
+
+/// `Types`: at most 50 `namespace/category[/classifier]` strings with a known namespace.
+pub(crate) fn types(t: &Value, at: &str) -> Result<(), String> {
+    let list = array(t, at, 50)?;
     for (i, item) in list.iter().enumerate() {
         let s = item
             .as_str()
@@ -342,12 +351,7 @@ pub(crate) fn note(n: &Value, at: &str, with_updated_at: bool) -> Result<(), Str
 
 /// `RelatedFindings [{ProductArn, Id}]`, at most 10.
 pub(crate) fn related_findings(r: &Value, at: &str) -> Result<(), String> {
-    let list = r
-        .as_array()
-        .ok_or_else(|| format!("{at} should be array"))?;
-    if list.len() > 10 {
-        return Err(format!("{at} should NOT have more than 10 items"));
-    }
+    let list = array(r, at, 10)?;
     for (i, item) in list.iter().enumerate() {
         let here = format!("{at}[{i}]");
         let obj = item
@@ -501,6 +505,27 @@ impl<'a> Ctx<'a> {
             },
         }
     }
+}
+
+/// The list a request holds under `key`: required, with 1 to `max` entries (`what` names them
+/// in the error).
+pub(crate) fn bounded_list<'a>(
+    input: &'a Value,
+    key: &str,
+    max: usize,
+    what: &str,
+) -> Result<&'a Vec<Value>, AwsError> {
+    let list = input
+        .get(key)
+        .and_then(Value::as_array)
+        .ok_or_else(|| invalid_input(format!("{key} is required")))?;
+    if list.is_empty() || list.len() > max {
+        return Err(invalid_input(format!(
+            "{key} must contain between 1 and {max} {what}; got {}",
+            list.len()
+        )));
+    }
+    Ok(list)
 }
 
 #[cfg(test)]

@@ -469,10 +469,7 @@ pub(crate) fn list(ssm: &SsmRegion, input: Input<'_>) -> Result<Value, AwsError>
     if let Some(i) = instance_id {
         v.pattern("instanceId", i, valid_instance_id(i), INSTANCE_ID_PATTERN);
     }
-    let max = input.int("MaxResults")?;
-    if let Some(m) = max {
-        v.range("maxResults", m, 1, 50);
-    }
+    let max = input.max_results(&mut v, 1, 50)?;
     let filters = input.objects("Filters")?;
     let mut parsed = Vec::new();
     if let Some(fs) = &filters {

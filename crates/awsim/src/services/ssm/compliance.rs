@@ -10,8 +10,10 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::instances::reported_cves;
-use super::patches::{self, Compliance, Counts, SEVERITIES, SeverityCounts, State, state_of};
+use super::patches::{
+    self, Compliance, Counts, SEVERITIES, SeverityCounts, State, installed_time, reported_cves,
+    state_of,
+};
 use super::wire::{self, Cursor, Input, Violations, epoch, iso};
 use super::{Node, PATCH_DOCUMENT, PATCH_DOCUMENT_VERSION, Report, SsmRegion};
 use crate::fleet::PatchSpec;
@@ -138,17 +140,6 @@ fn patch_item(p: &PatchSpec, r: &Report) -> Item {
         severity: p.compliance_severity.clone(),
         execution: patch_execution(r),
         details,
-    }
-}
-
-/// Installation time, reported only for patches that are installed in some form.
-pub(crate) fn installed_time(p: &PatchSpec) -> Option<DateTime<Utc>> {
-    match state_of(p) {
-        State::Installed
-        | State::InstalledOther
-        | State::InstalledPendingReboot
-        | State::InstalledRejected => p.installed_time,
-        _ => None,
     }
 }
 
@@ -418,10 +409,7 @@ pub(crate) fn list_items(ssm: &SsmRegion, input: Input<'_>) -> Result<Value, Aws
             );
         }
     }
-    let max = input.int("MaxResults")?;
-    if let Some(m) = max {
-        v.range("maxResults", m, 1, 50);
-    }
+    let max = input.max_results(&mut v, 1, 50)?;
     let filters = parse_filters(input, &mut v, "AWS:ComplianceItem.", &ITEM_ATTRS)?;
     v.finish()?;
     let filters = filters?;
@@ -563,10 +551,7 @@ const SUMMARIES_OP: &str = "ListResourceComplianceSummaries";
 
 pub(crate) fn list_summaries(ssm: &SsmRegion, input: Input<'_>) -> Result<Value, AwsError> {
     let mut v = Violations::default();
-    let max = input.int("MaxResults")?;
-    if let Some(m) = max {
-        v.range("maxResults", m, 1, 50);
-    }
+    let max = input.max_results(&mut v, 1, 50)?;
     let filters = parse_filters(input, &mut v, "AWS:ComplianceSummary.", &SUMMARY_ATTRS)?;
     v.finish()?;
     let filters = filters?;

@@ -6,7 +6,7 @@ use std::ops::Bound;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
-use super::patches::{State, state_of};
+use super::patches::{State, installed_time, reported_cves, state_of};
 use super::wire::{self, Cursor, Input, Violations, epoch};
 use super::{Node, SsmRegion};
 use crate::fleet::{PatchSpec, valid_instance_id};
@@ -241,10 +241,7 @@ pub(crate) fn describe_information(
     now: DateTime<Utc>,
 ) -> Result<Value, AwsError> {
     let mut v = Violations::default();
-    let max = input.int("MaxResults")?;
-    if let Some(m) = max {
-        v.range("maxResults", m, 5, 50);
-    }
+    let max = input.max_results(&mut v, 5, 50)?;
     let mut raw: Vec<(String, Vec<String>)> = Vec::new();
     let filters = input.objects("Filters")?.unwrap_or_default();
     for (i, f) in filters.iter().enumerate() {
@@ -422,10 +419,7 @@ pub(crate) fn describe_patch_states(ssm: &SsmRegion, input: Input<'_>) -> Result
         None => v.null("instanceIds"),
         Some(ids) => validate_ids(&mut v, "instanceIds", ids, 50),
     }
-    let max = input.int("MaxResults")?;
-    if let Some(m) = max {
-        v.range("maxResults", m, 10, 100);
-    }
+    let max = input.max_results(&mut v, 10, 100)?;
     v.finish()?;
     let cursor = wire::cursor(STATES_OP, input.str("NextToken")?)?;
     let ids: BTreeSet<&str> = ids.unwrap_or_default().into_iter().collect();
@@ -511,10 +505,7 @@ pub(crate) fn describe_patches(ssm: &SsmRegion, input: Input<'_>) -> Result<Valu
         }
         raw.push((key, f.strings("Values")?));
     }
-    let max = input.int("MaxResults")?;
-    if let Some(m) = max {
-        v.range("maxResults", m, 10, 100);
-    }
+    let max = input.max_results(&mut v, 10, 100)?;
     v.finish()?;
     let cursor = wire::cursor(PATCHES_OP, input.str("NextToken")?)?;
     let id = id.unwrap_or_default();
@@ -580,13 +571,6 @@ pub(crate) fn describe_patches(ssm: &SsmRegion, input: Input<'_>) -> Result<Valu
     Ok(out)
 }
 
-/// CVE ids as AWS reports them: comma separated, and only for missing or failed patches.
-pub(crate) fn reported_cves(p: &PatchSpec) -> Option<String> {
-    let st = state_of(p);
-    (matches!(st, State::Missing | State::Failed) && !p.cve_ids.is_empty())
-        .then(|| p.cve_ids.join(","))
-}
-
 fn patch_json(p: &PatchSpec) -> Value {
     let mut v = json!({
         "Title": p.title,
@@ -595,7 +579,7 @@ fn patch_json(p: &PatchSpec) -> Value {
         "Severity": p.severity,
         "State": state_of(p).wire(),
         // Required by the model; AWS sends 0 for patches that are not installed.
-        "InstalledTime": super::compliance::installed_time(p).map_or(json!(0.0), epoch),
+        "InstalledTime": installed_time(p).map_or(json!(0.0), epoch),
     });
     if let Some(cves) = reported_cves(p) {
         v["CVEIds"] = json!(cves);

@@ -17,19 +17,15 @@ mod commands;
 mod compliance;
 mod instances;
 mod patches;
+pub mod serve;
 mod wire;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use serde_json::Value;
 
 use crate::fleet::{InstanceSpec, PatchSpec};
-use crate::identity::Caller;
-use crate::protocol::AwsError;
-use crate::server::Sim;
-use crate::services::Request;
 
 use patches::Counts;
 
@@ -223,41 +219,5 @@ impl SsmRegion {
             }
             None => false,
         }
-    }
-}
-
-/// Serves one SSM call.
-pub fn handle(sim: &Sim, caller: &Caller, req: &Request) -> Result<Value, AwsError> {
-    let body = req.json()?;
-    let input = wire::Input::new(&body)?;
-    let now = sim.clock.now();
-    let mut world = sim.world();
-    let empty = SsmRegion::default();
-    let op = req.operation.as_str();
-    let ssm: &SsmRegion = world
-        .region(&caller.account, &caller.region)
-        .map_or(&empty, |r| &r.ssm);
-    match op {
-        "DescribeInstanceInformation" => {
-            instances::describe_information(ssm, input, &caller.region, now)
-        }
-        "DescribeInstancePatchStates" => instances::describe_patch_states(ssm, input),
-        "DescribeInstancePatches" => instances::describe_patches(ssm, input),
-        "ListComplianceItems" => compliance::list_items(ssm, input),
-        "ListResourceComplianceSummaries" => compliance::list_summaries(ssm, input),
-        "ListCommands" => commands::list(ssm, input),
-        "GetCommandInvocation" => commands::get_invocation(ssm, input),
-        "PutComplianceItems" | "SendCommand" => {
-            let ssm = &mut world.region_mut(&caller.account, &caller.region).ssm;
-            if op == "PutComplianceItems" {
-                compliance::put_items(ssm, input, now)
-            } else {
-                commands::send(ssm, input, caller, now)
-            }
-        }
-        other => Err(AwsError::client(
-            "UnknownOperationException",
-            format!("awsim does not emulate the SSM operation {other}"),
-        )),
     }
 }

@@ -1,6 +1,9 @@
 //! Patch states and what Patch Manager derives from them: compliance, the per-node counts of
-//! `DescribeInstancePatchStates`, and the severity summaries of the compliance APIs. Every view
-//! of a report goes through these functions, so the views cannot disagree.
+//! `DescribeInstancePatchStates`, the severity summaries of the compliance APIs, and the
+//! installation time and CVE ids a patch reports. Every view of a report goes through these
+//! functions, so the views cannot disagree.
+
+use chrono::{DateTime, Utc};
 
 use crate::fleet::PatchSpec;
 
@@ -218,6 +221,24 @@ impl Counts {
     pub(crate) fn get(&self, s: State) -> u32 {
         self.by_state[s as usize]
     }
+}
+
+/// Installation time, reported only for patches that are installed in some form.
+pub(crate) fn installed_time(p: &PatchSpec) -> Option<DateTime<Utc>> {
+    match state_of(p) {
+        State::Installed
+        | State::InstalledOther
+        | State::InstalledPendingReboot
+        | State::InstalledRejected => p.installed_time,
+        _ => None,
+    }
+}
+
+/// CVE ids as AWS reports them: comma separated, and only for missing or failed patches.
+pub(crate) fn reported_cves(p: &PatchSpec) -> Option<String> {
+    let st = state_of(p);
+    (matches!(st, State::Missing | State::Failed) && !p.cve_ids.is_empty())
+        .then(|| p.cve_ids.join(","))
 }
 
 #[cfg(test)]

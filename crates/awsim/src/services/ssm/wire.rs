@@ -56,6 +56,20 @@ impl<'a> Input<'a> {
         }
     }
 
+    /// `MaxResults`, its range (`min..=max`, the operation's bounds) checked into `v`.
+    pub(crate) fn max_results(
+        &self,
+        v: &mut Violations,
+        min: i64,
+        max: i64,
+    ) -> Result<Option<i64>, AwsError> {
+        let m = self.int("MaxResults")?;
+        if let Some(m) = m {
+            v.range("maxResults", m, min, max);
+        }
+        Ok(m)
+    }
+
     pub(crate) fn list(&self, name: &str) -> Result<Option<&'a Vec<Value>>, AwsError> {
         match self.get(name) {
             None => Ok(None),

@@ -1,0 +1,74 @@
+//! The emulator's shared state: the emulated world, the simulated clock, quota buckets, the
+//! fault injector and counters. Service handlers work on it; the HTTP front (`server`) and the
+//! control plane (`control`) sit on top and hand requests down to them.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::faults::Faults;
+use crate::fleet::{Fleet, FleetError};
+use crate::quota::Quotas;
+use crate::stats::Stats;
+use crate::world::World;
+
+/// Shared emulator state.
+#[derive(Debug)]
+pub struct Sim {
+    /// Configuration it was started with.
+    pub config: Config,
+    /// Everything emulated.
+    pub world: Mutex<World>,
+    /// Simulated time.
+    pub clock: Clock,
+    /// Token buckets.
+    pub quotas: Quotas,
+    /// Fault injector.
+    pub faults: Faults,
+    /// Counters.
+    pub stats: Stats,
+    requests: AtomicU64,
+}
+
+impl Sim {
+    /// A fresh emulator state.
+    pub fn new(config: Config) -> Self {
+        Sim {
+            faults: Faults::new(config.faults.clone(), config.seed),
+            config,
+            world: Mutex::new(World::default()),
+            clock: Clock::default(),
+            quotas: Quotas::default(),
+            stats: Stats::default(),
+            requests: AtomicU64::new(0),
+        }
+    }
+
+    /// Locks the world. A panic while holding it is a bug in awsim; recover the data anyway so
+    /// one bad request does not take every later test down with it.
+    pub fn world(&self) -> MutexGuard<'_, World> {
+        self.world.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn request_id(&self) -> String {
+        let n = self.requests.fetch_add(1, Ordering::Relaxed);
+        format!("00000000-0000-4000-8000-{n:012x}")
+    }
+
+    /// Loads a fleet, replacing all data.
+    pub fn load_fleet(&self, fleet: Fleet) -> Result<(), FleetError> {
+        fleet.validate()?;
+        let now = self.clock.now();
+        self.world().load(fleet, now);
+        Ok(())
+    }
+
+    /// Empties the world, counters and quota buckets.
+    pub fn reset(&self) {
+        *self.world() = World::default();
+        self.stats.reset();
+        self.quotas.reset();
+        self.clock.reset();
+    }
+}
