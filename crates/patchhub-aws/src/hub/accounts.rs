@@ -39,6 +39,25 @@ pub(super) fn check_regions(regions: &[String], home: Option<&str>) -> Option<Ap
     }
 }
 
+/// What every `hub` command does first: checks the Regions (and the home Region among them),
+/// asks STS who the caller is, and names the administrator (the caller's own account unless the
+/// plan names one).
+pub(super) async fn caller_and_admin(
+    base: &SdkConfig,
+    regions: &[String],
+    home: Option<&str>,
+    admin_account: Option<&String>,
+) -> Result<(AccountSession, String), ApiError> {
+    if let Some(e) = check_regions(regions, home) {
+        return Err(e);
+    }
+    let me = clients::base_session(base).await?;
+    let admin = admin_account
+        .cloned()
+        .unwrap_or_else(|| me.account_id.clone());
+    Ok((me, admin))
+}
+
 /// The member accounts of a plan, without the administrator.
 pub(super) async fn resolve_members(
     base: &SdkConfig,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use aws_config::SdkConfig;
 
-use super::accounts::{check_regions, enter, enter_admin, resolve_members};
+use super::accounts::{caller_and_admin, check_regions, enter, enter_admin, resolve_members};
 use super::admin_view::{AdminView, admin_views, find_aggregator};
 use super::api::{Records, Sh, associated};
 use super::log::Log;
@@ -25,14 +25,8 @@ use crate::fanout::each;
 /// [`enable`]: fn@super::enable
 /// [`cleanup`]: fn@super::cleanup
 pub async fn disable(base: &SdkConfig, plan: &DisablePlan) -> Result<HubReport, ApiError> {
-    if let Some(e) = check_regions(&plan.regions, None) {
-        return Err(e);
-    }
-    let me = clients::base_session(base).await?;
-    let admin_id = plan
-        .admin_account
-        .clone()
-        .unwrap_or_else(|| me.account_id.clone());
+    let (me, admin_id) =
+        caller_and_admin(base, &plan.regions, None, plan.admin_account.as_ref()).await?;
     let scope: Option<BTreeSet<String>> = resolve_members(base, &plan.members, false, &admin_id)
         .await?
         .map(|l| l.into_iter().map(|t| t.id).collect());

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use aws_config::SdkConfig;
 
-use super::accounts::{check_regions, enter, enter_admin, resolve_members};
+use super::accounts::{caller_and_admin, check_regions, enter, enter_admin, resolve_members};
 use super::aggregator::ensure_aggregator;
 use super::invitation::{InviteCtx, invite_region};
 use super::log::Log;
@@ -21,14 +21,8 @@ use crate::targets::AccountTarget;
 /// that makes no sense, the organization's accounts cannot be listed); everything else is in the
 /// report, one action per step.
 pub async fn enable(base: &SdkConfig, plan: &EnablePlan) -> Result<HubReport, ApiError> {
-    if let Some(e) = check_regions(&plan.regions, plan.home_region.as_deref()) {
-        return Err(e);
-    }
-    let me = clients::base_session(base).await?;
-    let admin_id = plan
-        .admin_account
-        .clone()
-        .unwrap_or_else(|| me.account_id.clone());
+    let (me, admin_id) =
+        caller_and_admin(base, &plan.regions, plan.home_region.as_deref(), plan.admin_account.as_ref()).await?;
     let org = plan.mode == Mode::Organization;
     let members = resolve_members(base, &plan.members, org, &admin_id)
         .await?

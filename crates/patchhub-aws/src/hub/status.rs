@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use aws_config::SdkConfig;
 
-use super::accounts::{check_regions, enter, resolve_members};
+use super::accounts::{caller_and_admin, check_regions, enter, resolve_members};
 use super::admin_view::{AdminView, admin_views, find_aggregator};
 use super::api::{Sh, associated};
 use super::log::{Log, describe};
@@ -21,14 +21,8 @@ use crate::fanout::each;
 /// active patchhub findings; plus what the administrator sees from the aggregator's home Region.
 /// `Err` when the caller or the administrator cannot be entered.
 pub async fn status(base: &SdkConfig, plan: &StatusPlan) -> Result<StatusReport, ApiError> {
-    if let Some(e) = check_regions(&plan.regions, None) {
-        return Err(e);
-    }
-    let me = clients::base_session(base).await?;
-    let admin_id = plan
-        .admin_account
-        .clone()
-        .unwrap_or_else(|| me.account_id.clone());
+    let (me, admin_id) =
+        caller_and_admin(base, &plan.regions, None, plan.admin_account.as_ref()).await?;
     let admin = if admin_id == me.account_id {
         me.clone()
     } else {
