@@ -2625,6 +2625,56 @@ mod tests {
         assert_eq!(all(&doc, "b").len(), 0, "node names are not markup");
     }
 
+    /// Every format and CSV section of the sample fleet (and of an empty report), byte for byte
+    /// as committed under tests/golden/. `UPDATE_GOLDEN=1` rewrites the files after a deliberate
+    /// change of output.
+    #[test]
+    fn every_format_matches_its_golden_file() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+        let mut outputs: Vec<(String, Vec<u8>)> = Vec::new();
+        let render_to = |findings: &[Finding], opts: &RenderOptions| {
+            let mut buf = Vec::new();
+            write_report(findings, opts, &mut buf, now()).unwrap();
+            buf
+        };
+        let sample = sample();
+        for (name, format) in [
+            ("report.txt", ReportFormat::Table),
+            ("report.json", ReportFormat::Json),
+            ("report.html", ReportFormat::Html),
+        ] {
+            let opts = RenderOptions::new(format);
+            outputs.push((name.into(), render_to(&sample, &opts)));
+            outputs.push((format!("empty-{name}"), render_to(&[], &opts)));
+        }
+        let mut top1 = RenderOptions::new(ReportFormat::Table);
+        top1.top = 1;
+        outputs.push(("report-top1.txt".into(), render_to(&sample, &top1)));
+        for section in Section::value_variants() {
+            let name = section.to_possible_value().unwrap().get_name().to_string();
+            let mut opts = RenderOptions::new(ReportFormat::Csv);
+            opts.section = *section;
+            outputs.push((format!("report-{name}.csv"), render_to(&sample, &opts)));
+        }
+        let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+        for (name, got) in outputs {
+            let path = dir.join(&name);
+            if update {
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::write(&path, &got).unwrap();
+                continue;
+            }
+            let want = std::fs::read(&path)
+                .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", path.display()));
+            assert!(
+                got == want,
+                "{name} differs from {}:\n{}",
+                path.display(),
+                String::from_utf8_lossy(&got)
+            );
+        }
+    }
+
     #[test]
     fn an_empty_report_renders_in_every_format() {
         let r = build(&[]);
