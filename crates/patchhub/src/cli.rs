@@ -38,7 +38,7 @@ pub enum Command {
     /// Archive every patchhub finding in the accounts and Regions given (for uninstalling).
     Cleanup(Box<crate::hub_cmd::CleanupArgs>),
     /// Patch-compliance report of the fleet: table, CSV, JSON or one self-contained HTML page.
-    Report(Box<crate::report_cmd::ReportArgs>),
+    Report(Box<crate::report::ReportArgs>),
 }
 
 /// `--profile`, `--region`, `--endpoint-url`: shared by every command. The standard AWS

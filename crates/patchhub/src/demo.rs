@@ -267,8 +267,8 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<(), Failure> {
     let html = args.out.join("report.html");
     let mut page = std::fs::File::create(&html)
         .map_err(|e| Failure::usage(format!("{}: {e}", html.display())))?;
-    let opts = crate::report_cmd::RenderOptions::new(crate::report_cmd::ReportFormat::Html);
-    crate::report_cmd::write_report(&all, &opts, &mut page, chrono::Utc::now())
+    let opts = crate::report::RenderOptions::new(crate::report::ReportFormat::Html);
+    crate::report::write_report(&all, &opts, &mut page, chrono::Utc::now())
         .map_err(|e| Failure::usage(format!("{}: {e}", html.display())))?;
     let stats = sim.stats();
     let mut throttled: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();

@@ -6,7 +6,7 @@ mod cli;
 mod demo;
 mod hub_cmd;
 mod output;
-mod report_cmd;
+mod report;
 mod settings;
 mod sync_cmd;
 
@@ -95,7 +95,7 @@ fn main() -> ExitCode {
             cli::Command::Demo(args) => demo::run(args, quiet).await,
             cli::Command::Hub(args) => hub_cmd::run(*args).await,
             cli::Command::Cleanup(args) => hub_cmd::cleanup(*args).await,
-            cli::Command::Report(args) => report_cmd::run(*args, quiet).await,
+            cli::Command::Report(args) => report::run(*args, quiet).await,
         }
     });
     let result = runtime

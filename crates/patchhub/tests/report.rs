@@ -1,7 +1,8 @@
 //! `patchhub report` as a user runs it: against awsim after a sync (Security Hub and SSM
 //! sources agree), from a findings file in every format, and the exit codes 0/1/2. The figures
-//! themselves are checked against hand-worked answers in `report_cmd`'s and patchhub-core's
-//! tests; here the binary's flags, files and outputs are.
+//! themselves are checked against hand-worked answers in the `report` module's, patchhub-aws's
+//! (`tests/report_read.rs`) and patchhub-core's tests; here the binary's flags, files and outputs
+//! are.
 
 mod support;
 
