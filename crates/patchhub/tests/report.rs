@@ -116,6 +116,15 @@ fn after_a_sync_security_hub_and_ssm_give_the_same_figures() {
     assert!(totals["scanned"].as_u64().unwrap() > 0);
     assert!(totals["open_findings"].as_u64().unwrap() > 0);
     assert_eq!(totals["resolved_recently"], 0);
+    // Every other format renders the live report too.
+    for format in ["table", "csv", "html"] {
+        let out = patchhub(
+            &["report", "--endpoint-url", &url, "--format", format],
+            CREDS,
+        );
+        assert_eq!(out.status.code(), Some(0), "{format}: {}", stderr(&out));
+        assert!(out.stdout.len() > 100, "{format}");
+    }
 
     let out = patchhub(
         &[

@@ -204,6 +204,18 @@ impl Table {
         }
     }
 
+    /// Terminal: this line under the table.
+    pub(crate) fn with_term_note(mut self, note: &'static str) -> Self {
+        self.term_note = Some(note);
+        self
+    }
+
+    /// Terminal: only the first `n` rows (the note under the table counts the rest).
+    pub(crate) fn with_term_rows(mut self, n: usize) -> Self {
+        self.term_rows = Some(n);
+        self
+    }
+
     /// One row per item; columns are added with [`Rows::col`].
     pub(crate) fn rows<T>(mut self, items: &[T]) -> Rows<'_, T> {
         self.rows = vec![Vec::new(); items.len()];

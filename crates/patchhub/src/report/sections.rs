@@ -146,8 +146,71 @@ fn nvd(cve: &str) -> String {
 
 /// Every section, in the order every format shows them.
 pub(crate) fn sections(r: &Report) -> Vec<Section> {
-    let top = r.top.max(1);
-    let mut accounts = Table::new(
+    let section = |id, title: &str, intro: String, tables| Section {
+        id,
+        title: title.to_string(),
+        intro,
+        tables,
+    };
+    vec![
+        section(
+            "accounts",
+            "Compliance by account",
+            SPLIT_NOTE.into(),
+            vec![accounts(r)],
+        ),
+        section("regions", "Compliance by Region", String::new(), vec![regions(r)]),
+        section(
+            "severity",
+            "Open findings by severity",
+            String::new(),
+            vec![severities(r)],
+        ),
+        section(
+            "patches",
+            "Top missing patches",
+            format!(
+                "The {} patches missing (or failed) on the most nodes, of {} missing somewhere.",
+                r.top_patches.len(),
+                num(r.totals.missing_patches)
+            ),
+            vec![patches(r)],
+        ),
+        section(
+            "cves",
+            "Open CVEs",
+            format!(
+                "The {} most severe and widespread of {} CVEs listed by open patch findings. Each links to its NVD entry.",
+                r.cves.len(),
+                num(r.totals.open_cves)
+            ),
+            vec![cves(r)],
+        ),
+        section(
+            "ages",
+            "Age of open findings",
+            "Days since each open patch finding was first observed.".into(),
+            vec![ages(r), oldest(r)],
+        ),
+        section(
+            "stale",
+            "Stale and connection-lost nodes",
+            "Nodes whose patch data cannot be trusted: never scanned, last scan too old, or SSM Agent not connected. Longest silent first.".into(),
+            vec![stale(r)],
+        ),
+        section(
+            "reboots",
+            "Pending reboots",
+            "Nodes with installed patches that take effect only after a reboot.".into(),
+            vec![reboots(r)],
+        ),
+        section("platforms", "Nodes by platform", String::new(), vec![platforms(r)]),
+    ]
+}
+
+/// Compliance per account, with the terminal's legend.
+fn accounts(r: &Report) -> Table {
+    let accounts = Table::new(
         Csv::Accounts,
         "table-accounts",
         "Compliance by account",
@@ -161,10 +224,13 @@ pub(crate) fn sections(r: &Report) -> Vec<Section> {
     .col(Column::csv("regions").html("Regions").numeric(), |a| {
         Cell::Count(a.region_count)
     });
-    accounts = compliance(accounts, true, |a| &a.compliance);
-    let mut accounts = accounts.done();
-    accounts.term_note = Some(LEGEND);
+    compliance(accounts, true, |a| &a.compliance)
+        .done()
+        .with_term_note(LEGEND)
+}
 
+/// Compliance per Region.
+fn regions(r: &Report) -> Table {
     let regions = Table::new(
         Csv::Regions,
         "table-regions",
@@ -179,9 +245,12 @@ pub(crate) fn sections(r: &Report) -> Vec<Section> {
     .col(Column::csv("accounts").html("Accounts").numeric(), |x| {
         Cell::Count(x.account_count)
     });
-    let regions = compliance(regions, true, |x| &x.compliance).done();
+    compliance(regions, true, |x| &x.compliance).done()
+}
 
-    let severities = Table::new(
+/// Open patch findings per severity.
+fn severities(r: &Report) -> Table {
+    Table::new(
         Csv::Severities,
         "table-severity",
         "Open patch findings by severity",
@@ -202,9 +271,12 @@ pub(crate) fn sections(r: &Report) -> Vec<Section> {
         Cell::Count(x.patches)
     })
     .col(count("cves", "CVEs", "CVEs"), |x| Cell::Count(x.cves))
-    .done();
+    .done()
+}
 
-    let patches = Table::new(
+/// The top missing patches.
+fn patches(r: &Report) -> Table {
+    Table::new(
         Csv::Patches,
         "table-patches",
         format!("Top missing patches (of {})", num(r.totals.missing_patches)),
@@ -250,9 +322,12 @@ pub(crate) fn sections(r: &Report) -> Vec<Section> {
             .html_items(4),
         |p| Cell::List(p.cves.clone()),
     )
-    .done();
+    .done()
+}
 
-    let cves = Table::new(
+/// The top open CVEs.
+fn cves(r: &Report) -> Table {
+    Table::new(
         Csv::Cves,
         "table-cves",
         format!("Open CVEs (of {})", num(r.totals.open_cves)),
@@ -289,8 +364,11 @@ pub(crate) fn sections(r: &Report) -> Vec<Section> {
             .term_width(24),
         |x| Cell::List(x.patches.clone()),
     )
-    .done();
+    .done()
+}
 
+/// Open patch findings by age.
+fn ages(r: &Report) -> Table {
     let ages = Table::new(
         Csv::Ages,
         "table-ages",
@@ -310,14 +388,16 @@ pub(crate) fn sections(r: &Report) -> Vec<Section> {
     .col(count("findings", "findings", "Findings"), |b| {
         Cell::Count(b.findings)
     });
-    let ages = by_severity(
+    by_severity(
         ages,
         |i| count(BARE[i], TERM[i], HTML[i]),
         |b| &b.by_severity,
     )
-    .done();
+    .done()
+}
 
-    // CSV: the documented columns; then the terminal's and HTML's, oldest first.
+/// The oldest open findings: CSV's documented columns, then the terminal's and HTML's.
+fn oldest(r: &Report) -> Table {
     let oldest = Table::new(
         Csv::Oldest,
         "table-oldest",
@@ -357,13 +437,16 @@ pub(crate) fn sections(r: &Report) -> Vec<Section> {
     .col(Column::default().term("state").html("State"), |f| {
         Cell::PatchState(f.state.clone())
     });
-    let oldest = node_columns(oldest, |f| (&f.node_id, f.node_name.as_deref(), &f.account))
+    node_columns(oldest, |f| (&f.node_id, f.node_name.as_deref(), &f.account))
         .col(Column::default().html("Region"), |f| {
             Cell::Id(f.region.clone())
         })
-        .done();
+        .done()
+}
 
-    let mut stale = Table::new(
+/// Stale and connection-lost nodes (the terminal shows the first `top`).
+fn stale(r: &Report) -> Table {
+    let stale = Table::new(
         Csv::Stale,
         "table-stale",
         format!(
@@ -374,11 +457,11 @@ pub(crate) fn sections(r: &Report) -> Vec<Section> {
         "No stale nodes.",
     )
     .rows(&r.stale_nodes);
-    stale = csv_node(stale, |x| {
+    let stale = csv_node(stale, |x| {
         (&x.account, &x.region, &x.node_id, x.node_name.as_deref())
     });
-    stale = node_columns(stale, |x| (&x.node_id, x.node_name.as_deref(), &x.account));
-    let mut stale = stale
+    let stale = node_columns(stale, |x| (&x.node_id, x.node_name.as_deref(), &x.account));
+    stale
         .col(Column::default().term("region").html("Region"), |x| {
             Cell::Id(x.region.clone())
         })
@@ -405,10 +488,13 @@ pub(crate) fn sections(r: &Report) -> Vec<Section> {
         .col(Column::default().term("why").html("Reasons"), |x| {
             Cell::StaleReasons(x.reasons.clone())
         })
-        .done();
-    stale.term_rows = Some(top);
+        .done()
+        .with_term_rows(r.top.max(1))
+}
 
-    let mut reboots = Table::new(
+/// Nodes pending a reboot (the terminal shows the first `top`).
+fn reboots(r: &Report) -> Table {
+    let reboots = Table::new(
         Csv::Reboots,
         "table-reboots",
         format!("Pending reboots ({})", num(r.pending_reboots.len())),
@@ -416,13 +502,13 @@ pub(crate) fn sections(r: &Report) -> Vec<Section> {
         "No nodes pending a reboot.",
     )
     .rows(&r.pending_reboots);
-    reboots = csv_node(reboots, |x| {
+    let reboots = csv_node(reboots, |x| {
         (&x.account, &x.region, &x.node_id, x.node_name.as_deref())
     });
-    reboots = node_columns(reboots, |x| {
+    let reboots = node_columns(reboots, |x| {
         (&x.node_id, x.node_name.as_deref(), &x.account)
     });
-    let mut reboots = reboots
+    reboots
         .col(Column::default().term("region").html("Region"), |x| {
             Cell::Id(x.region.clone())
         })
@@ -448,9 +534,12 @@ pub(crate) fn sections(r: &Report) -> Vec<Section> {
                 .html("Reboot option"),
             |x| Cell::text_or_missing(x.reboot_option.as_deref()),
         )
-        .done();
-    reboots.term_rows = Some(top);
+        .done()
+        .with_term_rows(r.top.max(1))
+}
 
+/// Compliance per platform.
+fn platforms(r: &Report) -> Table {
     let platforms = Table::new(
         Csv::Platforms,
         "table-platforms",
@@ -466,66 +555,5 @@ pub(crate) fn sections(r: &Report) -> Vec<Section> {
     .col(Column::csv("platform_type").html("Type"), |p| {
         Cell::Text(p.platform_type.clone())
     });
-    let platforms = compliance(platforms, false, |p| &p.compliance).done();
-
-    let section = |id, title: &str, intro: String, tables| Section {
-        id,
-        title: title.to_string(),
-        intro,
-        tables,
-    };
-    vec![
-        section(
-            "accounts",
-            "Compliance by account",
-            SPLIT_NOTE.into(),
-            vec![accounts],
-        ),
-        section("regions", "Compliance by Region", String::new(), vec![regions]),
-        section(
-            "severity",
-            "Open findings by severity",
-            String::new(),
-            vec![severities],
-        ),
-        section(
-            "patches",
-            "Top missing patches",
-            format!(
-                "The {} patches missing (or failed) on the most nodes, of {} missing somewhere.",
-                r.top_patches.len(),
-                num(r.totals.missing_patches)
-            ),
-            vec![patches],
-        ),
-        section(
-            "cves",
-            "Open CVEs",
-            format!(
-                "The {} most severe and widespread of {} CVEs listed by open patch findings. Each links to its NVD entry.",
-                r.cves.len(),
-                num(r.totals.open_cves)
-            ),
-            vec![cves],
-        ),
-        section(
-            "ages",
-            "Age of open findings",
-            "Days since each open patch finding was first observed.".into(),
-            vec![ages, oldest],
-        ),
-        section(
-            "stale",
-            "Stale and connection-lost nodes",
-            "Nodes whose patch data cannot be trusted: never scanned, last scan too old, or SSM Agent not connected. Longest silent first.".into(),
-            vec![stale],
-        ),
-        section(
-            "reboots",
-            "Pending reboots",
-            "Nodes with installed patches that take effect only after a reboot.".into(),
-            vec![reboots],
-        ),
-        section("platforms", "Nodes by platform", String::new(), vec![platforms]),
-    ]
+    compliance(platforms, false, |p| &p.compliance).done()
 }
