@@ -1,6 +1,6 @@
 //! The SDK side of patchhub: reads patch compliance from SSM ([`source`]), writes findings to
 //! Security Hub ([`sink`]), and runs the sync ([`sync`]) across accounts and Regions ([`fanout`])
-//! within AWS's quotas ([`quota`]).
+//! within AWS's quotas ([`quota`]). `patchhub report` reads its findings through [`report_read`].
 //!
 //! The domain (what a finding says, when it changes) lives in `patchhub-core`; this crate only
 //! moves data between the SDK clients and the core types.
@@ -10,11 +10,13 @@ pub mod clients;
 pub mod convert;
 pub mod error;
 pub mod fanout;
+mod findings_query;
 pub mod hub;
 pub mod organization;
 mod paging;
 pub mod quota;
 pub mod regions;
+pub mod report_read;
 pub mod scan;
 pub mod settings;
 pub mod sink;

@@ -6,14 +6,11 @@
 use std::future::Future;
 use std::time::Duration;
 
-use aws_sdk_securityhub::types::{
-    AwsSecurityFindingFilters, MapFilter, MapFilterComparison, StringFilter, StringFilterComparison,
-};
-use patchhub_core::finding::{self, Finding};
+use patchhub_core::finding::Finding;
 
 use crate::convert;
 use crate::error::{ApiError, ErrorKind};
-use crate::paging::all_pages;
+use crate::findings_query::{FindingFilter, Match, get_findings};
 use crate::quota::{Api, Limiter};
 
 /// Findings per `BatchImportFindings` call (AWS maximum).
@@ -77,13 +74,6 @@ pub struct SecurityHubSink {
     limiter: Limiter,
 }
 
-fn string_eq(v: &str) -> StringFilter {
-    StringFilter::builder()
-        .value(v)
-        .comparison(StringFilterComparison::Equals)
-        .build()
-}
-
 /// Error codes worth retrying for a single finding.
 fn retriable(code: &str) -> bool {
     let c = code.to_ascii_lowercase();
@@ -112,26 +102,20 @@ impl SecurityHubSink {
         }
     }
 
-    fn filters(&self, query: &FindingQuery) -> AwsSecurityFindingFilters {
-        let mut f = AwsSecurityFindingFilters::builder()
-            .product_arn(string_eq(&self.product_arn))
-            .aws_account_id(string_eq(&self.account))
-            .region(string_eq(&self.region));
-        for g in &query.generators {
-            f = f.generator_id(string_eq(g));
+    /// This sink's findings (its product, account and Region) that match the query.
+    fn filter(&self, query: &FindingQuery) -> FindingFilter {
+        FindingFilter {
+            product_arn: Some(self.product_arn.clone()),
+            account: Some(self.account.clone()),
+            region: Some(self.region.clone()),
+            generators: query
+                .generators
+                .iter()
+                .map(|g| Match::Equals(g.clone()))
+                .collect(),
+            nodes: query.nodes.clone().unwrap_or_default(),
+            ..FindingFilter::default()
         }
-        if let Some(nodes) = &query.nodes {
-            for n in nodes {
-                f = f.product_fields(
-                    MapFilter::builder()
-                        .key(finding::fields::NODE_ID)
-                        .value(n)
-                        .comparison(MapFilterComparison::Equals)
-                        .build(),
-                );
-            }
-        }
-        f.build()
     }
 
     /// One `BatchImportFindings` call. Returns per-finding failures, or the call's error.
@@ -199,42 +183,14 @@ pub fn chunk(findings: Vec<Finding>) -> (Vec<Vec<Finding>>, Vec<FailedFinding>) 
 
 impl FindingSink for SecurityHubSink {
     async fn read(&self, query: &FindingQuery) -> Result<Vec<Finding>, ApiError> {
-        let filters = self.filters(query);
-        let page_of = all_pages(Some((&self.limiter, Api::GetFindings)), |token| {
-            let filters = filters.clone();
-            async move {
-                let page = self
-                    .client
-                    .get_findings()
-                    .filters(filters)
-                    .max_results(100)
-                    .set_next_token(token)
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        ApiError::from_sdk(&self.account, &self.region, "GetFindings", &e)
-                    })?;
-                // Convert page by page: the SDK's finding type carries every ASFF field
-                // inline (tens of KB each), ours only what patchhub writes, so holding SDK
-                // findings until the last page would cost ~35 KB per finding read back.
-                let findings = page
-                    .findings()
-                    .iter()
-                    .filter_map(|f| match convert::from_sdk(f) {
-                        Ok(f) => Some(f),
-                        Err(e) => {
-                            tracing::warn!(
-                                id = f.id(),
-                                "ignoring a finding patchhub cannot read back: {e}"
-                            );
-                            None
-                        }
-                    })
-                    .collect::<Vec<Finding>>();
-                Ok((findings, page.next_token().map(str::to_string)))
-            }
-        });
-        page_of.await
+        get_findings(
+            &self.client,
+            &self.account,
+            &self.region,
+            &self.limiter,
+            &self.filter(query),
+        )
+        .await
     }
 
     async fn import(&self, findings: Vec<Finding>) -> ImportOutcome {

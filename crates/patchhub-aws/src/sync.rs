@@ -175,7 +175,9 @@ fn by_node(findings: Vec<Finding>) -> HashMap<String, Vec<Finding>> {
     map
 }
 
-fn needs_patch_read(node: &ManagedNode) -> bool {
+/// Whether a scanned node has patches worth reading (missing, failed, pending a reboot, rejected,
+/// or an available security update).
+pub(crate) fn needs_patch_read(node: &ManagedNode) -> bool {
     let c = &node.counts;
     node.last_operation.is_some()
         && c.missing

@@ -9,7 +9,11 @@ use std::sync::{Arc, OnceLock};
 
 use aws_config::SdkConfig;
 
+use patchhub_core::finding::Finding;
+
 use crate::clients::AccountSession;
+use crate::error::ApiError;
+use crate::findings_query::{FindingFilter, get_findings};
 use crate::quota::{Api, Limiter, QuotaSettings};
 use crate::sink::SecurityHubSink;
 use crate::source::SsmSource;
@@ -111,6 +115,22 @@ impl Target {
             self.partition(),
             self.limiter().clone(),
         )
+    }
+
+    /// The findings `filter` selects, as this account sees them in this Region, paged at the
+    /// limiter's `GetFindings` rate.
+    pub(crate) async fn get_findings(
+        &self,
+        filter: &FindingFilter,
+    ) -> Result<Vec<Finding>, ApiError> {
+        get_findings(
+            &self.securityhub_client(),
+            self.account(),
+            self.region(),
+            self.limiter(),
+            filter,
+        )
+        .await
     }
 
     /// Calls made so far through this target, by API.

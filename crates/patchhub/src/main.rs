@@ -7,7 +7,7 @@ mod cli;
 mod commands;
 mod error;
 mod output;
-mod report_cmd;
+mod report;
 
 use std::process::ExitCode;
 

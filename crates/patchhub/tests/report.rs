@@ -1,7 +1,8 @@
 //! `patchhub report` as a user runs it: against awsim after a sync (Security Hub and SSM
 //! sources agree), from a findings file in every format, and the exit codes 0/1/2. The figures
-//! themselves are checked against hand-worked answers in `report_cmd`'s and patchhub-core's
-//! tests; here the binary's flags, files and outputs are.
+//! themselves are checked against hand-worked answers in the `report` module's, patchhub-aws's
+//! (`tests/report_read.rs`) and patchhub-core's tests; here the binary's flags, files and outputs
+//! are.
 
 mod support;
 
@@ -115,6 +116,15 @@ fn after_a_sync_security_hub_and_ssm_give_the_same_figures() {
     assert!(totals["scanned"].as_u64().unwrap() > 0);
     assert!(totals["open_findings"].as_u64().unwrap() > 0);
     assert_eq!(totals["resolved_recently"], 0);
+    // Every other format renders the live report too.
+    for format in ["table", "csv", "html"] {
+        let out = patchhub(
+            &["report", "--endpoint-url", &url, "--format", format],
+            CREDS,
+        );
+        assert_eq!(out.status.code(), Some(0), "{format}: {}", stderr(&out));
+        assert!(out.stdout.len() > 100, "{format}");
+    }
 
     let out = patchhub(
         &[

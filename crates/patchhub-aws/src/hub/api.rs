@@ -5,17 +5,16 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use aws_sdk_securityhub::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_securityhub::types::{
-    AccountDetails, AutoEnableStandards, AwsSecurityFindingFilters, StringFilter,
-    StringFilterComparison,
-};
+use aws_sdk_securityhub::types::{AccountDetails, AutoEnableStandards};
 use patchhub_core::finding;
 
 use super::log::{Blocked, Log};
 use super::{AggregatorInfo, Step};
 use crate::clients::AccountSession;
 use crate::error::{ApiError, ErrorKind};
+use crate::findings_query::{FindingFilter, Match, get_findings};
 use crate::paging::all_pages;
+use crate::quota::{Limiter, QuotaSettings};
 use crate::targets::AccountTarget;
 
 /// A member record's status as `ListMembers` spells it (`Created`, `Invited`, `Enabled`, ...).
@@ -29,6 +28,8 @@ pub(super) fn associated(status: &str) -> bool {
 #[derive(Clone)]
 pub(super) struct Sh {
     client: aws_sdk_securityhub::Client,
+    /// Paces the one quota-bound read `hub` makes (`GetFindings`, for `status`).
+    limiter: Limiter,
     pub(super) account: String,
     pub(super) region: String,
 }
@@ -37,6 +38,7 @@ impl Sh {
     pub(super) fn new(session: &AccountSession, region: &str) -> Self {
         Sh {
             client: aws_sdk_securityhub::Client::new(&session.in_region(region)),
+            limiter: Limiter::new(QuotaSettings::default()),
             account: session.account_id.clone(),
             region: region.to_string(),
         }
@@ -412,57 +414,31 @@ impl Sh {
     }
 
     /// `(account, Region)` of every active patchhub finding the account sees here; `own`: only
-    /// the account's own findings of this Region.
+    /// the account's own findings of this Region. Read through the one `GetFindings` path, at the
+    /// limiter's rate.
     pub(super) async fn active_findings(
         &self,
         own: bool,
     ) -> Result<Vec<(String, String)>, ApiError> {
-        let eq = |v: &str| {
-            StringFilter::builder()
-                .value(v)
-                .comparison(StringFilterComparison::Equals)
-                .build()
+        let filter = FindingFilter {
+            generators: vec![Match::Prefix(finding::GENERATOR_PREFIX.into())],
+            record_state: Some("ACTIVE"),
+            account: own.then(|| self.account.clone()),
+            region: own.then(|| self.region.clone()),
+            ..FindingFilter::default()
         };
-        let mut filters = AwsSecurityFindingFilters::builder()
-            .generator_id(
-                StringFilter::builder()
-                    .value(finding::GENERATOR_PREFIX)
-                    .comparison(StringFilterComparison::Prefix)
-                    .build(),
-            )
-            .record_state(eq("ACTIVE"));
-        if own {
-            filters = filters
-                .aws_account_id(eq(&self.account))
-                .region(eq(&self.region));
-        }
-        let filters = filters.build();
-        all_pages(None, |token| {
-            let filters = filters.clone();
-            async move {
-                let page = self
-                    .client
-                    .get_findings()
-                    .filters(filters)
-                    .max_results(100)
-                    .set_next_token(token)
-                    .send()
-                    .await
-                    .map_err(|e| self.err("GetFindings", &e))?;
-                let items = page
-                    .findings()
-                    .iter()
-                    .map(|f| {
-                        (
-                            f.aws_account_id().unwrap_or_default().to_string(),
-                            f.region().unwrap_or_default().to_string(),
-                        )
-                    })
-                    .collect();
-                Ok((items, page.next_token().map(str::to_string)))
-            }
-        })
-        .await
+        let found = get_findings(
+            &self.client,
+            &self.account,
+            &self.region,
+            &self.limiter,
+            &filter,
+        )
+        .await?;
+        Ok(found
+            .into_iter()
+            .map(|f| (f.aws_account_id, f.region.unwrap_or_default()))
+            .collect())
     }
 }
 

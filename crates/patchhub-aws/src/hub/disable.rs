@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use aws_config::SdkConfig;
 
-use super::accounts::{caller_and_admin, check_regions, enter, enter_admin, resolve_members};
+use super::accounts::{caller_and_admin, enter, enter_admin, resolve_members};
 use super::admin_view::{AdminView, admin_views, find_aggregator};
 use super::api::{Records, Sh, associated};
 use super::log::Log;
 use super::{DisablePlan, HubReport, HubState, MAX_MEMBERS_PER_CALL, MemberAccounts, Mode, Step};
-use crate::clients::{self, AccountSession};
+use crate::clients::AccountSession;
 use crate::error::ApiError;
 use crate::fanout::each;
 

@@ -5,13 +5,13 @@ use std::sync::Arc;
 
 use aws_config::SdkConfig;
 
-use super::accounts::{caller_and_admin, check_regions, enter, enter_admin, resolve_members};
+use super::accounts::{caller_and_admin, enter, enter_admin, resolve_members};
 use super::aggregator::ensure_aggregator;
 use super::invitation::{InviteCtx, invite_region};
 use super::log::Log;
 use super::organization::{OrgCtx, org_region};
 use super::{EnablePlan, HubReport, Mode};
-use crate::clients::{self, AccountSession};
+use crate::clients::AccountSession;
 use crate::error::{ApiError, ErrorKind};
 use crate::fanout::each;
 use crate::targets::AccountTarget;
@@ -21,8 +21,13 @@ use crate::targets::AccountTarget;
 /// that makes no sense, the organization's accounts cannot be listed); everything else is in the
 /// report, one action per step.
 pub async fn enable(base: &SdkConfig, plan: &EnablePlan) -> Result<HubReport, ApiError> {
-    let (me, admin_id) =
-        caller_and_admin(base, &plan.regions, plan.home_region.as_deref(), plan.admin_account.as_ref()).await?;
+    let (me, admin_id) = caller_and_admin(
+        base,
+        &plan.regions,
+        plan.home_region.as_deref(),
+        plan.admin_account.as_ref(),
+    )
+    .await?;
     let org = plan.mode == Mode::Organization;
     let members = resolve_members(base, &plan.members, org, &admin_id)
         .await?

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use aws_config::SdkConfig;
 
-use super::accounts::{caller_and_admin, check_regions, enter, resolve_members};
+use super::accounts::{caller_and_admin, enter, resolve_members};
 use super::admin_view::{AdminView, admin_views, find_aggregator};
 use super::api::{Sh, associated};
 use super::log::{Log, describe};

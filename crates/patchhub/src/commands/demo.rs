@@ -23,6 +23,7 @@ use patchhub_core::policy::FindingPolicy;
 
 use crate::error::Failure;
 use crate::output::{self, Output};
+use crate::report::{RenderOptions, ReportFormat, write_report};
 
 /// `patchhub demo` flags.
 #[derive(Debug, Clone, Args)]
@@ -264,8 +265,8 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<(), Failure> {
     let html = args.out.join("report.html");
     let mut page = std::fs::File::create(&html)
         .map_err(|e| Failure::usage(format!("{}: {e}", html.display())))?;
-    let opts = crate::report_cmd::RenderOptions::new(crate::report_cmd::ReportFormat::Html);
-    crate::report_cmd::write_report(&all, &opts, &mut page, chrono::Utc::now())
+    let opts = RenderOptions::new(ReportFormat::Html);
+    write_report(&all, &opts, &mut page, chrono::Utc::now())
         .map_err(|e| Failure::usage(format!("{}: {e}", html.display())))?;
     let stats = sim.stats();
     let mut throttled: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
