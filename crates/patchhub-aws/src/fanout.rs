@@ -111,7 +111,7 @@ impl RunReport {
 
 /// The accounts a run entered, those it could not enter, and those it left alone.
 #[derive(Debug, Clone, Default)]
-pub struct Entered {
+pub(crate) struct Entered {
     /// Sessions, by account id.
     pub sessions: Vec<AccountSession>,
     /// Accounts that could not be entered (or whose Regions could not be listed).
@@ -123,7 +123,7 @@ pub struct Entered {
 /// Enters every account: through the role when one is given (the caller's own account too, so
 /// every account is read with the same permissions), else the caller's own with the base
 /// credentials.
-pub async fn sessions(base: &SdkConfig, fan: &FanOut) -> Result<Entered, ApiError> {
+pub(crate) async fn sessions(base: &SdkConfig, fan: &FanOut) -> Result<Entered, ApiError> {
     let me = clients::base_session(base).await?;
     let (ids, skipped) = match &fan.accounts {
         AccountSource::Caller => {
@@ -191,7 +191,7 @@ fn split<T>(results: Vec<(String, Result<T, ApiError>)>) -> (Vec<T>, Vec<Account
 
 /// Pairs every session with its Regions (`--regions all-enabled` asks each account, in
 /// parallel); an account whose Regions cannot be listed is reported and left out.
-pub async fn with_regions(
+pub(crate) async fn with_regions(
     sessions: Vec<AccountSession>,
     fan: &FanOut,
 ) -> (Vec<(AccountSession, Vec<String>)>, Vec<AccountFailure>) {
@@ -213,7 +213,10 @@ pub async fn with_regions(
 /// account and Region). Accounts that could not be entered, or whose Regions could not be listed,
 /// come back as failures, accounts that are not ACTIVE as skipped; `Err` only when nothing could
 /// start.
-pub async fn targets(base: &SdkConfig, fan: &FanOut) -> Result<(Vec<Target>, Entered), ApiError> {
+pub(crate) async fn targets(
+    base: &SdkConfig,
+    fan: &FanOut,
+) -> Result<(Vec<Target>, Entered), ApiError> {
     let mut entered = sessions(base, fan).await?;
     let (with_regions, region_failures) =
         with_regions(std::mem::take(&mut entered.sessions), fan).await;
@@ -233,7 +236,7 @@ pub async fn targets(base: &SdkConfig, fan: &FanOut) -> Result<(Vec<Target>, Ent
 
 /// Runs `work` on every target, at most `width` at once overall and `per_account` at once
 /// within one account; results in the targets' order.
-pub async fn each_target<R, F, Fut>(
+pub(crate) async fn each_target<R, F, Fut>(
     targets: Vec<Target>,
     width: usize,
     per_account: usize,

@@ -8,14 +8,14 @@
 pub mod actions;
 pub mod clients;
 pub mod convert;
-pub mod error;
+mod error;
 pub mod fanout;
 mod findings_query;
 pub mod hub;
-pub mod organization;
+mod organization;
 mod paging;
 pub mod quota;
-pub mod regions;
+mod regions;
 pub mod report_read;
 pub mod scan;
 pub mod settings;
@@ -26,3 +26,4 @@ pub mod target;
 pub mod targets;
 
 pub use error::{ApiError, ErrorKind};
+pub use organization::SkippedAccount;

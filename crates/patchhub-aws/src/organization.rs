@@ -19,7 +19,7 @@ pub struct SkippedAccount {
 
 /// The organization's accounts, split by state.
 #[derive(Debug, Clone, Default)]
-pub struct OrgAccounts {
+pub(crate) struct OrgAccounts {
     /// ACTIVE accounts.
     pub active: Vec<AccountTarget>,
     /// The others.
@@ -28,7 +28,7 @@ pub struct OrgAccounts {
 
 /// The accounts of the organization, or of one OU and its descendants: the ACTIVE ones, and the
 /// others with their state.
-pub async fn organization_accounts(
+pub(crate) async fn organization_accounts(
     base: &SdkConfig,
     ou: Option<&str>,
 ) -> Result<OrgAccounts, ApiError> {

@@ -93,7 +93,7 @@ impl QuotaSettings {
 }
 
 /// Share of the published rate the limiter uses.
-pub const SAFETY: f64 = 0.95;
+pub(crate) const SAFETY: f64 = 0.95;
 
 #[derive(Debug)]
 struct Bucket {

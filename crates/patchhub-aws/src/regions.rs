@@ -15,7 +15,7 @@ const MAX_RESULTS: i32 = 50;
 
 /// The Regions `selection` names for one account: the list as given, or the account's enabled
 /// Regions, sorted.
-pub async fn regions_for(
+pub(crate) async fn regions_for(
     session: &AccountSession,
     selection: &RegionSelection,
 ) -> Result<Vec<String>, ApiError> {
@@ -27,7 +27,7 @@ pub async fn regions_for(
 
 /// The account's enabled Regions, sorted, read with `account:ListRegions` in the session's home
 /// Region.
-pub async fn enabled_regions(session: &AccountSession) -> Result<Vec<String>, ApiError> {
+pub(crate) async fn enabled_regions(session: &AccountSession) -> Result<Vec<String>, ApiError> {
     let home = session
         .config
         .region()

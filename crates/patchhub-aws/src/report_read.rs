@@ -166,7 +166,7 @@ pub fn read_jsonl(path: &Path) -> Result<Vec<Finding>, JsonlError> {
 }
 
 /// One finding per line; blank lines skipped.
-pub fn parse_jsonl(text: &str) -> Result<Vec<Finding>, JsonlError> {
+pub(crate) fn parse_jsonl(text: &str) -> Result<Vec<Finding>, JsonlError> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {

@@ -14,9 +14,9 @@ use crate::findings_query::{FindingFilter, Match, get_findings};
 use crate::quota::{Api, Limiter};
 
 /// Findings per `BatchImportFindings` call (AWS maximum).
-pub const MAX_FINDINGS_PER_CALL: usize = 100;
+pub(crate) const MAX_FINDINGS_PER_CALL: usize = 100;
 /// Bytes per call we allow ourselves: AWS's 6 MB less a margin for the SDK's framing.
-pub const MAX_BYTES_PER_CALL: usize = 6 * 1024 * 1024 - 64 * 1024;
+pub(crate) const MAX_BYTES_PER_CALL: usize = 6 * 1024 * 1024 - 64 * 1024;
 /// Values per filter attribute (AWS maximum).
 pub const MAX_FILTER_VALUES: usize = 20;
 /// Rounds of retry for retriable per-finding failures.
@@ -86,7 +86,7 @@ fn retriable(code: &str) -> bool {
 
 impl SecurityHubSink {
     /// Security Hub of one account and Region, importing under `product_arn`.
-    pub fn new(
+    pub(crate) fn new(
         client: aws_sdk_securityhub::Client,
         account: &str,
         region: &str,

@@ -58,13 +58,13 @@ pub struct SsmSource {
 }
 
 /// Converts an SDK timestamp.
-pub fn to_chrono(t: &aws_smithy_types::DateTime) -> DateTime<Utc> {
+pub(crate) fn to_chrono(t: &aws_smithy_types::DateTime) -> DateTime<Utc> {
     DateTime::from_timestamp(t.secs(), t.subsec_nanos()).unwrap_or_default()
 }
 
 impl SsmSource {
     /// SSM reads for one account and Region.
-    pub fn new(
+    pub(crate) fn new(
         client: aws_sdk_ssm::Client,
         account: &str,
         region: &str,

@@ -228,7 +228,7 @@ pub fn parse_instance_id(s: &str) -> Result<String, TargetError> {
 }
 
 /// The partition of a caller ARN (`arn:aws-us-gov:iam::…` -> `aws-us-gov`).
-pub fn partition_of_arn(arn: &str) -> Option<&str> {
+pub(crate) fn partition_of_arn(arn: &str) -> Option<&str> {
     let mut parts = arn.split(':');
     (parts.next() == Some("arn"))
         .then(|| parts.next())

@@ -15,10 +15,11 @@ use std::collections::BTreeSet;
 
 use patchhub_aws::clients::{self, AwsOptions, RoleOptions};
 use patchhub_aws::fanout::{AccountSource, FanOut, run_sync};
-use patchhub_aws::quota::{Limiter, QuotaSettings};
+use patchhub_aws::quota::QuotaSettings;
 use patchhub_aws::sink::{FindingQuery, FindingSink, SecurityHubSink};
-use patchhub_aws::source::{ComplianceSource, SsmSource};
+use patchhub_aws::source::ComplianceSource;
 use patchhub_aws::sync::SyncOptions;
+use patchhub_aws::target::Target;
 use patchhub_aws::targets::RegionSelection;
 use patchhub_core::finding::{self, FindingKind, RecordState};
 use patchhub_core::policy::FindingPolicy;
@@ -27,7 +28,7 @@ struct Real {
     base: aws_config::SdkConfig,
     account: String,
     region: String,
-    partition: String,
+    session: patchhub_aws::clients::AccountSession,
 }
 
 async fn real() -> Real {
@@ -69,7 +70,7 @@ async fn real() -> Real {
         base: session.config.clone(),
         account,
         region,
-        partition: session.partition,
+        session,
     }
 }
 
@@ -87,19 +88,12 @@ fn fan(r: &Real) -> FanOut {
     }
 }
 
+fn target(r: &Real) -> Target {
+    Target::new(&r.session, &r.region, QuotaSettings::default())
+}
+
 fn sink(r: &Real) -> SecurityHubSink {
-    let config = r
-        .base
-        .to_builder()
-        .region(aws_config::Region::new(r.region.clone()))
-        .build();
-    SecurityHubSink::new(
-        aws_sdk_securityhub::Client::new(&config),
-        &r.account,
-        &r.region,
-        &r.partition,
-        Limiter::new(QuotaSettings::default()),
-    )
+    target(r).hub()
 }
 
 #[tokio::test]
@@ -112,18 +106,7 @@ async fn sweep_matches_ssm_then_resync_is_free_then_cleanup() {
     assert!(first.is_ok(), "{first:#?}");
 
     // Oracle: SSM's own view of non-compliant patches, read node by node.
-    let config = r
-        .base
-        .to_builder()
-        .region(aws_config::Region::new(r.region.clone()))
-        .build();
-    let ssm = SsmSource::new(
-        aws_sdk_ssm::Client::new(&config),
-        &r.account,
-        &r.region,
-        &r.partition,
-        Limiter::new(QuotaSettings::default()),
-    );
+    let ssm = target(r).ssm();
     let mut expected = BTreeSet::new();
     for node in ssm.list_nodes(None, &[]).await.expect("list nodes") {
         if node.last_operation.is_none() {
@@ -134,7 +117,7 @@ async fn sweep_matches_ssm_then_resync_is_free_then_cleanup() {
                 .is_non_compliant(node.available_security_updates_compliant)
             {
                 expected.insert(patchhub_core::mapping::finding_id(
-                    &r.partition,
+                    &r.session.partition,
                     &r.account,
                     &r.region,
                     &node.instance_id,

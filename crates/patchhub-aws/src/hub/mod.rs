@@ -49,7 +49,7 @@ pub use enable::enable;
 pub use status::status;
 
 /// Accounts per `CreateMembers` call (AWS maximum); the other member calls are chunked alike.
-pub const MAX_MEMBERS_PER_CALL: usize = 50;
+pub(crate) const MAX_MEMBERS_PER_CALL: usize = 50;
 /// `patchhub/Resolution` of the findings [`cleanup`] archives.
 ///
 /// [`cleanup`]: fn@cleanup
