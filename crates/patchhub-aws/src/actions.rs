@@ -29,11 +29,9 @@ pub const ALL_REGIONS_ACTIONS: &[&str] = &["account:ListRegions"];
 /// (the caller's account and the accounts entered through `--role-name`). Grant each principal
 /// the part its account needs: the management account the `Organization*Admin*` ones, the
 /// administrator the member, organization-configuration and aggregator ones, members their own
-/// hub and invitation ones. Enabling Security Hub and designating an administrator also need the
-/// permissions Security Hub uses on the caller's behalf (`iam:CreateServiceLinkedRole` for its
-/// service-linked role; `organizations:EnableAWSServiceAccess`,
-/// `organizations:RegisterDelegatedAdministrator`, `organizations:DescribeOrganization` for the
-/// designation), which the code does not call itself.
+/// hub and invitation ones. Some of these calls also need the actions in
+/// [`DEPENDENT_ACTIONS`], which Security Hub performs with the caller's permissions.
+/// `deploy/cloudformation/patchhub-cli-role.yaml` grants them by account kind.
 pub const HUB_ACTIONS: &[&str] = &[
     "securityhub:DescribeHub",
     "securityhub:EnableSecurityHub",
@@ -65,3 +63,84 @@ pub const HUB_ACTIONS: &[&str] = &[
     "organizations:ListAccountsForParent",
     "organizations:ListOrganizationalUnitsForParent",
 ];
+
+/// Actions Security Hub performs with the caller's permissions when the code calls the first
+/// action of each pair, so the caller needs them too although the code never calls them. The
+/// Organizations ones are the "dependent actions" the Service Authorization Reference lists for
+/// `EnableOrganizationAdminAccount`, `DisableOrganizationAdminAccount` and
+/// `ListOrganizationAdminAccounts`; `EnableSecurityHub` creates Security Hub's service-linked
+/// role (`iam:CreateServiceLinkedRole`, Security Hub user guide, "service-linked roles").
+pub const DEPENDENT_ACTIONS: &[(&str, &[&str])] = &[
+    (
+        "securityhub:EnableOrganizationAdminAccount",
+        &[
+            "organizations:DescribeOrganization",
+            "organizations:EnableAWSServiceAccess",
+            "organizations:ListAWSServiceAccessForOrganization",
+            "organizations:ListDelegatedAdministrators",
+            "organizations:RegisterDelegatedAdministrator",
+        ],
+    ),
+    (
+        "securityhub:DisableOrganizationAdminAccount",
+        &[
+            "organizations:DeregisterDelegatedAdministrator",
+            "organizations:DescribeOrganization",
+            "organizations:ListDelegatedAdministrators",
+        ],
+    ),
+    (
+        "securityhub:ListOrganizationAdminAccounts",
+        &[
+            "organizations:DescribeOrganization",
+            "organizations:ListDelegatedAdministrators",
+        ],
+    ),
+    (
+        "securityhub:EnableSecurityHub",
+        &["iam:CreateServiceLinkedRole"],
+    ),
+];
+
+/// What the code's calls need besides themselves: the actions of [`DEPENDENT_ACTIONS`] for the
+/// given actions, each once.
+pub fn dependents_of<'a>(actions: impl IntoIterator<Item = &'a str>) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    for a in actions {
+        for (action, deps) in DEPENDENT_ACTIONS {
+            if *action == a {
+                for d in *deps {
+                    if !out.contains(d) {
+                        out.push(d);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dependent_actions_belong_to_calls_the_code_makes() {
+        for (action, deps) in DEPENDENT_ACTIONS {
+            assert!(HUB_ACTIONS.contains(action), "{action} is not called");
+            assert!(!deps.is_empty());
+            assert!(deps.iter().all(|d| !d.contains('*')));
+        }
+        let deps = dependents_of(HUB_ACTIONS.iter().copied());
+        assert!(deps.contains(&"organizations:RegisterDelegatedAdministrator"));
+        assert!(deps.contains(&"iam:CreateServiceLinkedRole"));
+        assert_eq!(
+            deps.iter()
+                .filter(|d| **d == "organizations:DescribeOrganization")
+                .count(),
+            1,
+            "each once"
+        );
+        assert!(dependents_of(SYNC_ACTIONS.iter().copied()).is_empty());
+    }
+}

@@ -44,6 +44,11 @@ pub struct SyncOptions {
     pub policy: FindingPolicy,
     /// Single-node mode: read and touch only this node's findings.
     pub only_instance: Option<String>,
+    /// Several-node mode (with `only_instance`, if set, counted among them): read and touch only
+    /// these nodes' findings, read back together (at most [`MAX_FILTER_VALUES`] nodes, one
+    /// `GetFindings` filter). A node whose SSM data cannot be read is left as it was and named in
+    /// `nodes_failed`; the others are synced. Empty: `only_instance` alone decides.
+    pub only_instances: BTreeSet<String>,
     /// Plan and report, import nothing.
     pub dry_run: bool,
     /// Node batches in flight at once within one account and Region.
@@ -57,6 +62,7 @@ impl std::fmt::Debug for SyncOptions {
         f.debug_struct("SyncOptions")
             .field("policy", &self.policy)
             .field("only_instance", &self.only_instance)
+            .field("only_instances", &self.only_instances)
             .field("dry_run", &self.dry_run)
             .field("batch_concurrency", &self.batch_concurrency)
             .finish()
@@ -69,6 +75,7 @@ impl SyncOptions {
         SyncOptions {
             policy,
             only_instance: None,
+            only_instances: BTreeSet::new(),
             dry_run: false,
             batch_concurrency: 8,
             observer: None,
@@ -240,7 +247,17 @@ where
         region: region.to_string(),
         ..Default::default()
     };
-    let only = opts.only_instance.clone();
+    let several: BTreeSet<String> = opts
+        .only_instances
+        .iter()
+        .chain(opts.only_instance.iter())
+        .cloned()
+        .collect();
+    let only = if several.len() > 1 {
+        None
+    } else {
+        several.first().cloned()
+    };
     let policy = opts.policy.clone();
 
     // The SSM listing and the roll-up read-back are independent: run them side by side (the
@@ -250,14 +267,27 @@ where
             finding::GENERATOR_ROLLUP.to_string(),
             finding::GENERATOR_STALE.to_string(),
         ],
-        nodes: only.clone().map(|n| vec![n]),
+        nodes: (!several.is_empty()).then(|| several.iter().cloned().collect()),
     };
-    let (nodes, node_level) = tokio::join!(
-        source.list_nodes(only.as_deref(), &policy.exclude_tags),
-        sink.read(&node_query)
-    );
+    let listing = async {
+        if several.len() > 1 {
+            list_several(&source, &several, &policy, account, region).await
+        } else {
+            source
+                .list_nodes(only.as_deref(), &policy.exclude_tags)
+                .await
+                .map(|n| (n, Vec::new()))
+        }
+    };
+    let (nodes, node_level) = tokio::join!(listing, sink.read(&node_query));
     let nodes = match nodes {
-        Ok(n) => n,
+        Ok((n, unread)) => {
+            for (id, e) in unread {
+                summary.fail(&e);
+                summary.nodes_failed.push(id);
+            }
+            n
+        }
         Err(e) => {
             summary.fail(&e);
             return summary;
@@ -297,7 +327,7 @@ where
     summary.nodes_changed = work.len();
 
     // Nodes Security Hub knows but SSM no longer does: only a sweep may archive them.
-    let sweep = only.is_none();
+    let sweep = several.is_empty();
     let mut gone: BTreeSet<String> = BTreeSet::new();
     if sweep {
         for (node, findings) in &node_level {
@@ -402,6 +432,47 @@ where
         }
     }
     shared.summary.lock().expect("summary lock").clone()
+}
+
+/// Several nodes' SSM data, each listed as in single-node mode, side by side (the limiter paces
+/// them). A node whose listing fails is returned with its error instead of failing the others.
+async fn list_several<S>(
+    source: &S,
+    ids: &BTreeSet<String>,
+    policy: &FindingPolicy,
+    account: &str,
+    region: &str,
+) -> Result<(Vec<ManagedNode>, Vec<(String, ApiError)>), ApiError>
+where
+    S: ComplianceSource + Clone + 'static,
+{
+    let mut set = JoinSet::new();
+    for id in ids {
+        let (source, id, tags) = (source.clone(), id.clone(), policy.exclude_tags.clone());
+        set.spawn(async move {
+            let listed = source.list_nodes(Some(&id), &tags).await;
+            (id, listed)
+        });
+    }
+    let (mut nodes, mut unread) = (Vec::new(), Vec::new());
+    while let Some(res) = set.join_next().await {
+        match res {
+            Ok((_, Ok(n))) => nodes.extend(n),
+            Ok((id, Err(e))) => unread.push((id, e)),
+            Err(e) => {
+                return Err(ApiError::other(
+                    account,
+                    region,
+                    "DescribeInstanceInformation",
+                    ErrorKind::Service,
+                    format!("a listing task failed: {e}"),
+                ));
+            }
+        }
+    }
+    nodes.sort_by(|a, b| a.instance_id.cmp(&b.instance_id));
+    unread.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok((nodes, unread))
 }
 
 async fn run_batch<S, K>(shared: Arc<Shared<S, K>>, nodes: Vec<NodeWork>, gone: Vec<String>)

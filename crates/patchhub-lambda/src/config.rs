@@ -1,6 +1,6 @@
 //! The function's configuration: the finding policy from the `PATCHHUB_*` variables (the same
-//! rules as the CLI's flags) and the SSM pace, validated once at cold start with every bad value
-//! listed in one error.
+//! rules as the CLI's flags), the SSM pace and the function's share of the account's quotas,
+//! validated once at cold start with every bad value listed in one error.
 
 use patchhub_aws::quota::{QuotaSettings, Rate};
 use patchhub_aws::settings::{PolicySettings, policy_from_settings};
@@ -11,13 +11,59 @@ use crate::error::{ErrorType, LambdaError};
 /// Requests per second per SSM API, like the CLI's `--ssm-rate` (SSM publishes no quota).
 pub const SSM_RATE_VAR: &str = "PATCHHUB_SSM_RATE";
 
+/// How many instances of the function can run at once in the account and Region, as a number or
+/// a sum (`10+2+1`: the maintenance window task's concurrency, the queue's maximum concurrency,
+/// and one for the sweep). Each instance has its own client-side limiter, while AWS's quotas are
+/// per account and Region: every instance therefore paces itself at this share of each rate, so
+/// the instances together stay inside the quotas. Unset: `1` (the whole rate, as the CLI).
+pub const CONCURRENCY_VAR: &str = "PATCHHUB_CONCURRENCY";
+
+/// Upper bound of [`CONCURRENCY_VAR`] (Lambda's default account concurrency quota is 1,000).
+const MAX_CONCURRENCY: u32 = 1000;
+
 /// Everything the function reads from its environment besides the AWS SDK's own variables.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LambdaConfig {
     /// What findings exist and what they say.
     pub policy: FindingPolicy,
-    /// Client-side pace of each API.
+    /// Client-side pace of each API: this instance's share.
     pub quotas: QuotaSettings,
+    /// Instances that share the account's quotas ([`CONCURRENCY_VAR`]).
+    pub concurrency: u32,
+}
+
+/// Parses `N` or `A+B+…` (each a whole number) into the sum, between 1 and [`MAX_CONCURRENCY`].
+pub fn parse_concurrency(raw: &str) -> Result<u32, String> {
+    let mut total: u32 = 0;
+    for part in raw.split('+') {
+        let n: u32 = part.trim().parse().map_err(|_| {
+            format!(
+                "{CONCURRENCY_VAR}=`{}`: use a whole number or a sum such as `10+2+1`",
+                patchhub_aws::targets::shown(raw)
+            )
+        })?;
+        total = total.saturating_add(n);
+    }
+    if (1..=MAX_CONCURRENCY).contains(&total) {
+        Ok(total)
+    } else {
+        Err(format!(
+            "{CONCURRENCY_VAR}=`{}`: the sum must be between 1 and {MAX_CONCURRENCY}",
+            patchhub_aws::targets::shown(raw)
+        ))
+    }
+}
+
+/// `quotas` divided among `concurrency` instances: each paces at `1/concurrency` of every rate
+/// and burst (the limiter keeps at least one call's worth of burst, so a share never stalls).
+pub fn shared(quotas: &QuotaSettings, concurrency: u32) -> QuotaSettings {
+    let n = f64::from(concurrency.max(1));
+    let share = |r: Rate| Rate::new(r.per_second / n, r.burst / n);
+    QuotaSettings {
+        batch_import: share(quotas.batch_import),
+        get_findings: share(quotas.get_findings),
+        ssm: share(quotas.ssm),
+    }
 }
 
 impl LambdaConfig {
@@ -39,8 +85,19 @@ impl LambdaConfig {
                 )),
             }
         }
+        let mut concurrency = 1;
+        if let Some(raw) = get(CONCURRENCY_VAR).filter(|v| !v.trim().is_empty()) {
+            match parse_concurrency(&raw) {
+                Ok(n) => concurrency = n,
+                Err(e) => errors.push(e),
+            }
+        }
         match policy {
-            Some(policy) if errors.is_empty() => Ok(LambdaConfig { policy, quotas }),
+            Some(policy) if errors.is_empty() => Ok(LambdaConfig {
+                policy,
+                quotas: shared(&quotas, concurrency),
+                concurrency,
+            }),
             _ => Err(LambdaError::new(
                 ErrorType::InvalidConfig,
                 format!(
@@ -81,6 +138,26 @@ mod tests {
             c.policy.min_severity,
             patchhub_core::model::Severity::Critical
         );
+    }
+
+    #[test]
+    fn concurrency_shares_the_quotas() {
+        let c = from(&[("PATCHHUB_CONCURRENCY", "10+2+1")]).unwrap();
+        assert_eq!(c.concurrency, 13);
+        let d = QuotaSettings::default();
+        assert!((c.quotas.get_findings.per_second * 13.0 - d.get_findings.per_second).abs() < 1e-9);
+        assert!((c.quotas.batch_import.burst * 13.0 - d.batch_import.burst).abs() < 1e-9);
+        let c = from(&[("PATCHHUB_CONCURRENCY", " 4 "), ("PATCHHUB_SSM_RATE", "8")]).unwrap();
+        assert_eq!(c.quotas.ssm, Rate::new(2.0, 4.0));
+        assert_eq!(from(&[]).unwrap().concurrency, 1);
+        for bad in ["0", "-1", "ten", "1+", "2000", "600+600"] {
+            let e = from(&[("PATCHHUB_CONCURRENCY", bad)]).unwrap_err();
+            assert!(
+                e.message.contains(&format!("PATCHHUB_CONCURRENCY=`{bad}`")),
+                "{bad}: {}",
+                e.message
+            );
+        }
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //! | EventBridge `Configuration Compliance State Change`, compliance type `Patch` | sync the node in the event |
 //! | the same with another compliance type (`Association`, `Custom:…`) | acknowledged, ignored |
 //! | EventBridge `Scheduled Event`, or `{"action": "sweep"}` | sweep the account and Region |
+//! | an SQS batch (`Records[]` from `aws:sqs`) whose message bodies are any of the above | each record as above, the nodes synced together ([`crate::batch`]) |
+//! | a CloudFormation custom resource request (`RequestType`, `ResponseURL`) | archive on stack deletion ([`crate::custom_resource`]) |
 //!
 //! Anything else is an `InvalidEvent` naming what was received and what is accepted.
 
@@ -25,7 +27,7 @@ pub const SCHEDULED_EVENT: &str = "Scheduled Event";
 pub const ACCEPTED: &str = "accepted: a maintenance window task payload {\"instanceid\": \"i-…\"} \
 (or instanceId/InstanceId), an EventBridge \"Configuration Compliance State Change\" event \
 (compliance type Patch syncs the node, other types are ignored), an EventBridge \"Scheduled Event\", \
-or {\"action\": \"sweep\"}";
+or {\"action\": \"sweep\"}; an SQS batch of those; a CloudFormation custom resource request";
 
 /// Longest excerpt of a rejected payload quoted in an error.
 const EXCERPT_CHARS: usize = 300;
@@ -41,6 +43,11 @@ pub enum Trigger {
     Schedule,
     /// A direct `{"action": "sweep"}` invocation.
     Manual,
+    /// A batch of events from the SQS queue (compliance changes, through the event source
+    /// mapping).
+    Queue,
+    /// A CloudFormation custom resource request.
+    CloudFormation,
 }
 
 impl Trigger {
@@ -51,6 +58,8 @@ impl Trigger {
             Trigger::ComplianceChange => "compliance-change",
             Trigger::Schedule => "schedule",
             Trigger::Manual => "manual",
+            Trigger::Queue => "queue",
+            Trigger::CloudFormation => "cloudformation",
         }
     }
 }

@@ -8,6 +8,7 @@ use chrono::Utc;
 use lambda_runtime::LambdaEvent;
 use patchhub_aws::clients;
 use patchhub_aws::quota::Limiter;
+use patchhub_aws::sink::SecurityHubSink;
 use patchhub_aws::sync::{SyncOptions, TargetSummary, sync_target};
 use patchhub_aws::target::Target;
 use patchhub_core::policy::FindingPolicy;
@@ -17,6 +18,7 @@ use serde_json::Value;
 use crate::config::LambdaConfig;
 use crate::error::{ErrorType, LambdaError};
 use crate::event::{self, Request};
+use crate::{batch, custom_resource};
 
 /// Failed findings quoted in a `PartialFailure` message (the rest are counted).
 const QUOTED_FAILURES: usize = 3;
@@ -74,6 +76,19 @@ pub struct InvocationSummary {
     /// Lambda's request id.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub request_id: String,
+    /// Records of an SQS batch.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub records: usize,
+    /// Of those, reported back as failed (SQS redelivers them).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub records_failed: usize,
+    /// Findings archived because the stack was deleted.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub archived: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl InvocationSummary {
@@ -91,6 +106,25 @@ impl InvocationSummary {
         self.failed = t.failed;
         self.api_calls = api_calls;
         self.ingested = t.ingestion_events();
+    }
+
+    /// Adds one more sync's counters (a batch syncs its nodes in groups).
+    pub(crate) fn add_counters(&mut self, t: &TargetSummary) {
+        let mut one = InvocationSummary::default();
+        one.counters(t, t.api_calls.values().sum());
+        self.nodes += one.nodes;
+        self.non_compliant += one.non_compliant;
+        self.nodes_changed += one.nodes_changed;
+        self.nodes_gone += one.nodes_gone;
+        self.created += one.created;
+        self.updated += one.updated;
+        self.unchanged += one.unchanged;
+        self.refreshed += one.refreshed;
+        self.resolved += one.resolved;
+        self.held_back += one.held_back;
+        self.failed += one.failed;
+        self.api_calls += one.api_calls;
+        self.ingested += one.ingested;
     }
 
     /// Writes the summary line: JSON fields a metric filter can match (`$.error_type`,
@@ -122,6 +156,9 @@ impl InvocationSummary {
                     error_type = self.error_type,
                     note = self.note.as_deref(),
                     request_id = %self.request_id,
+                    records = self.records,
+                    records_failed = self.records_failed,
+                    archived = self.archived,
                     "invocation summary"
                 )
             };
@@ -263,13 +300,24 @@ impl Function {
             request_id: context.request_id,
             ..Default::default()
         };
-        let result = match event::classify(&payload, self.account(), self.region()) {
-            Err(e) => {
-                summary.trigger = "unknown";
-                summary.mode = "rejected";
-                Err(e)
+        // An SQS batch answers with its failed records; everything else with the summary.
+        let mut answer = None;
+        let result = if let Some(req) = custom_resource::parse(&payload) {
+            self.custom_resource(req, context.deadline, &mut summary)
+                .await
+        } else if batch::is_sqs_batch(&payload) {
+            self.sqs_batch(&payload, &mut summary)
+                .await
+                .map(|failed| answer = Some(batch::response(&failed)))
+        } else {
+            match event::classify(&payload, self.account(), self.region()) {
+                Err(e) => {
+                    summary.trigger = "unknown";
+                    summary.mode = "rejected";
+                    Err(e)
+                }
+                Ok(request) => self.run(request, &mut summary).await,
             }
-            Ok(request) => self.run(request, &mut summary).await,
         };
         summary.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         if let Err(e) = &result {
@@ -278,7 +326,25 @@ impl Function {
             summary.note = Some(e.message.clone());
         }
         summary.log();
-        result.map(|()| serde_json::to_value(&summary).unwrap_or(Value::Null))
+        result.map(|()| {
+            answer.unwrap_or_else(|| serde_json::to_value(&summary).unwrap_or(Value::Null))
+        })
+    }
+
+    /// Syncs with `opts` in the function's account and Region, counting the calls it made.
+    pub(crate) async fn sync(&self, mut opts: SyncOptions) -> TargetSummary {
+        opts.batch_concurrency = self.batch_concurrency;
+        let t = &self.target;
+        let calls_before = t.calls();
+        let mut target =
+            sync_target(t.ssm(), t.hub(), t.account(), t.region(), opts, Utc::now()).await;
+        target.api_calls = t.api_calls_since(&calls_before);
+        target
+    }
+
+    /// Security Hub of the function's account and Region, paced by the function's limiter.
+    pub(crate) fn sink(&self) -> SecurityHubSink {
+        self.target.hub()
     }
 
     async fn run(
@@ -305,12 +371,7 @@ impl Function {
         };
         let mut opts = SyncOptions::new(self.policy.clone());
         opts.only_instance = only.clone();
-        opts.batch_concurrency = self.batch_concurrency;
-        let t = &self.target;
-        let calls_before = t.calls();
-        let mut target =
-            sync_target(t.ssm(), t.hub(), t.account(), t.region(), opts, Utc::now()).await;
-        target.api_calls = t.api_calls_since(&calls_before);
+        let target = self.sync(opts).await;
         summary.counters(&target, target.api_calls.values().sum());
         if let Some(id) = &only
             && target.nodes_read == 0

@@ -1,15 +1,19 @@
 //! The patchhub Lambda function: recognises every event AWS sends it (maintenance window task,
-//! compliance change, schedule), runs the same sync as `patchhub sync` in its own account and
-//! Region, and fails with a stable `errorType` that alarms can count.
+//! compliance changes through an SQS queue, schedule, CloudFormation's custom resource), runs the
+//! same sync as `patchhub sync` in its own account and Region, archives its findings when its
+//! stack is deleted, and fails with a stable `errorType` that alarms can count.
 //!
 //! [`run`] is the whole program; [`function::Function`] is the handler, built once per cold
 //! start and callable from tests with `LambdaEvent::new(payload, Context::default())`.
 
+pub mod batch;
 pub mod config;
+pub mod custom_resource;
 pub mod error;
 pub mod event;
 pub mod function;
 pub mod logging;
+pub mod response_url;
 pub mod runtime_api;
 
 use std::sync::Arc;

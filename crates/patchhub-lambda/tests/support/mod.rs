@@ -222,3 +222,110 @@ pub fn bootstrap_env(runtime_api: &str, awsim_url: &str, account: &str) -> Vec<(
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect()
 }
+
+/// An SQS batch as the event source mapping delivers it: one record per `(message id, body)`.
+pub fn sqs_batch(records: &[(&str, &Value)]) -> Value {
+    let records: Vec<Value> = records
+        .iter()
+        .map(|(id, body)| {
+            serde_json::json!({
+                "messageId": id,
+                "receiptHandle": format!("handle-{id}"),
+                "body": body.to_string(),
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "1714529649000",
+                    "SenderId": "AIDAEXAMPLE",
+                    "ApproximateFirstReceiveTimestamp": "1714529649010"
+                },
+                "messageAttributes": {},
+                "md5OfBody": "-",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": format!("arn:aws:sqs:{REGION}:{FIXTURE_ACCOUNT}:patchhub-compliance-events"),
+                "awsRegion": REGION
+            })
+        })
+        .collect();
+    serde_json::json!({ "Records": records })
+}
+
+/// A loopback HTTP server standing in for a CloudFormation response URL: it records every `PUT`
+/// (path with query, and the body) and answers 200, after answering `fail_first` requests 500.
+pub struct ResponseUrl {
+    addr: std::net::SocketAddr,
+    received: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
+    _task: tokio::task::JoinHandle<()>,
+}
+
+impl ResponseUrl {
+    /// Starts the server on an ephemeral loopback port.
+    pub async fn start(fail_first: usize) -> Self {
+        use axum::extract::State;
+        use axum::http::StatusCode;
+        use axum::http::Uri;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        type Shared = (
+            std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
+            std::sync::Arc<AtomicUsize>,
+            usize,
+        );
+        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let state: Shared = (received.clone(), Default::default(), fail_first);
+        let app = axum::Router::new()
+            .fallback(axum::routing::put(
+                |State((got, seen, fail)): State<Shared>, uri: Uri, body: String| async move {
+                    got.lock().expect("received").push((uri.to_string(), body));
+                    if seen.fetch_add(1, Ordering::SeqCst) < fail {
+                        StatusCode::INTERNAL_SERVER_ERROR
+                    } else {
+                        StatusCode::OK
+                    }
+                },
+            ))
+            .with_state(state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let addr = listener.local_addr().expect("addr");
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        ResponseUrl {
+            addr,
+            received,
+            _task: task,
+        }
+    }
+
+    /// A pre-signed-looking URL on this server.
+    pub fn url(&self) -> String {
+        format!(
+            "http://{}/arn%3Aaws%3Acloudformation%3Aus-east-1%3A123456789012%3Astack/patchhub/1/ArchiveFindingsOnDelete?X-Amz-Signature=abc%2Fdef&X-Amz-Expires=7199",
+            self.addr
+        )
+    }
+
+    /// Every `PUT` so far: (path and query, body).
+    pub fn received(&self) -> Vec<(String, String)> {
+        self.received.lock().expect("received").clone()
+    }
+}
+
+/// A CloudFormation custom resource request of `kind` (`Create`, `Update`, `Delete`) for the
+/// account template's resource, answering to `response_url`.
+pub fn cfn_request(kind: &str, account: &str, response_url: &str, archive: &str) -> Value {
+    serde_json::json!({
+        "RequestType": kind,
+        "ServiceToken": format!("arn:aws:lambda:{REGION}:{account}:function:patchhub"),
+        "ResponseURL": response_url,
+        "StackId": format!("arn:aws:cloudformation:{REGION}:{account}:stack/patchhub/7d0c2a10-0000-11ef-8000-0a1b2c3d4e5f"),
+        "RequestId": "5d478078-13e9-baf0-464a-7ef285ecc786",
+        "LogicalResourceId": "ArchiveFindingsOnDelete",
+        "PhysicalResourceId": format!("patchhub-findings-{account}-{REGION}"),
+        "ResourceType": "Custom::PatchhubFindings",
+        "ResourceProperties": {
+            "ServiceToken": format!("arn:aws:lambda:{REGION}:{account}:function:patchhub"),
+            "ArchiveFindingsOnDelete": archive
+        }
+    })
+}
