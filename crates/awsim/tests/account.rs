@@ -3,56 +3,33 @@
 
 mod common;
 
+use aws_sdk_account::Client;
 use aws_sdk_account::types::RegionOptStatus;
-use awsim::fleet::{AccountSpec, Fleet, OrgSpec};
+use awsim::Awsim;
+use awsim::fleet::{AccountSpec, Fleet};
+use common::{EAST, refused};
 
 const MGMT: &str = "100000000000";
 const MEMBER: &str = "100000000001";
+const VALIDATION: &str = "ValidationException";
 
 fn fleet() -> Fleet {
-    let account = |id: &str, disabled: &[&str]| AccountSpec {
-        id: id.into(),
-        name: id.into(),
-        email: format!("{id}@example.com"),
-        status: "ACTIVE".into(),
-        parent: None,
-        roles: vec![],
-        regions: vec!["us-east-1".into()],
-        disabled_regions: disabled.iter().map(|r| r.to_string()).collect(),
-        instances: vec![],
+    let member = AccountSpec {
+        disabled_regions: vec!["ap-east-1".into(), "me-south-1".into()],
+        ..common::account(MEMBER)
     };
-    Fleet {
-        organization: Some(OrgSpec {
-            id: "o-example123".into(),
-            management_account: MGMT.into(),
-            root_id: "r-root".into(),
-            organizational_units: vec![],
-        }),
-        accounts: vec![
-            account(MGMT, &[]),
-            account(MEMBER, &["ap-east-1", "me-south-1"]),
-        ],
-    }
+    common::organization(MGMT, vec![common::account(MGMT), member])
 }
 
-async fn client(sim: &awsim::Awsim, account: &str) -> aws_sdk_account::Client {
-    aws_sdk_account::Client::new(&common::sdk_config(sim, account, "us-east-1"))
-}
-
-/// The error code a refused `ListRegions` call answers with.
-async fn refused(
-    req: aws_sdk_account::operation::list_regions::builders::ListRegionsFluentBuilder,
-) -> String {
-    let e = req.send().await.expect_err("the call is refused");
-    e.into_service_error()
-        .meta()
-        .code()
-        .unwrap_or_default()
-        .to_string()
+/// awsim with the organization, and the member account's client.
+async fn setup() -> (Awsim, Client) {
+    let sim = common::start_loaded(&fleet()).await;
+    let member = common::client(&sim, MEMBER, EAST).await;
+    (sim, member)
 }
 
 async fn regions(
-    c: &aws_sdk_account::Client,
+    c: &Client,
     account: Option<&str>,
     statuses: &[RegionOptStatus],
 ) -> Vec<(String, String)> {
@@ -75,9 +52,7 @@ async fn regions(
 
 #[tokio::test]
 async fn enabled_regions_agree_with_what_the_router_accepts() {
-    let sim = common::start_with(common::config_for_accounts(&[MGMT, MEMBER])).await;
-    sim.load_fleet(fleet()).unwrap();
-    let member = client(&sim, MEMBER).await;
+    let (sim, member) = setup().await;
 
     let all = regions(&member, None, &[]).await;
     assert!(all.len() > 30, "the whole commercial catalogue: {all:?}");
@@ -91,16 +66,12 @@ async fn enabled_regions_agree_with_what_the_router_accepts() {
         "other partitions are not listed"
     );
 
-    let enabled = regions(
-        &member,
-        None,
-        &[RegionOptStatus::Enabled, RegionOptStatus::EnabledByDefault],
-    )
-    .await;
+    let enabled = [RegionOptStatus::Enabled, RegionOptStatus::EnabledByDefault];
+    let enabled = regions(&member, None, &enabled).await;
     assert_eq!(enabled.len(), all.len() - 2);
     // Every Region listed as enabled accepts calls; the disabled ones refuse them.
     for (r, s) in &all {
-        let sts = aws_sdk_sts::Client::new(&common::sdk_config(&sim, MEMBER, r));
+        let sts: aws_sdk_sts::Client = common::client(&sim, MEMBER, r).await;
         let ok = sts.get_caller_identity().send().await.is_ok();
         assert_eq!(ok, s != "DISABLED", "{r} is {s} but a call there ok={ok}");
     }
@@ -108,35 +79,27 @@ async fn enabled_regions_agree_with_what_the_router_accepts() {
 
 #[tokio::test]
 async fn pages_of_at_most_fifty_and_bad_input_is_refused() {
-    let sim = common::start_with(common::config_for_accounts(&[MGMT, MEMBER])).await;
-    sim.load_fleet(fleet()).unwrap();
-    let member = client(&sim, MEMBER).await;
+    let (_sim, member) = setup().await;
 
     let first = member.list_regions().max_results(7).send().await.unwrap();
     assert_eq!(first.regions().len(), 7);
     let token = first.next_token().expect("more pages").to_string();
-    let second = member
-        .list_regions()
-        .max_results(7)
-        .next_token(&token)
-        .send()
-        .await
-        .unwrap();
+    let second = member.list_regions().max_results(7).next_token(&token);
+    let second = second.send().await.unwrap();
     assert_ne!(first.regions()[0], second.regions()[0]);
 
     for bad in [0, 51] {
-        let code = refused(member.list_regions().max_results(bad)).await;
-        assert_eq!(code, "ValidationException", "MaxResults {bad}");
+        let call = member.list_regions().max_results(bad);
+        assert_eq!(refused(call.send().await), VALIDATION, "MaxResults {bad}");
     }
-    let code = refused(member.list_regions().next_token("forged")).await;
-    assert_eq!(code, "ValidationException");
+    let forged = member.list_regions().next_token("forged");
+    assert_eq!(refused(forged.send().await), VALIDATION);
 }
 
 #[tokio::test]
 async fn only_the_management_account_may_name_another_account() {
-    let sim = common::start_with(common::config_for_accounts(&[MGMT, MEMBER])).await;
-    sim.load_fleet(fleet()).unwrap();
-    let (mgmt, member) = (client(&sim, MGMT).await, client(&sim, MEMBER).await);
+    let (sim, member) = setup().await;
+    let mgmt: Client = common::client(&sim, MGMT, EAST).await;
 
     let seen = regions(&mgmt, Some(MEMBER), &[RegionOptStatus::Disabled]).await;
     assert_eq!(
@@ -146,9 +109,9 @@ async fn only_the_management_account_may_name_another_account() {
             ("me-south-1".to_string(), "DISABLED".to_string())
         ]
     );
-    let code = refused(member.list_regions().account_id(MGMT)).await;
-    assert_eq!(code, "AccessDeniedException");
+    let call = member.list_regions().account_id(MGMT);
+    assert_eq!(refused(call.send().await), "AccessDeniedException");
     // The management account must ask for itself without naming itself.
-    let code = refused(mgmt.list_regions().account_id(MGMT)).await;
-    assert_eq!(code, "ValidationException");
+    let call = mgmt.list_regions().account_id(MGMT);
+    assert_eq!(refused(call.send().await), VALIDATION);
 }

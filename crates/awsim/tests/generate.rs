@@ -21,11 +21,10 @@ fn spec(s: &str) -> GenerateSpec {
 }
 
 fn non_compliant(n: &InstanceSpec) -> bool {
-    n.patches.iter().any(|p| match p.state.as_str() {
-        "MISSING" | "FAILED" | "INSTALLED_PENDING_REBOOT" | "INSTALLED_REJECTED" => true,
-        "AVAILABLE_SECURITY_UPDATE" => !n.available_security_updates_compliant,
-        _ => false,
-    })
+    let compliant = n.available_security_updates_compliant;
+    n.patches
+        .iter()
+        .any(|p| common::counts_against(&p.state, compliant))
 }
 
 fn share(nodes: &[&InstanceSpec], f: impl Fn(&InstanceSpec) -> bool) -> f64 {
@@ -287,7 +286,7 @@ fn spec_parsing() {
 
 #[tokio::test]
 async fn generated_fleets_load_and_serve() {
-    let sim = common::start().await;
+    let sim = common::start_empty().await;
     let fleet = sim
         .generate(&spec("accounts=2,regions=2,instances=20,patches=10,seed=3"))
         .unwrap();

@@ -7,44 +7,75 @@ use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use awsim::Config;
+use aws_sdk_securityhub::Client;
 use awsim::quota::QuotaConfig;
+use awsim::{Awsim, Config};
+use common::{DEFAULT_ACCOUNT, EAST, WEST, outcome};
 
-fn hub(sim: &awsim::Awsim, attempts: u32) -> aws_sdk_securityhub::Client {
-    let cfg = common::default_sdk_config(sim, "us-east-1");
-    let conf = aws_sdk_securityhub::config::Builder::from(&cfg)
-        .retry_config(
-            RetryConfig::standard()
-                .with_max_attempts(attempts)
-                .with_initial_backoff(Duration::from_millis(50)),
-        )
-        .build();
-    aws_sdk_securityhub::Client::from_conf(conf)
+/// A Security Hub client of `account` in `region` with its own retries and timeouts.
+async fn hub_as(
+    sim: &Awsim,
+    account: &str,
+    region: &str,
+    retry: RetryConfig,
+    timeout: Option<TimeoutConfig>,
+) -> Client {
+    let sdk = common::sdk(sim, account, region).await;
+    let mut conf = aws_sdk_securityhub::config::Builder::from(&sdk).retry_config(retry);
+    if timeout.is_some() {
+        conf.set_timeout_config(timeout);
+    }
+    Client::from_conf(conf.build())
+}
+
+/// The default account's client in us-east-1, making up to `attempts` attempts.
+async fn hub(sim: &Awsim, attempts: u32) -> Client {
+    let backoff = Duration::from_millis(50);
+    let retry = RetryConfig::standard().with_max_attempts(attempts);
+    hub_as(
+        sim,
+        DEFAULT_ACCOUNT,
+        EAST,
+        retry.with_initial_backoff(backoff),
+        None,
+    )
+    .await
+}
+
+/// awsim with Security Hub enabled for the default account in us-east-1.
+async fn with_hub() -> Awsim {
+    let sim = common::start_empty().await;
+    let c = hub(&sim, 1).await;
+    c.enable_security_hub().send().await.unwrap();
+    sim
+}
+
+/// awsim enforcing AWS's published quotas, acting for `accounts`.
+async fn with_quotas(accounts: &[&str]) -> Awsim {
+    let config = Config {
+        quotas: QuotaConfig::aws(),
+        ..Config::default()
+    };
+    common::start_with_keys(accounts, config).await
 }
 
 #[tokio::test]
 async fn get_findings_is_throttled_past_its_burst_and_the_sdk_retries() {
-    let sim = common::start_with(Config {
-        quotas: QuotaConfig::aws(),
-        ..Config::default()
-    })
-    .await;
+    let sim = with_quotas(&[]).await;
     // EnableSecurityHub draws from the "other APIs" bucket (10/s, burst 30), not GetFindings'.
-    hub(&sim, 1).enable_security_hub().send().await.unwrap();
+    hub(&sim, 1)
+        .await
+        .enable_security_hub()
+        .send()
+        .await
+        .unwrap();
 
     // GetFindings: burst 6. Without retries the 7th call in a row is refused with the real code.
-    let no_retry = hub(&sim, 1);
+    let no_retry = hub(&sim, 1).await;
     let mut codes = Vec::new();
     for _ in 0..7 {
-        match no_retry.get_findings().send().await {
-            Ok(_) => codes.push("ok".to_string()),
-            Err(e) => codes.push(
-                e.as_service_error()
-                    .and_then(|e| e.meta().code())
-                    .unwrap_or("?")
-                    .to_string(),
-            ),
-        }
+        let answer = outcome(no_retry.get_findings().send().await);
+        codes.push(answer.map_or_else(|code| code, |_| "ok".to_string()));
     }
     assert_eq!(&codes[..6], &["ok"; 6]);
     assert_eq!(codes[6], "TooManyRequestsException");
@@ -52,7 +83,7 @@ async fn get_findings_is_throttled_past_its_burst_and_the_sdk_retries() {
 
     // With the SDK's standard retry, a burst of 10 calls all succeed: the SDK classified the
     // throttle and backed off until the bucket (3/s) refilled.
-    let retrying = hub(&sim, 10);
+    let retrying = hub(&sim, 10).await;
     for _ in 0..10 {
         retrying
             .get_findings()
@@ -75,74 +106,54 @@ async fn get_findings_is_throttled_past_its_burst_and_the_sdk_retries() {
 
 #[tokio::test]
 async fn buckets_are_per_account_and_region() {
-    let mut config = common::config_for_accounts(&["111111111111", "222222222222"]);
-    config.quotas = QuotaConfig::aws();
-    let sim = common::start_with(config).await;
-    let client = |account: &str, region: &str| {
-        let cfg = common::sdk_config(&sim, account, region);
-        let conf = aws_sdk_securityhub::config::Builder::from(&cfg)
-            .retry_config(RetryConfig::standard().with_max_attempts(1))
-            .build();
-        aws_sdk_securityhub::Client::from_conf(conf)
-    };
-    for (a, r) in [
-        ("111111111111", "us-east-1"),
-        ("222222222222", "us-east-1"),
-        ("111111111111", "eu-west-1"),
-    ] {
-        client(a, r).enable_security_hub().send().await.unwrap();
+    let (a, b) = ("111111111111", "222222222222");
+    let sim = with_quotas(&[a, b]).await;
+    let once = || RetryConfig::standard().with_max_attempts(1);
+    for (account, region) in [(a, EAST), (b, EAST), (a, WEST)] {
+        let c = hub_as(&sim, account, region, once(), None).await;
+        c.enable_security_hub().send().await.unwrap();
     }
-    let a = client("111111111111", "us-east-1");
+    let a_east = hub_as(&sim, a, EAST, once(), None).await;
     let mut refused = 0;
     for _ in 0..8 {
-        refused += usize::from(a.get_findings().send().await.is_err());
+        refused += usize::from(a_east.get_findings().send().await.is_err());
     }
     assert!(
         refused >= 2,
         "account A exhausted its burst of 6 ({refused} refused)"
     );
     // Same moment: account B, and account A in another Region, still have full buckets.
-    for _ in 0..6 {
-        client("222222222222", "us-east-1")
-            .get_findings()
-            .send()
-            .await
-            .expect("B has its own bucket");
-    }
-    for _ in 0..6 {
-        client("111111111111", "eu-west-1")
-            .get_findings()
-            .send()
-            .await
-            .expect("eu-west-1 has its own bucket");
+    for (account, region, why) in [
+        (b, EAST, "B has its own bucket"),
+        (a, WEST, "eu-west-1 has its own bucket"),
+    ] {
+        let c = hub_as(&sim, account, region, once(), None).await;
+        for _ in 0..6 {
+            c.get_findings().send().await.expect(why);
+        }
     }
 }
 
 #[tokio::test]
 async fn injected_server_errors_and_throttles_are_reproducible_and_counted() {
-    let sim = common::start().await;
-    hub(&sim, 1).enable_security_hub().send().await.unwrap();
+    let sim = with_hub().await;
     sim.set_faults("error=1.0".parse().unwrap());
-    let err = hub(&sim, 2).describe_hub().send().await.unwrap_err();
+    let err = hub(&sim, 2).await.describe_hub().send().await.unwrap_err();
     let se = err.as_service_error().expect("a service error");
     assert_eq!(se.meta().code(), Some("InternalException"));
     let faulted: u64 = sim.stats().calls.iter().map(|r| r.counts.faulted).sum();
     assert_eq!(faulted, 2, "one fault per attempt, two attempts");
 
     sim.set_faults("throttle=1.0".parse().unwrap());
-    let err = hub(&sim, 1).describe_hub().send().await.unwrap_err();
-    assert_eq!(
-        err.as_service_error().and_then(|e| e.meta().code()),
-        Some("TooManyRequestsException")
-    );
+    let throttled = hub(&sim, 1).await.describe_hub().send().await;
+    assert_eq!(common::refused(throttled), "TooManyRequestsException");
 
     // Same seed, same sequence: two emulators with throttle=0.5 refuse the same calls.
     let mut seqs = Vec::new();
     for _ in 0..2 {
-        let s = common::start().await;
-        hub(&s, 1).enable_security_hub().send().await.unwrap();
+        let s = with_hub().await;
         s.set_faults("throttle=0.5".parse().unwrap());
-        let c = hub(&s, 1);
+        let c = hub(&s, 1).await;
         let mut seq = Vec::new();
         for _ in 0..20 {
             seq.push(c.describe_hub().send().await.is_ok());
@@ -155,19 +166,12 @@ async fn injected_server_errors_and_throttles_are_reproducible_and_counted() {
 
 #[tokio::test]
 async fn slow_answers_past_the_client_timeout_are_timeouts() {
-    let sim = common::start().await;
-    hub(&sim, 1).enable_security_hub().send().await.unwrap();
+    let sim = with_hub().await;
     sim.set_faults("slow=1.0,slow_ms=1500".parse().unwrap());
-    let cfg = common::default_sdk_config(&sim, "us-east-1");
-    let conf = aws_sdk_securityhub::config::Builder::from(&cfg)
-        .retry_config(RetryConfig::standard().with_max_attempts(1))
-        .timeout_config(
-            TimeoutConfig::builder()
-                .operation_attempt_timeout(Duration::from_millis(300))
-                .build(),
-        )
-        .build();
-    let client = aws_sdk_securityhub::Client::from_conf(conf);
+    let retry = RetryConfig::standard().with_max_attempts(1);
+    let attempt = Duration::from_millis(300);
+    let timeout = TimeoutConfig::builder().operation_attempt_timeout(attempt);
+    let client = hub_as(&sim, DEFAULT_ACCOUNT, EAST, retry, Some(timeout.build())).await;
     let started = std::time::Instant::now();
     let err = client.describe_hub().send().await.unwrap_err();
     assert!(
@@ -182,7 +186,7 @@ async fn slow_answers_past_the_client_timeout_are_timeouts() {
 
 #[tokio::test]
 async fn control_plane_over_http() {
-    let sim = common::start().await;
+    let sim = common::start_empty().await;
     let url = sim.url();
     // Plain HTTP/1.1 over a TcpStream: the control plane needs no SDK.
     async fn call(url: &str, method: &str, path: &str, body: &str) -> (u16, String) {

@@ -7,155 +7,70 @@ mod common;
 use std::collections::{BTreeSet, HashSet};
 
 use aws_sdk_securityhub::Client;
-use aws_sdk_securityhub::error::ProvideErrorMetadata;
-use aws_sdk_securityhub::types::builders::AwsSecurityFindingBuilder;
+use aws_sdk_securityhub::operation::get_findings::GetFindingsOutput;
+use aws_sdk_securityhub::types::builders::{
+    AwsSecurityFindingBuilder, AwsSecurityFindingFiltersBuilder,
+};
 use aws_sdk_securityhub::types::{
     AwsSecurityFinding, AwsSecurityFindingFilters, AwsSecurityFindingIdentifier, Compliance,
     ComplianceStatus, DateFilter, DateRange, DateRangeUnit, MapFilter, MapFilterComparison, Note,
     NoteUpdate, NumberFilter, RecordState, RelatedFinding, Resource, ResourceDetails, Severity,
     SeverityLabel, SeverityUpdate, SortCriterion, SortOrder, StringFilter, StringFilterComparison,
-    VerificationState, Workflow, WorkflowStatus, WorkflowUpdate,
+    VerificationState, Workflow, WorkflowStatus,
 };
+use common::hub::finding as finding_in;
+use common::hub::{
+    all_pages, at, batch_import, findings, findings_matching, identifier, ids, import, import_ok,
+    product_arn, seen, set, set_workflow, workflow, workflow_of,
+};
+use common::{DEFAULT_ACCOUNT as ACCOUNT, refused, run};
 
-const ACCOUNT: &str = "123456789012";
-
-/// Runs a test body on worker threads with a 16 MB stack. In debug builds the SDK's ASFF
-/// deserializer has a stack frame of about 1 MB (`de_aws_security_finding`) and decoding a
-/// `GetFindings` response needs more than the 2 MB a test thread has, so reading findings on a
-/// `#[tokio::test]` thread overflows.
-fn run<F: Future<Output = ()> + Send + 'static>(body: F) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_stack_size(16 * 1024 * 1024)
-        .enable_all()
-        .build()
-        .expect("test runtime");
-    rt.block_on(async move {
-        if let Err(e) = tokio::spawn(body).await {
-            match e.try_into_panic() {
-                Ok(panic) => std::panic::resume_unwind(panic),
-                Err(e) => panic!("test task failed: {e}"),
-            }
-        }
-    });
-}
 const REGION: &str = "us-east-1";
-
-fn product_arn(account: &str, region: &str) -> String {
-    format!("arn:aws:securityhub:{region}:{account}:product/{account}/default")
-}
+/// What a call refused as a whole for bad input answers.
+const INVALID: &str = "InvalidInputException";
 
 fn default_product() -> String {
     product_arn(ACCOUNT, REGION)
 }
 
-/// `2024-05-01T00:MM:00Z`-style timestamps, `minute` minutes after a fixed start.
-fn at(minute: u32) -> String {
-    format!("2024-05-01T{:02}:{:02}:00Z", minute / 60, minute % 60)
-}
-
-/// A valid finding for `account` in `region`, `Id = id`, on instance `resource`.
-fn finding_in(account: &str, region: &str, id: &str, resource: &str) -> AwsSecurityFindingBuilder {
-    AwsSecurityFinding::builder()
-        .schema_version("2018-10-08")
-        .id(id)
-        .product_arn(product_arn(account, region))
-        .generator_id("patchhub/missing-patches")
-        .aws_account_id(account)
-        .types("Software and Configuration Checks/Patch Management")
-        .created_at(at(0))
-        .updated_at(at(0))
-        .severity(Severity::builder().label(SeverityLabel::High).build())
-        .title(format!("Missing patches on {resource}"))
-        .description("The instance is missing security patches.")
-        .resources(
-            Resource::builder()
-                .r#type("AwsEc2Instance")
-                .id(resource)
-                .build(),
-        )
-}
-
+/// A valid finding of the default account, `Id = id`, on instance `resource`.
 fn finding(id: &str, resource: &str) -> AwsSecurityFindingBuilder {
     finding_in(ACCOUNT, REGION, id, resource)
 }
 
-async fn enabled_client(sim: &awsim::Awsim, account: Option<&str>, region: &str) -> Client {
-    let cfg = match account {
-        Some(a) => common::sdk_config(sim, a, region),
-        None => common::default_sdk_config(sim, region),
-    };
-    let client = Client::new(&cfg);
+/// `n` valid findings `PREFIX-0`, `PREFIX-1`, … on one instance.
+fn numbered(prefix: &str, n: usize) -> Vec<AwsSecurityFinding> {
+    (0..n)
+        .map(|i| finding(&format!("{prefix}-{i}"), "i-1").build())
+        .collect()
+}
+
+/// A client of `account` in `region` with Security Hub enabled.
+async fn enabled_client(sim: &awsim::Awsim, account: &str, region: &str) -> Client {
+    let client: Client = common::client(sim, account, region).await;
     client.enable_security_hub().send().await.unwrap();
     client
 }
 
-async fn import(
-    client: &Client,
-    findings: Vec<AwsSecurityFinding>,
-) -> (i32, i32, Vec<(String, String)>) {
-    let out = client
-        .batch_import_findings()
-        .set_findings(Some(findings))
-        .send()
-        .await
-        .unwrap();
-    let failed = out
-        .failed_findings()
-        .iter()
-        .map(|f| {
-            (
-                f.id().unwrap_or_default().to_string(),
-                f.error_code().unwrap_or_default().to_string(),
-            )
-        })
-        .collect();
-    (
-        out.success_count().unwrap(),
-        out.failed_count().unwrap(),
-        failed,
-    )
+/// awsim, and a client of the default account with Security Hub enabled.
+async fn enabled() -> (awsim::Awsim, Client) {
+    let sim = common::start_empty().await;
+    let client = enabled_client(&sim, ACCOUNT, REGION).await;
+    (sim, client)
 }
 
-async fn import_ok(client: &Client, findings: Vec<AwsSecurityFinding>) {
-    let n = findings.len() as i32;
-    let (ok, failed, list) = import(client, findings).await;
-    assert_eq!((ok, failed), (n, 0), "unexpected failures: {list:?}");
-}
-
-async fn all_findings(
-    client: &Client,
-    filters: AwsSecurityFindingFilters,
-) -> Vec<AwsSecurityFinding> {
-    client
-        .get_findings()
-        .filters(filters)
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .unwrap()
+/// The ids of the findings `client` reads that match `filters`.
+async fn matching(client: &Client, filters: AwsSecurityFindingFiltersBuilder) -> BTreeSet<String> {
+    ids(&findings_matching(client, Some(filters.build())).await)
 }
 
 async fn get_one(client: &Client, id: &str) -> AwsSecurityFinding {
-    let mut found = all_findings(client, filters().id(eq(id)).build()).await;
+    let mut found = findings_matching(client, Some(filters().id(eq(id)).build())).await;
     assert_eq!(found.len(), 1, "finding {id}");
     found.remove(0)
 }
 
-fn ids(findings: &[AwsSecurityFinding]) -> BTreeSet<String> {
-    findings
-        .iter()
-        .map(|f| f.id().unwrap().to_string())
-        .collect()
-}
-
-fn set(items: &[&str]) -> BTreeSet<String> {
-    items.iter().map(|s| (*s).to_string()).collect()
-}
-
-fn filters() -> aws_sdk_securityhub::types::builders::AwsSecurityFindingFiltersBuilder {
+fn filters() -> AwsSecurityFindingFiltersBuilder {
     AwsSecurityFindingFilters::builder()
 }
 
@@ -168,30 +83,27 @@ fn eq(value: &str) -> StringFilter {
 }
 
 fn ident(id: &str) -> AwsSecurityFindingIdentifier {
-    AwsSecurityFindingIdentifier::builder()
-        .id(id)
-        .product_arn(default_product())
-        .build()
+    identifier(ACCOUNT, REGION, id)
 }
 
-fn code<E: ProvideErrorMetadata, R>(
-    err: &aws_sdk_securityhub::error::SdkError<E, R>,
-) -> Option<String> {
-    err.as_service_error()
-        .and_then(|e| e.code())
-        .map(str::to_string)
+/// Without a hub, reading is refused and there is nothing to disable.
+async fn assert_no_hub(client: &Client) {
+    let access = "InvalidAccessException";
+    assert_eq!(refused(client.describe_hub().send().await), access);
+    assert_eq!(refused(client.get_findings().send().await), access);
+    assert_eq!(
+        refused(client.disable_security_hub().send().await),
+        "ResourceNotFoundException"
+    );
 }
 
 #[test]
 fn enable_describe_disable_and_their_errors() {
     run(async {
-        let sim = common::start().await;
-        let client = Client::new(&common::default_sdk_config(&sim, REGION));
-
-        let err = client.describe_hub().send().await.unwrap_err();
-        assert_eq!(code(&err).as_deref(), Some("InvalidAccessException"));
-        let err = client.disable_security_hub().send().await.unwrap_err();
-        assert_eq!(code(&err).as_deref(), Some("ResourceNotFoundException"));
+        let sim = common::start_empty().await;
+        let client: Client = common::client(&sim, ACCOUNT, REGION).await;
+        let arn = "arn:aws:securityhub:us-east-1:123456789012:hub/default";
+        assert_no_hub(&client).await;
 
         client
             .enable_security_hub()
@@ -201,10 +113,7 @@ fn enable_describe_disable_and_their_errors() {
             .await
             .unwrap();
         let hub = client.describe_hub().send().await.unwrap();
-        assert_eq!(
-            hub.hub_arn(),
-            Some("arn:aws:securityhub:us-east-1:123456789012:hub/default")
-        );
+        assert_eq!(hub.hub_arn(), Some(arn));
         let subscribed = hub.subscribed_at().unwrap();
         assert!(
             chrono::DateTime::parse_from_rfc3339(subscribed).is_ok(),
@@ -212,23 +121,14 @@ fn enable_describe_disable_and_their_errors() {
         );
         assert_eq!(hub.auto_enable_controls(), Some(true));
         // Asking for our own hub by ARN works.
-        client
-            .describe_hub()
-            .hub_arn("arn:aws:securityhub:us-east-1:123456789012:hub/default")
-            .send()
-            .await
-            .unwrap();
-
-        let err = client.enable_security_hub().send().await.unwrap_err();
-        assert_eq!(code(&err).as_deref(), Some("ResourceConflictException"));
+        client.describe_hub().hub_arn(arn).send().await.unwrap();
+        assert_eq!(
+            refused(client.enable_security_hub().send().await),
+            "ResourceConflictException"
+        );
 
         client.disable_security_hub().send().await.unwrap();
-        let err = client.describe_hub().send().await.unwrap_err();
-        assert_eq!(code(&err).as_deref(), Some("InvalidAccessException"));
-        let err = client.get_findings().send().await.unwrap_err();
-        assert_eq!(code(&err).as_deref(), Some("InvalidAccessException"));
-        let err = client.disable_security_hub().send().await.unwrap_err();
-        assert_eq!(code(&err).as_deref(), Some("ResourceNotFoundException"));
+        assert_no_hub(&client).await;
         // Enabling again works.
         client.enable_security_hub().send().await.unwrap();
     });
@@ -237,35 +137,16 @@ fn enable_describe_disable_and_their_errors() {
 #[test]
 fn batch_sizes_one_and_hundred_pass_zero_and_hundred_one_fail() {
     run(async {
-        let sim = common::start().await;
-        let client = enabled_client(&sim, None, REGION).await;
-
+        let (_sim, client) = enabled().await;
         import_ok(&client, vec![finding("one", "i-1").build()]).await;
-        let hundred: Vec<_> = (0..100)
-            .map(|i| finding(&format!("h-{i}"), "i-1").build())
-            .collect();
-        import_ok(&client, hundred).await;
-        assert_eq!(all_findings(&client, filters().build()).await.len(), 101);
+        import_ok(&client, numbered("h", 100)).await;
+        assert_eq!(seen(&client).await.len(), 101);
 
-        let err = client
-            .batch_import_findings()
-            .set_findings(Some(vec![]))
-            .send()
-            .await
-            .unwrap_err();
-        assert_eq!(code(&err).as_deref(), Some("InvalidInputException"));
-        let too_many: Vec<_> = (0..101)
-            .map(|i| finding(&format!("x-{i}"), "i-1").build())
-            .collect();
-        let err = client
-            .batch_import_findings()
-            .set_findings(Some(too_many))
-            .send()
-            .await
-            .unwrap_err();
-        assert_eq!(code(&err).as_deref(), Some("InvalidInputException"));
+        assert_eq!(refused(batch_import(&client, vec![]).send().await), INVALID);
+        let too_many = batch_import(&client, numbered("x", 101));
+        assert_eq!(refused(too_many.send().await), INVALID);
         // Nothing of the refused calls was stored.
-        assert_eq!(all_findings(&client, filters().build()).await.len(), 101);
+        assert_eq!(seen(&client).await.len(), 101);
     });
 }
 
@@ -289,229 +170,139 @@ fn padded(id: &str, kb: usize) -> AwsSecurityFinding {
 #[test]
 fn size_limits_per_finding_and_per_call() {
     run(async {
-        let sim = common::start().await;
-        let client = enabled_client(&sim, None, REGION).await;
-
-        let (ok, failed, list) = import(
-            &client,
-            vec![
-                padded("big", 250),
-                padded("fits", 200),
-                finding("small", "i-1").build(),
-            ],
-        )
-        .await;
+        let (_sim, client) = enabled().await;
+        let batch = vec![
+            padded("big", 250),
+            padded("fits", 200),
+            finding("small", "i-1").build(),
+        ];
+        let (ok, failed, list) = import(&client, batch).await;
         assert_eq!((ok, failed), (2, 1));
         assert_eq!(list, vec![("big".to_string(), "InvalidInput".to_string())]);
-        assert_eq!(
-            ids(&all_findings(&client, filters().build()).await),
-            set(&["fits", "small"])
-        );
+        assert_eq!(seen(&client).await, set(&["fits", "small"]));
 
         // 30 findings of ~230 KB: each is allowed, the 6.9 MB call is not.
-        let heavy: Vec<_> = (0..30)
+        let heavy = (0..30)
             .map(|i| padded(&format!("heavy-{i}"), 230))
             .collect();
-        let err = client
-            .batch_import_findings()
-            .set_findings(Some(heavy))
-            .send()
-            .await
-            .unwrap_err();
-        assert_eq!(code(&err).as_deref(), Some("InvalidInputException"));
+        assert_eq!(refused(batch_import(&client, heavy).send().await), INVALID);
     });
+}
+
+/// A change to a valid finding.
+type Change = fn(AwsSecurityFindingBuilder) -> AwsSecurityFindingBuilder;
+
+fn compliance(status: ComplianceStatus) -> Compliance {
+    Compliance::builder().status(status).build()
 }
 
 #[test]
 fn each_schema_violation_fails_only_its_finding() {
     run(async {
-        let sim = common::start().await;
-        let client = enabled_client(&sim, None, REGION).await;
-
-        let mut many_pf = finding("pf-51", "i-1");
-        for i in 0..51 {
-            many_pf = many_pf.product_fields(format!("k{i}"), "v");
-        }
-        let mut many_types = finding("types-51", "i-1");
-        for i in 0..51 {
-            many_types = many_types.types(format!("TTPs/Discovery/t{i}"));
-        }
-        let long_id = "x".repeat(513);
-        let cases: Vec<(&str, AwsSecurityFinding, &str)> = vec![
-            (
-                "schema",
-                finding("schema", "i-1")
-                    .schema_version("2020-01-01")
-                    .build(),
-                "InvalidInput",
-            ),
-            (
-                long_id.as_str(),
-                finding(&long_id, "i-1").build(),
-                "InvalidInput",
-            ),
-            (
-                "no-generator",
-                finding("no-generator", "i-1")
-                    .set_generator_id(None)
-                    .build(),
-                "InvalidInput",
-            ),
-            (
-                "long-generator",
-                finding("long-generator", "i-1")
-                    .generator_id("g".repeat(513))
-                    .build(),
-                "InvalidInput",
-            ),
-            (
-                "short-account",
-                finding("short-account", "i-1")
-                    .aws_account_id("12345")
-                    .build(),
-                "InvalidInput",
-            ),
-            (
-                "bad-created",
-                finding("bad-created", "i-1")
-                    .created_at("yesterday")
-                    .build(),
-                "InvalidInput",
-            ),
-            (
-                "no-updated",
-                finding("no-updated", "i-1").set_updated_at(None).build(),
-                "InvalidInput",
-            ),
-            (
-                "long-title",
-                finding("long-title", "i-1").title("t".repeat(257)).build(),
-                "InvalidInput",
-            ),
-            (
-                "no-description",
-                finding("no-description", "i-1")
-                    .set_description(None)
-                    .build(),
-                "InvalidInput",
-            ),
-            (
+        let (_sim, client) = enabled().await;
+        let (input, access) = ("InvalidInput", "InvalidAccess");
+        let case = |id: &str, change: Change, expected: &'static str| {
+            (id.to_string(), change(finding(id, "i-1")).build(), expected)
+        };
+        let cases = vec![
+            case("schema", |f| f.schema_version("2020-01-01"), input),
+            case(&"x".repeat(513), |f| f, input),
+            case("no-generator", |f| f.set_generator_id(None), input),
+            case("long-generator", |f| f.generator_id("g".repeat(513)), input),
+            case("short-account", |f| f.aws_account_id("12345"), input),
+            case("bad-created", |f| f.created_at("yesterday"), input),
+            case("no-updated", |f| f.set_updated_at(None), input),
+            case("long-title", |f| f.title("t".repeat(257)), input),
+            case("no-description", |f| f.set_description(None), input),
+            case(
                 "long-description",
-                finding("long-description", "i-1")
-                    .description("d".repeat(1025))
-                    .build(),
-                "InvalidInput",
+                |f| f.description("d".repeat(1025)),
+                input,
             ),
-            (
-                "no-resources",
-                finding("no-resources", "i-1").set_resources(None).build(),
-                "InvalidInput",
-            ),
-            (
+            case("no-resources", |f| f.set_resources(None), input),
+            case(
                 "resource-no-id",
-                finding("resource-no-id", "i-1")
-                    .set_resources(Some(vec![
+                |f| {
+                    f.set_resources(Some(vec![
                         Resource::builder().r#type("AwsEc2Instance").build(),
                     ]))
-                    .build(),
-                "InvalidInput",
+                },
+                input,
             ),
-            (
+            case(
                 "too-many-resources",
-                finding("too-many-resources", "i-1")
-                    .set_resources(Some(
-                        (0..33)
-                            .map(|i| {
-                                Resource::builder()
-                                    .r#type("Other")
-                                    .id(format!("r{i}"))
-                                    .build()
-                            })
-                            .collect(),
-                    ))
-                    .build(),
-                "InvalidInput",
+                |f| {
+                    (0..33).fold(f.set_resources(None), |f, i| {
+                        f.resources(
+                            Resource::builder()
+                                .r#type("Other")
+                                .id(format!("r{i}"))
+                                .build(),
+                        )
+                    })
+                },
+                input,
             ),
-            (
+            case(
                 "bad-label",
-                finding("bad-label", "i-1")
-                    .severity(
-                        Severity::builder()
-                            .label(SeverityLabel::from("SEVERE"))
-                            .build(),
-                    )
-                    .build(),
-                "InvalidInput",
+                |f| f.severity(Severity::builder().label("SEVERE".into()).build()),
+                input,
             ),
-            (
+            case(
                 "normalized-101",
-                finding("normalized-101", "i-1")
-                    .severity(Severity::builder().normalized(101).build())
-                    .build(),
-                "InvalidInput",
+                |f| f.severity(Severity::builder().normalized(101).build()),
+                input,
             ),
-            (
-                "no-severity",
-                finding("no-severity", "i-1").set_severity(None).build(),
-                "InvalidInput",
-            ),
-            (
+            case("no-severity", |f| f.set_severity(None), input),
+            case(
                 "bad-type",
-                finding("bad-type", "i-1")
-                    .set_types(Some(vec!["PATCH".into()]))
-                    .build(),
-                "InvalidInput",
+                |f| f.set_types(Some(vec!["PATCH".into()])),
+                input,
             ),
-            (
+            case(
                 "bad-namespace",
-                finding("bad-namespace", "i-1")
-                    .set_types(Some(vec!["Patches/Missing".into()]))
-                    .build(),
-                "InvalidInput",
+                |f| f.set_types(Some(vec!["Patches/Missing".into()])),
+                input,
             ),
-            ("types-51", many_types.build(), "InvalidInput"),
-            ("pf-51", many_pf.build(), "InvalidInput"),
-            (
+            case(
+                "types-51",
+                |f| (0..51).fold(f, |f, i| f.types(format!("TTPs/Discovery/t{i}"))),
+                input,
+            ),
+            case(
+                "pf-51",
+                |f| (0..51).fold(f, |f, i| f.product_fields(format!("k{i}"), "v")),
+                input,
+            ),
+            case(
                 "pf-long-key",
-                finding("pf-long-key", "i-1")
-                    .product_fields("k".repeat(129), "v")
-                    .build(),
-                "InvalidInput",
+                |f| f.product_fields("k".repeat(129), "v"),
+                input,
             ),
-            (
+            case(
                 "pf-long-value",
-                finding("pf-long-value", "i-1")
-                    .product_fields("k", "v".repeat(2049))
-                    .build(),
-                "InvalidInput",
+                |f| f.product_fields("k", "v".repeat(2049)),
+                input,
             ),
-            (
+            case(
                 "other-account",
-                finding("other-account", "i-1")
-                    .aws_account_id("210987654321")
-                    .build(),
-                "InvalidAccess",
+                |f| f.aws_account_id("210987654321"),
+                access,
             ),
-            (
+            case(
                 "other-product",
-                finding("other-product", "i-1")
-                    .product_arn(product_arn("210987654321", REGION))
-                    .build(),
-                "InvalidAccess",
+                |f| f.product_arn(product_arn("210987654321", REGION)),
+                access,
             ),
-            (
+            case(
                 "other-region-product",
-                finding("other-region-product", "i-1")
-                    .product_arn(product_arn(ACCOUNT, "eu-west-1"))
-                    .build(),
-                "InvalidAccess",
+                |f| f.product_arn(product_arn(ACCOUNT, "eu-west-1")),
+                access,
             ),
-            (
+            case(
                 "partner-product",
-                finding("partner-product", "i-1")
-                    .product_arn("arn:aws:securityhub:us-east-1::product/prowler/prowler")
-                    .build(),
-                "InvalidAccess",
+                |f| f.product_arn("arn:aws:securityhub:us-east-1::product/prowler/prowler"),
+                access,
             ),
         ];
         let n = cases.len();
@@ -527,23 +318,17 @@ fn each_schema_violation_fails_only_its_finding() {
                 "finding {id} should fail with {expected}"
             );
         }
-        assert_eq!(
-            ids(&all_findings(&client, filters().build()).await),
-            set(&["valid"])
-        );
+        assert_eq!(seen(&client).await, set(&["valid"]));
     });
 }
 
 #[test]
 fn findings_fail_with_invalid_access_when_the_hub_is_not_enabled() {
     run(async {
-        let sim = common::start().await;
-        let client = Client::new(&common::default_sdk_config(&sim, REGION));
-        let (ok, failed, list) = import(
-            &client,
-            vec![finding("a", "i-1").build(), finding("b", "i-2").build()],
-        )
-        .await;
+        let sim = common::start_empty().await;
+        let client: Client = common::client(&sim, ACCOUNT, REGION).await;
+        let batch = vec![finding("a", "i-1").build(), finding("b", "i-2").build()];
+        let (ok, failed, list) = import(&client, batch).await;
         assert_eq!((ok, failed), (0, 2));
         assert!(list.iter().all(|(_, c)| c == "InvalidAccess"), "{list:?}");
         assert_eq!(sim.stats().ingestion_events(), 0);
@@ -553,9 +338,7 @@ fn findings_fail_with_invalid_access_when_the_hub_is_not_enabled() {
 #[test]
 fn stale_updates_are_ignored_and_not_billed() {
     run(async {
-        let sim = common::start().await;
-        let client = enabled_client(&sim, None, REGION).await;
-
+        let (sim, client) = enabled().await;
         import_ok(
             &client,
             vec![finding("f", "i-1").updated_at(at(10)).build()],
@@ -564,35 +347,20 @@ fn stale_updates_are_ignored_and_not_billed() {
         assert_eq!(sim.stats().ingestion_events(), 1);
 
         // Same UpdatedAt and an earlier one: success, but nothing changes and nothing is billed.
-        for updated in [at(10), at(5)] {
-            import_ok(
-                &client,
-                vec![
-                    finding("f", "i-1")
-                        .updated_at(updated)
-                        .title("changed")
-                        .build(),
-                ],
-            )
-            .await;
-        }
-        assert_eq!(sim.stats().ingestion_events(), 1);
-        let f = get_one(&client, "f").await;
-        assert_eq!(f.title(), Some("Missing patches on i-1"));
-        assert_eq!(f.updated_at(), Some(at(10).as_str()));
-
         // A later one is an update and an ingestion event.
-        import_ok(
-            &client,
-            vec![
-                finding("f", "i-1")
-                    .updated_at(at(11))
-                    .title("changed")
-                    .build(),
-            ],
-        )
-        .await;
-        assert_eq!(sim.stats().ingestion_events(), 2);
+        let unchanged = "Missing patches on i-1";
+        for (minute, events, title, updated) in [
+            (10, 1, unchanged, 10),
+            (5, 1, unchanged, 10),
+            (11, 2, "changed", 11),
+        ] {
+            let update = finding("f", "i-1").updated_at(at(minute)).title("changed");
+            import_ok(&client, vec![update.build()]).await;
+            assert_eq!(sim.stats().ingestion_events(), events, "UpdatedAt {minute}");
+            let f = get_one(&client, "f").await;
+            assert_eq!(f.title(), Some(title), "UpdatedAt {minute}");
+            assert_eq!(f.updated_at(), Some(at(updated).as_str()));
+        }
         let snap = sim.stats();
         let row = snap
             .ingestion
@@ -601,17 +369,13 @@ fn stale_updates_are_ignored_and_not_billed() {
             .unwrap();
         assert_eq!((row.counts.creates, row.counts.updates), (1, 1));
         let f = get_one(&client, "f").await;
-        assert_eq!(f.title(), Some("changed"));
         // Security Hub's own stamps.
         assert_eq!(f.region(), Some(REGION));
         assert_eq!(f.product_name(), Some("Default"));
         assert_eq!(f.company_name(), Some("Personal"));
         assert!(f.processed_at().is_some());
         assert_eq!(f.record_state(), Some(&RecordState::Active));
-        assert_eq!(
-            f.workflow().and_then(|w| w.status()),
-            Some(&WorkflowStatus::New)
-        );
+        assert_eq!(workflow_of(&f), Some(WorkflowStatus::New));
         let pf = f.product_fields().unwrap();
         assert_eq!(
             pf.get("aws/securityhub/FindingId").map(String::as_str),
@@ -624,35 +388,15 @@ fn stale_updates_are_ignored_and_not_billed() {
     });
 }
 
-async fn set_workflow(client: &Client, id: &str, status: WorkflowStatus) {
-    let out = client
-        .batch_update_findings()
-        .finding_identifiers(ident(id))
-        .workflow(WorkflowUpdate::builder().status(status).build())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(out.processed_findings().len(), 1);
-}
-
-fn workflow_of(f: &AwsSecurityFinding) -> WorkflowStatus {
-    f.workflow().and_then(|w| w.status()).cloned().unwrap()
-}
-
 #[test]
 fn provider_cannot_change_workflow_note_or_verification_on_update() {
     run(async {
-        let sim = common::start().await;
-        let client = enabled_client(&sim, None, REGION).await;
+        let (_sim, client) = enabled().await;
         import_ok(&client, vec![finding("f", "i-1").build()]).await;
         client
             .batch_update_findings()
             .finding_identifiers(ident("f"))
-            .workflow(
-                WorkflowUpdate::builder()
-                    .status(WorkflowStatus::Notified)
-                    .build(),
-            )
+            .workflow(workflow(WorkflowStatus::Notified))
             .note(
                 NoteUpdate::builder()
                     .text("ticket SEC-1")
@@ -681,7 +425,7 @@ fn provider_cannot_change_workflow_note_or_verification_on_update() {
         import_ok(&client, vec![update]).await;
         let f = get_one(&client, "f").await;
         assert_eq!(f.updated_at(), Some(at(1).as_str()));
-        assert_eq!(workflow_of(&f), WorkflowStatus::Notified);
+        assert_eq!(workflow_of(&f), Some(WorkflowStatus::Notified));
         assert_eq!(f.note().and_then(|n| n.text()), Some("ticket SEC-1"));
         assert_eq!(
             f.verification_state(),
@@ -699,95 +443,53 @@ fn provider_cannot_change_workflow_note_or_verification_on_update() {
 #[test]
 fn workflow_resets_to_new_when_the_problem_comes_back() {
     run(async {
-        let sim = common::start().await;
-        let client = enabled_client(&sim, None, REGION).await;
-        let passed = || {
-            Compliance::builder()
-                .status(ComplianceStatus::Passed)
-                .build()
+        use WorkflowStatus::{New, Notified, Resolved, Suppressed};
+        let (_sim, client) = enabled().await;
+        let pass: Change = |f| f.compliance(compliance(ComplianceStatus::Passed));
+        let fail: Change = |f| f.compliance(compliance(ComplianceStatus::Failed));
+        let archive: Change = |f| f.record_state(RecordState::Archived);
+        let reopen: Change = |f| f.record_state(RecordState::Active);
+        let same: Change = |f| f;
+        // The provider's import at `minute` of the changed findings.
+        let provider = |minute, changes: Vec<(&str, Change)>| {
+            let changed = changes.into_iter().map(|(id, change)| {
+                change(finding(id, &format!("i-{id}")).updated_at(at(minute))).build()
+            });
+            changed.collect::<Vec<_>>()
         };
-        let failed = || {
-            Compliance::builder()
-                .status(ComplianceStatus::Failed)
-                .build()
-        };
-        import_ok(
-            &client,
-            vec![
-                finding("archived", "i-1").build(),
-                finding("passed", "i-2").compliance(passed()).build(),
-                finding("suppressed", "i-3").build(),
-                finding("still-passed", "i-4").compliance(passed()).build(),
-            ],
-        )
-        .await;
-        set_workflow(&client, "archived", WorkflowStatus::Resolved).await;
-        set_workflow(&client, "passed", WorkflowStatus::Notified).await;
-        set_workflow(&client, "suppressed", WorkflowStatus::Suppressed).await;
-        set_workflow(&client, "still-passed", WorkflowStatus::Resolved).await;
+        // Each finding's story: imported with a change, its workflow set, changed by the
+        // provider when the issue is back, after which its workflow is the last one.
+        let stories = [
+            ("archived", same, Resolved, reopen, New),
+            ("passed", pass, Notified, fail, New),
+            ("suppressed", same, Suppressed, reopen, Suppressed),
+            ("still-passed", pass, Resolved, pass, Resolved),
+        ];
+        let first = stories.iter().map(|s| (s.0, s.1)).collect();
+        import_ok(&client, provider(0, first)).await;
+        for (id, _, status, ..) in &stories {
+            let set = set_workflow(&client, ident(id), status.clone()).await;
+            assert_eq!(set, (1, vec![]), "{id}");
+        }
 
         // Provider archives (workflow untouched) ...
-        import_ok(
-            &client,
-            vec![
-                finding("archived", "i-1")
-                    .updated_at(at(1))
-                    .record_state(RecordState::Archived)
-                    .build(),
-                finding("suppressed", "i-3")
-                    .updated_at(at(1))
-                    .record_state(RecordState::Archived)
-                    .build(),
-                finding("still-passed", "i-4")
-                    .updated_at(at(1))
-                    .compliance(passed())
-                    .build(),
-            ],
-        )
-        .await;
+        let archiving = [
+            ("archived", archive),
+            ("suppressed", archive),
+            ("still-passed", pass),
+        ];
+        import_ok(&client, provider(1, archiving.to_vec())).await;
         assert_eq!(
             workflow_of(&get_one(&client, "archived").await),
-            WorkflowStatus::Resolved
+            Some(Resolved)
         );
         // ... then the issue is back.
-        import_ok(
-            &client,
-            vec![
-                finding("archived", "i-1")
-                    .updated_at(at(2))
-                    .record_state(RecordState::Active)
-                    .build(),
-                finding("passed", "i-2")
-                    .updated_at(at(2))
-                    .compliance(failed())
-                    .build(),
-                finding("suppressed", "i-3")
-                    .updated_at(at(2))
-                    .record_state(RecordState::Active)
-                    .build(),
-                finding("still-passed", "i-4")
-                    .updated_at(at(2))
-                    .compliance(passed())
-                    .build(),
-            ],
-        )
-        .await;
-        assert_eq!(
-            workflow_of(&get_one(&client, "archived").await),
-            WorkflowStatus::New
-        );
-        assert_eq!(
-            workflow_of(&get_one(&client, "passed").await),
-            WorkflowStatus::New
-        );
-        assert_eq!(
-            workflow_of(&get_one(&client, "suppressed").await),
-            WorkflowStatus::Suppressed
-        );
-        assert_eq!(
-            workflow_of(&get_one(&client, "still-passed").await),
-            WorkflowStatus::Resolved
-        );
+        let back = stories.iter().map(|s| (s.0, s.3)).collect();
+        import_ok(&client, provider(2, back)).await;
+        for (id, .., expected) in &stories {
+            let f = get_one(&client, id).await;
+            assert_eq!(workflow_of(&f), Some(expected.clone()), "{id}");
+        }
     });
 }
 
@@ -830,337 +532,219 @@ fn expect(ids: &[u32]) -> BTreeSet<String> {
     ids.iter().map(|i| format!("f{i}")).collect()
 }
 
+/// awsim, and a client of the default account holding the [`filter_fixture`].
+async fn with_fixture() -> (awsim::Awsim, Client) {
+    let (sim, client) = enabled().await;
+    filter_fixture(&client).await;
+    (sim, client)
+}
+
 #[test]
 fn get_findings_string_map_date_and_number_filters() {
     run(async {
         use StringFilterComparison as C;
-        let sim = common::start().await;
-        let client = enabled_client(&sim, None, REGION).await;
-        filter_fixture(&client).await;
-        let q = |f: AwsSecurityFindingFilters| {
-            let client = client.clone();
-            async move { ids(&all_findings(&client, f).await) }
+        let (_sim, client) = with_fixture().await;
+        let pf = |key: &str, v: &str, c: MapFilterComparison| {
+            MapFilter::builder().key(key).value(v).comparison(c).build()
         };
-
-        assert_eq!(
-            q(filters().generator_id(eq("gen/a")).build()).await,
-            expect(&[0, 1, 2, 3, 4])
-        );
-        // Same field: EQUALS values ORed.
-        assert_eq!(
-            q(filters()
-                .resource_id(eq("i-001"))
-                .resource_id(eq("i-007"))
-                .build())
-            .await,
-            expect(&[1, 7])
-        );
-        assert_eq!(
-            q(filters().title(sf("Title beta", C::Prefix)).build()).await,
-            expect(&[1, 3, 5, 7, 9])
-        );
-        assert_eq!(
-            q(filters().title(sf("alpha", C::Contains)).build()).await,
-            expect(&[0, 2, 4, 6, 8])
-        );
-        assert_eq!(
-            q(filters().title(sf("alpha", C::NotContains)).build()).await,
-            expect(&[1, 3, 5, 7, 9])
-        );
-        // NOT_ forms ANDed.
-        assert_eq!(
-            q(filters()
-                .generator_id(sf("gen/a", C::NotEquals))
-                .id(sf("f5", C::NotEquals))
-                .id(sf("f6", C::NotEquals))
-                .build())
-            .await,
-            expect(&[7, 8, 9])
-        );
-        // PREFIX first, then PREFIX_NOT_EQUALS.
-        assert_eq!(
-            q(filters()
-                .resource_id(sf("i-00", C::Prefix))
-                .resource_id(sf("i-00", C::PrefixNotEquals))
-                .build())
-            .await,
-            expect(&[])
-        );
-        assert_eq!(
-            q(filters().resource_id(sf("i-", C::PrefixNotEquals)).build()).await,
-            expect(&[])
-        );
-        // A multi-resource finding matches a positive filter on either resource.
-        assert_eq!(
-            q(filters().resource_type(eq("AwsAccount")).build()).await,
-            expect(&[9])
-        );
-        // Different fields ANDed.
-        assert_eq!(
-            q(filters()
-                .generator_id(eq("gen/b"))
-                .severity_label(eq("HIGH"))
-                .record_state(eq("ACTIVE"))
-                .build())
-            .await,
-            expect(&[5])
-        );
-        // Map filter on ProductFields.
-        let pf = |v: &str, c: MapFilterComparison| {
-            MapFilter::builder()
-                .key("patchhub/Baseline")
-                .value(v)
-                .comparison(c)
-                .build()
-        };
-        assert_eq!(
-            q(filters()
-                .product_fields(pf("pb-1", MapFilterComparison::Equals))
-                .build())
-            .await,
-            expect(&[1, 4, 7])
-        );
-        assert_eq!(
-            q(filters()
-                .product_fields(pf("pb-1", MapFilterComparison::NotEquals))
-                .product_fields(pf("pb-2", MapFilterComparison::NotEquals))
-                .build())
-            .await,
-            expect(&[0, 3, 6, 9])
-        );
-        // Security Hub's own ProductFields are filterable too.
-        assert_eq!(
-            q(filters()
-                .product_fields(
-                    MapFilter::builder()
-                        .key("aws/securityhub/FindingId")
-                        .value(format!("{}/f3", default_product()))
-                        .comparison(MapFilterComparison::Equals)
-                        .build()
-                )
-                .build())
-            .await,
-            expect(&[3])
-        );
-        // Dates: inclusive Start/End on UpdatedAt (f_i was updated at minute 10*i).
-        assert_eq!(
-            q(filters()
-                .updated_at(DateFilter::builder().start(at(20)).end(at(40)).build())
-                .build())
-            .await,
-            expect(&[2, 3, 4])
-        );
-        // DateRange: the fixture is from 2024, so nothing is within the last 7 days; 100 years is all.
+        let baseline = |v: &str, c| pf("patchhub/Baseline", v, c);
         let range = |days| {
-            DateFilter::builder()
-                .date_range(
-                    DateRange::builder()
-                        .value(days)
-                        .unit(DateRangeUnit::Days)
-                        .build(),
-                )
-                .build()
+            let range = DateRange::builder().value(days).unit(DateRangeUnit::Days);
+            DateFilter::builder().date_range(range.build()).build()
         };
-        assert_eq!(q(filters().updated_at(range(7)).build()).await, expect(&[]));
-        assert_eq!(
-            q(filters().created_at(range(36_500)).build()).await.len(),
-            10
-        );
-        // Number filters (f_i has Criticality 10*i), ORed within the attribute.
-        assert_eq!(
-            q(filters()
-                .criticality(NumberFilter::builder().gte(40.0).lt(70.0).build())
-                .criticality(NumberFilter::builder().eq(90.0).build())
-                .build())
-            .await,
-            expect(&[4, 5, 6, 9])
-        );
+        let number = NumberFilter::builder;
+        let f3 = format!("{}/f3", default_product());
+        let cases: Vec<(AwsSecurityFindingFiltersBuilder, Vec<u32>)> = vec![
+            (filters().generator_id(eq("gen/a")), vec![0, 1, 2, 3, 4]),
+            // Same field: EQUALS values ORed.
+            (
+                filters().resource_id(eq("i-001")).resource_id(eq("i-007")),
+                vec![1, 7],
+            ),
+            (
+                filters().title(sf("Title beta", C::Prefix)),
+                vec![1, 3, 5, 7, 9],
+            ),
+            (
+                filters().title(sf("alpha", C::Contains)),
+                vec![0, 2, 4, 6, 8],
+            ),
+            (
+                filters().title(sf("alpha", C::NotContains)),
+                vec![1, 3, 5, 7, 9],
+            ),
+            // NOT_ forms ANDed.
+            (
+                filters()
+                    .generator_id(sf("gen/a", C::NotEquals))
+                    .id(sf("f5", C::NotEquals))
+                    .id(sf("f6", C::NotEquals)),
+                vec![7, 8, 9],
+            ),
+            // PREFIX first, then PREFIX_NOT_EQUALS.
+            (
+                filters()
+                    .resource_id(sf("i-00", C::Prefix))
+                    .resource_id(sf("i-00", C::PrefixNotEquals)),
+                vec![],
+            ),
+            (filters().resource_id(sf("i-", C::PrefixNotEquals)), vec![]),
+            // A multi-resource finding matches a positive filter on either resource.
+            (filters().resource_type(eq("AwsAccount")), vec![9]),
+            // Different fields ANDed.
+            (
+                filters()
+                    .generator_id(eq("gen/b"))
+                    .severity_label(eq("HIGH"))
+                    .record_state(eq("ACTIVE")),
+                vec![5],
+            ),
+            // Map filter on ProductFields.
+            (
+                filters().product_fields(baseline("pb-1", MapFilterComparison::Equals)),
+                vec![1, 4, 7],
+            ),
+            (
+                filters()
+                    .product_fields(baseline("pb-1", MapFilterComparison::NotEquals))
+                    .product_fields(baseline("pb-2", MapFilterComparison::NotEquals)),
+                vec![0, 3, 6, 9],
+            ),
+            // Security Hub's own ProductFields are filterable too.
+            (
+                filters().product_fields(pf(
+                    "aws/securityhub/FindingId",
+                    &f3,
+                    MapFilterComparison::Equals,
+                )),
+                vec![3],
+            ),
+            // Dates: inclusive Start/End on UpdatedAt (f_i was updated at minute 10*i).
+            (
+                filters().updated_at(DateFilter::builder().start(at(20)).end(at(40)).build()),
+                vec![2, 3, 4],
+            ),
+            // DateRange: the fixture is from 2024, so nothing is within the last 7 days; 100
+            // years is all.
+            (filters().updated_at(range(7)), vec![]),
+            (filters().created_at(range(36_500)), (0..10).collect()),
+            // Number filters (f_i has Criticality 10*i), ORed within the attribute.
+            (
+                filters()
+                    .criticality(number().gte(40.0).lt(70.0).build())
+                    .criticality(number().eq(90.0).build()),
+                vec![4, 5, 6, 9],
+            ),
+        ];
+        for (f, expected) in cases {
+            let f = f.build();
+            let got = ids(&findings_matching(&client, Some(f.clone())).await);
+            assert_eq!(got, expect(&expected), "{f:?}");
+        }
     });
+}
+
+/// The code a `GetFindings` with `filters` is refused with.
+async fn refuse(client: &Client, filters: AwsSecurityFindingFiltersBuilder) -> String {
+    refused(client.get_findings().filters(filters.build()).send().await)
 }
 
 #[test]
 fn get_findings_refuses_bad_filters_and_page_sizes() {
     run(async {
         use StringFilterComparison as C;
-        let sim = common::start().await;
-        let client = enabled_client(&sim, None, REGION).await;
-        filter_fixture(&client).await;
-        let refuse = |f: AwsSecurityFindingFilters| {
-            let client = client.clone();
-            async move {
-                let err = client.get_findings().filters(f).send().await.unwrap_err();
-                code(&err)
-            }
-        };
-        let invalid = Some("InvalidInputException".to_string());
+        let (_sim, client) = with_fixture().await;
 
-        // 11 attributes.
-        let eleven = filters()
-            .id(eq("a"))
-            .product_arn(eq("a"))
-            .generator_id(eq("a"))
-            .aws_account_id(eq("a"))
-            .region(eq("a"))
-            .title(eq("a"))
-            .r#type(eq("a"))
-            .resource_type(eq("a"))
-            .resource_id(eq("a"))
-            .record_state(eq("a"))
-            .workflow_status(eq("a"))
-            .build();
-        assert_eq!(refuse(eleven).await, invalid);
-        // 10 are fine.
-        let ten = filters()
-            .id(eq("f1"))
-            .product_arn(eq(&default_product()))
-            .generator_id(eq("gen/a"))
-            .aws_account_id(eq(ACCOUNT))
-            .region(eq(REGION))
-            .title(sf("Title", C::Prefix))
-            .r#type(eq("Software and Configuration Checks/Patch Management"))
-            .resource_type(eq("AwsEc2Instance"))
-            .resource_id(eq("i-001"))
-            .record_state(eq("ACTIVE"))
-            .build();
-        assert_eq!(ids(&all_findings(&client, ten).await), expect(&[1]));
+        // 10 attributes are fine, 11 are not.
+        let ten = || {
+            filters()
+                .id(eq("f1"))
+                .product_arn(eq(&default_product()))
+                .generator_id(eq("gen/a"))
+                .aws_account_id(eq(ACCOUNT))
+                .region(eq(REGION))
+                .title(sf("Title", C::Prefix))
+                .r#type(eq("Software and Configuration Checks/Patch Management"))
+                .resource_type(eq("AwsEc2Instance"))
+                .resource_id(eq("i-001"))
+                .record_state(eq("ACTIVE"))
+        };
+        assert_eq!(matching(&client, ten()).await, expect(&[1]));
+        let eleven = ten().workflow_status(eq("NEW"));
+        assert_eq!(refuse(&client, eleven).await, INVALID);
         // 21 values for one attribute.
-        let mut many = filters();
-        for i in 0..21 {
-            many = many.id(eq(&format!("f{i}")));
-        }
-        assert_eq!(refuse(many.build()).await, invalid);
+        let many = (0..21).fold(filters(), |f, i| f.id(eq(&format!("f{i}"))));
+        assert_eq!(refuse(&client, many).await, INVALID);
         // Forbidden combinations.
-        assert_eq!(
-            refuse(
-                filters()
-                    .title(sf("a", C::Contains))
-                    .title(sf("b", C::NotContains))
-                    .build()
-            )
-            .await,
-            invalid
-        );
-        assert_eq!(
-            refuse(
-                filters()
-                    .title(sf("a", C::Equals))
-                    .title(sf("b", C::NotEquals))
-                    .build()
-            )
-            .await,
-            invalid
-        );
-        assert_eq!(
-            refuse(
-                filters()
-                    .title(sf("a", C::Contains))
-                    .title(sf("b", C::Prefix))
-                    .build()
-            )
-            .await,
-            invalid
-        );
+        for (a, b) in [
+            (C::Contains, C::NotContains),
+            (C::Equals, C::NotEquals),
+            (C::Contains, C::Prefix),
+        ] {
+            let both = filters()
+                .title(sf("a", a.clone()))
+                .title(sf("b", b.clone()));
+            assert_eq!(refuse(&client, both).await, INVALID, "{a:?} with {b:?}");
+        }
 
         for bad in [0, 101] {
-            let err = client
-                .get_findings()
-                .max_results(bad)
-                .send()
-                .await
-                .unwrap_err();
-            assert_eq!(code(&err), invalid, "MaxResults {bad}");
+            let call = client.get_findings().max_results(bad);
+            assert_eq!(refused(call.send().await), INVALID, "MaxResults {bad}");
         }
-        let err = client
-            .get_findings()
-            .next_token("garbage")
-            .send()
-            .await
-            .unwrap_err();
-        assert_eq!(code(&err), invalid);
+        let call = client.get_findings().next_token("garbage");
+        assert_eq!(refused(call.send().await), INVALID);
     });
+}
+
+fn sort(field: &str, order: SortOrder) -> SortCriterion {
+    SortCriterion::builder()
+        .field(field)
+        .sort_order(order)
+        .build()
+}
+
+fn first_ids(out: &GetFindingsOutput) -> Vec<&str> {
+    out.findings().iter().map(|f| f.id().unwrap()).collect()
 }
 
 #[test]
 fn get_findings_sorts() {
     run(async {
-        let sim = common::start().await;
-        let client = enabled_client(&sim, None, REGION).await;
-        filter_fixture(&client).await;
-        let sorted = |field: &str, order: SortOrder| {
-            let client = client.clone();
-            let crit = SortCriterion::builder()
-                .field(field)
-                .sort_order(order)
-                .build();
-            async move {
-                let out = client
-                    .get_findings()
-                    .sort_criteria(crit)
-                    .send()
-                    .await
-                    .unwrap();
-                out.findings()
-                    .iter()
-                    .map(|f| f.id().unwrap().to_string())
-                    .collect::<Vec<_>>()
-            }
-        };
-        let order = |ids: &[u32]| ids.iter().map(|i| format!("f{i}")).collect::<Vec<_>>();
-        assert_eq!(
-            sorted("UpdatedAt", SortOrder::Ascending).await,
-            order(&[0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
-        );
-        assert_eq!(
-            sorted("UpdatedAt", SortOrder::Descending).await,
-            order(&[9, 8, 7, 6, 5, 4, 3, 2, 1, 0])
-        );
+        let (_sim, client) = with_fixture().await;
+        let order = |ids: &str| ids.chars().map(|i| format!("f{i}")).collect::<Vec<_>>();
         // Ties broken by Id: LOW = 0,3,6,9; MEDIUM = 1,4,7; HIGH = 2,5,8.
-        assert_eq!(
-            sorted("SeverityNormalized", SortOrder::Descending).await,
-            order(&[2, 5, 8, 1, 4, 7, 0, 3, 6, 9])
-        );
-        assert_eq!(
-            sorted("Title", SortOrder::Ascending).await,
-            order(&[0, 2, 4, 6, 8, 1, 3, 5, 7, 9])
-        );
+        for (field, direction, expected) in [
+            ("UpdatedAt", SortOrder::Ascending, "0123456789"),
+            ("UpdatedAt", SortOrder::Descending, "9876543210"),
+            ("SeverityNormalized", SortOrder::Descending, "2581470369"),
+            ("Title", SortOrder::Ascending, "0246813579"),
+        ] {
+            let criterion = sort(field, direction.clone());
+            let out = client.get_findings().sort_criteria(criterion).send().await;
+            let out = out.unwrap();
+            assert_eq!(first_ids(&out), order(expected), "{field} {direction:?}");
+        }
         // Default: most recently updated first.
         let out = client.get_findings().send().await.unwrap();
         assert_eq!(out.findings()[0].id(), Some("f9"));
         // Several criteria apply in order.
         let out = client
             .get_findings()
-            .sort_criteria(
-                SortCriterion::builder()
-                    .field("GeneratorId")
-                    .sort_order(SortOrder::Descending)
-                    .build(),
-            )
-            .sort_criteria(
-                SortCriterion::builder()
-                    .field("CreatedAt")
-                    .sort_order(SortOrder::Ascending)
-                    .build(),
-            )
-            .sort_criteria(
-                SortCriterion::builder()
-                    .field("Id")
-                    .sort_order(SortOrder::Descending)
-                    .build(),
-            )
+            .sort_criteria(sort("GeneratorId", SortOrder::Descending))
+            .sort_criteria(sort("CreatedAt", SortOrder::Ascending))
+            .sort_criteria(sort("Id", SortOrder::Descending))
             .max_results(3)
             .send()
             .await
             .unwrap();
-        let first: Vec<_> = out.findings().iter().map(|f| f.id().unwrap()).collect();
-        assert_eq!(first, vec!["f9", "f8", "f7"]);
+        assert_eq!(first_ids(&out), vec!["f9", "f8", "f7"]);
     });
 }
 
 #[test]
 fn paging_through_250_findings_returns_each_once() {
     run(async {
-        let sim = common::start().await;
-        let client = enabled_client(&sim, None, REGION).await;
+        let (_sim, client) = enabled().await;
         for chunk in 0..3 {
             let batch: Vec<_> = (0..100)
                 .filter(|i| chunk * 100 + i < 250)
@@ -1193,21 +777,12 @@ fn paging_through_250_findings_returns_each_once() {
         assert_eq!(unique.len(), 250);
 
         // Small pages with a sort: still each exactly once, and in order.
-        let sorted: Vec<String> = client
+        let call = client
             .get_findings()
-            .sort_criteria(
-                SortCriterion::builder()
-                    .field("Id")
-                    .sort_order(SortOrder::Ascending)
-                    .build(),
-            )
-            .max_results(7)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
+            .sort_criteria(sort("Id", SortOrder::Ascending))
+            .max_results(7);
+        let sorted: Vec<String> = all_pages(call)
             .await
-            .unwrap()
             .iter()
             .map(|f| f.id().unwrap().to_string())
             .collect();
@@ -1221,74 +796,45 @@ fn paging_through_250_findings_returns_each_once() {
 fn accounts_and_regions_are_isolated() {
     run(async {
         let (a, b) = ("111111111111", "222222222222");
-        let sim = common::start_with(common::config_for_accounts(&[a, b])).await;
-        let client_a = enabled_client(&sim, Some(a), REGION).await;
-        let client_b = enabled_client(&sim, Some(b), REGION).await;
-        import_ok(
-            &client_a,
-            vec![finding_in(a, REGION, "secret", "i-a").build()],
-        )
-        .await;
+        let sim = common::start_accounts(&[a, b]).await;
+        let client_a = enabled_client(&sim, a, REGION).await;
+        let client_b = enabled_client(&sim, b, REGION).await;
+        let secret = finding_in(a, REGION, "secret", "i-a").build();
+        import_ok(&client_a, vec![secret]).await;
 
-        assert_eq!(all_findings(&client_b, filters().build()).await.len(), 0);
-        assert_eq!(all_findings(&client_a, filters().build()).await.len(), 1);
+        assert_eq!(seen(&client_b).await.len(), 0);
+        assert_eq!(seen(&client_a).await.len(), 1);
         // B cannot update A's finding ...
-        let out = client_b
-            .batch_update_findings()
-            .finding_identifiers(
-                AwsSecurityFindingIdentifier::builder()
-                    .id("secret")
-                    .product_arn(product_arn(a, REGION))
-                    .build(),
-            )
-            .workflow(
-                WorkflowUpdate::builder()
-                    .status(WorkflowStatus::Suppressed)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-        assert!(out.processed_findings().is_empty());
+        let a_secret = identifier(a, REGION, "secret");
         assert_eq!(
-            out.unprocessed_findings()[0].error_code(),
-            Some("FindingNotFound")
+            set_workflow(&client_b, a_secret, WorkflowStatus::Suppressed).await,
+            (0, vec!["FindingNotFound".to_string()])
         );
         // ... nor import into A's product, nor for A's account.
-        let (ok, _, list) = import(
-            &client_b,
-            vec![
-                finding_in(a, REGION, "forged", "i-a").build(),
-                finding_in(b, REGION, "forged2", "i-a")
-                    .aws_account_id(a)
-                    .build(),
-            ],
-        )
-        .await;
+        let forged = vec![
+            finding_in(a, REGION, "forged", "i-a").build(),
+            finding_in(b, REGION, "forged2", "i-a")
+                .aws_account_id(a)
+                .build(),
+        ];
+        let (ok, _, list) = import(&client_b, forged).await;
         assert_eq!(ok, 0);
         assert!(list.iter().all(|(_, c)| c == "InvalidAccess"), "{list:?}");
-        assert_eq!(all_findings(&client_a, filters().build()).await.len(), 1);
+        assert_eq!(seen(&client_a).await.len(), 1);
 
         // Region: the same account in another Region has its own hub.
-        let west = Client::new(&common::sdk_config(&sim, a, "eu-west-1"));
-        let err = west.get_findings().send().await.unwrap_err();
-        assert_eq!(code(&err).as_deref(), Some("InvalidAccessException"));
+        let west: Client = common::client(&sim, a, "eu-west-1").await;
+        assert_eq!(
+            refused(west.get_findings().send().await),
+            "InvalidAccessException"
+        );
         west.enable_security_hub().send().await.unwrap();
-        assert_eq!(all_findings(&west, filters().build()).await.len(), 0);
-        import_ok(
-            &west,
-            vec![finding_in(a, "eu-west-1", "west", "i-w").build()],
-        )
-        .await;
-        assert_eq!(
-            ids(&all_findings(&west, filters().build()).await),
-            set(&["west"])
-        );
-        assert_eq!(
-            ids(&all_findings(&client_a, filters().build()).await),
-            set(&["secret"])
-        );
-        let f = &all_findings(&west, filters().build()).await[0];
+        assert_eq!(seen(&west).await.len(), 0);
+        let in_west = finding_in(a, "eu-west-1", "west", "i-w").build();
+        import_ok(&west, vec![in_west]).await;
+        assert_eq!(seen(&west).await, set(&["west"]));
+        assert_eq!(seen(&client_a).await, set(&["secret"]));
+        let f = &findings(&west).await[0];
         assert_eq!(f.region(), Some("eu-west-1"));
     });
 }
@@ -1296,13 +842,9 @@ fn accounts_and_regions_are_isolated() {
 #[test]
 fn injected_finding_failures_are_reported_and_not_stored() {
     run(async {
-        let sim = common::start().await;
-        let client = enabled_client(&sim, None, REGION).await;
+        let (sim, client) = enabled().await;
         sim.set_faults("fail_finding=0.5".parse().unwrap());
-        let batch: Vec<_> = (0..100)
-            .map(|i| finding(&format!("ff-{i}"), "i-1").build())
-            .collect();
-        let (ok, failed, list) = import(&client, batch).await;
+        let (ok, failed, list) = import(&client, numbered("ff", 100)).await;
         assert_eq!(ok + failed, 100);
         assert!(
             (20..80).contains(&failed),
@@ -1311,7 +853,7 @@ fn injected_finding_failures_are_reported_and_not_stored() {
         assert!(list.iter().all(|(_, c)| c == "InternalFailure"), "{list:?}");
         sim.set_faults(Default::default());
 
-        let stored = ids(&all_findings(&client, filters().build()).await);
+        let stored = seen(&client).await;
         let failed_ids: BTreeSet<String> = list.iter().map(|(id, _)| id.clone()).collect();
         assert_eq!(stored.len(), ok as usize);
         assert!(stored.is_disjoint(&failed_ids));
@@ -1322,8 +864,7 @@ fn injected_finding_failures_are_reported_and_not_stored() {
 #[test]
 fn batch_update_findings_effects_and_limits() {
     run(async {
-        let sim = common::start().await;
-        let client = enabled_client(&sim, None, REGION).await;
+        let (sim, client) = enabled().await;
         import_ok(
             &client,
             vec![
@@ -1333,9 +874,9 @@ fn batch_update_findings_effects_and_limits() {
         )
         .await;
         let events = sim.stats().ingestion_events();
+        let update = || client.batch_update_findings();
 
-        let out = client
-            .batch_update_findings()
+        let out = update()
             .finding_identifiers(ident("u1"))
             .finding_identifiers(ident("missing"))
             .note(
@@ -1354,11 +895,7 @@ fn batch_update_findings_effects_and_limits() {
             .criticality(90)
             .types("Effects/Data Exposure")
             .user_defined_fields("owner", "team-a")
-            .workflow(
-                WorkflowUpdate::builder()
-                    .status(WorkflowStatus::Resolved)
-                    .build(),
-            )
+            .workflow(workflow(WorkflowStatus::Resolved))
             .related_findings(
                 RelatedFinding::builder()
                     .product_arn(default_product())
@@ -1371,15 +908,10 @@ fn batch_update_findings_effects_and_limits() {
         assert_eq!(out.processed_findings().len(), 1);
         assert_eq!(out.processed_findings()[0].id(), Some("u1"));
         assert_eq!(out.unprocessed_findings().len(), 1);
+        let unprocessed = &out.unprocessed_findings()[0];
+        assert_eq!(unprocessed.error_code(), Some("FindingNotFound"));
         assert_eq!(
-            out.unprocessed_findings()[0].error_code(),
-            Some("FindingNotFound")
-        );
-        assert_eq!(
-            out.unprocessed_findings()[0]
-                .finding_identifier()
-                .unwrap()
-                .id(),
+            unprocessed.finding_identifier().unwrap().id(),
             Some("missing")
         );
 
@@ -1407,7 +939,7 @@ fn batch_update_findings_effects_and_limits() {
                 .map(String::as_str),
             Some("team-a")
         );
-        assert_eq!(workflow_of(&f), WorkflowStatus::Resolved);
+        assert_eq!(workflow_of(&f), Some(WorkflowStatus::Resolved));
         assert_eq!(f.related_findings()[0].id(), Some("u2"));
         // The provider's view is kept apart.
         let fpf = f.finding_provider_fields().unwrap();
@@ -1417,14 +949,9 @@ fn batch_update_findings_effects_and_limits() {
         );
         // Not an ingestion event; the indexes follow.
         assert_eq!(sim.stats().ingestion_events(), events);
-        assert_eq!(
-            ids(&all_findings(&client, filters().workflow_status(eq("RESOLVED")).build()).await),
-            set(&["u1"])
-        );
-        assert_eq!(
-            ids(&all_findings(&client, filters().workflow_status(eq("NEW")).build()).await),
-            set(&["u2"])
-        );
+        let status = |s: &str| filters().workflow_status(eq(s));
+        assert_eq!(matching(&client, status("RESOLVED")).await, set(&["u1"]));
+        assert_eq!(matching(&client, status("NEW")).await, set(&["u2"]));
         // A later provider update keeps the customer's severity and types.
         import_ok(
             &client,
@@ -1437,18 +964,14 @@ fn batch_update_findings_effects_and_limits() {
             Some(&SeverityLabel::Critical)
         );
         assert_eq!(f.types(), &["Effects/Data Exposure".to_string()]);
-        assert_eq!(workflow_of(&f), WorkflowStatus::Resolved);
+        assert_eq!(workflow_of(&f), Some(WorkflowStatus::Resolved));
 
         // Duplicates are refused per identifier.
-        let out = client
-            .batch_update_findings()
+        let notified = workflow(WorkflowStatus::Notified);
+        let out = update()
             .finding_identifiers(ident("u2"))
             .finding_identifiers(ident("u2"))
-            .workflow(
-                WorkflowUpdate::builder()
-                    .status(WorkflowStatus::Notified)
-                    .build(),
-            )
+            .workflow(notified.clone())
             .send()
             .await
             .unwrap();
@@ -1460,54 +983,24 @@ fn batch_update_findings_effects_and_limits() {
         );
 
         // Limits and invalid values fail the whole call.
-        let err = client
-            .batch_update_findings()
-            .set_finding_identifiers(Some(vec![]))
-            .workflow(
-                WorkflowUpdate::builder()
-                    .status(WorkflowStatus::Notified)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap_err();
-        assert_eq!(code(&err).as_deref(), Some("InvalidInputException"));
-        let err = client
-            .batch_update_findings()
-            .set_finding_identifiers(Some((0..101).map(|i| ident(&format!("x{i}"))).collect()))
-            .workflow(
-                WorkflowUpdate::builder()
-                    .status(WorkflowStatus::Notified)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap_err();
-        assert_eq!(code(&err).as_deref(), Some("InvalidInputException"));
+        let hundred_one = (0..101).map(|i| ident(&format!("x{i}"))).collect();
+        let u2 = || update().finding_identifiers(ident("u2"));
         for bad in [
-            client
-                .batch_update_findings()
-                .finding_identifiers(ident("u2"))
-                .workflow(
-                    WorkflowUpdate::builder()
-                        .status(WorkflowStatus::from("DONE"))
-                        .build(),
-                ),
-            client
-                .batch_update_findings()
-                .finding_identifiers(ident("u2"))
-                .confidence(101),
-            client
-                .batch_update_findings()
-                .finding_identifiers(ident("u2"))
-                .types("Not A Namespace/x"),
+            update()
+                .set_finding_identifiers(Some(vec![]))
+                .workflow(notified.clone()),
+            update()
+                .set_finding_identifiers(Some(hundred_one))
+                .workflow(notified),
+            u2().workflow(workflow(WorkflowStatus::from("DONE"))),
+            u2().confidence(101),
+            u2().types("Not A Namespace/x"),
         ] {
-            let err = bad.send().await.unwrap_err();
-            assert_eq!(code(&err).as_deref(), Some("InvalidInputException"));
+            assert_eq!(refused(bad.send().await), INVALID);
         }
         assert_eq!(
             workflow_of(&get_one(&client, "u2").await),
-            WorkflowStatus::New
+            Some(WorkflowStatus::New)
         );
     });
 }
@@ -1515,8 +1008,7 @@ fn batch_update_findings_effects_and_limits() {
 #[test]
 fn resource_id_query_over_20000_findings_uses_the_index_correctly() {
     run(async {
-        let sim = common::start().await;
-        let client = enabled_client(&sim, None, REGION).await;
+        let (sim, client) = enabled().await;
         // 20,000 findings over 2,000 instances; every instance has 10 findings, half archived.
         let mut tasks = Vec::new();
         for w in 0..4 {
@@ -1544,7 +1036,8 @@ fn resource_id_query_over_20000_findings_uses_the_index_correctly() {
         }
         assert_eq!(sim.stats().ingestion_events(), 20_000);
 
-        let hits = all_findings(&client, filters().resource_id(eq("i-00042")).build()).await;
+        let on = |resource: &str| filters().resource_id(eq(resource));
+        let hits = findings_matching(&client, Some(on("i-00042").build())).await;
         let expected: BTreeSet<String> =
             (0..10).map(|k| format!("n-{:05}", 42 + 2000 * k)).collect();
         assert_eq!(ids(&hits), expected);
@@ -1553,35 +1046,17 @@ fn resource_id_query_over_20000_findings_uses_the_index_correctly() {
                 .all(|f| f.resources()[0].id() == Some("i-00042"))
         );
 
-        let active = all_findings(
-            &client,
-            filters()
-                .resource_id(eq("i-01999"))
-                .record_state(eq("ACTIVE"))
-                .build(),
-        )
-        .await;
+        let active = matching(&client, on("i-01999").record_state(eq("ACTIVE"))).await;
         let expected: BTreeSet<String> = (0..10)
             .filter(|k| k % 2 == 0)
             .map(|k| format!("n-{:05}", 1999 + 2000 * k))
             .collect();
-        assert_eq!(ids(&active), expected);
+        assert_eq!(active, expected);
 
         // An update that moves a finding to another instance moves it in the index.
-        import_ok(
-            &client,
-            vec![finding("n-00042", "i-99999").updated_at(at(1)).build()],
-        )
-        .await;
-        assert_eq!(
-            all_findings(&client, filters().resource_id(eq("i-00042")).build())
-                .await
-                .len(),
-            9
-        );
-        assert_eq!(
-            ids(&all_findings(&client, filters().resource_id(eq("i-99999")).build()).await),
-            set(&["n-00042"])
-        );
+        let moved = finding("n-00042", "i-99999").updated_at(at(1)).build();
+        import_ok(&client, vec![moved]).await;
+        assert_eq!(matching(&client, on("i-00042")).await.len(), 9);
+        assert_eq!(matching(&client, on("i-99999")).await, set(&["n-00042"]));
     });
 }

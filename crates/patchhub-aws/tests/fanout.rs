@@ -1,43 +1,35 @@
 //! Fan-out across accounts and Regions, quotas and faults: nothing is lost, failures are named.
 
-mod common;
+use std::collections::BTreeSet;
 
 use awsim::Config;
 use awsim::quota::QuotaConfig;
 use patchhub_aws::ErrorKind;
-use patchhub_aws::clients::RoleOptions;
 use patchhub_aws::fanout::{AccountSource, FanOut, run_sync};
 use patchhub_aws::quota::{QuotaSettings, Rate};
-use patchhub_aws::targets::{AccountTarget, RegionSelection};
-use patchhub_core::finding::{GENERATOR_PATCH, GENERATOR_ROLLUP};
+use patchhub_aws::targets::RegionSelection;
+use patchhub_testkit::oracle::truth;
+use patchhub_testkit::read::{assert_synced, findings, is_active};
+use patchhub_testkit::run::{account_list, fan_out, opts, region_list, sync, sync_with};
+use patchhub_testkit::{account_ids, scenario, sdk, start_account_with, start_with_hubs};
+
+const R: &str = "us-east-1";
 
 #[tokio::test]
 async fn organization_of_three_accounts_and_two_regions_with_one_refused_role() {
-    let (sim, fleet) = common::start(
-        "accounts=4,regions=2,instances=15,patches=20,seed=3",
-        Config::default(),
-    )
-    .await;
-    common::enable_hubs(&sim, &fleet).await;
+    let (sim, fleet) = start_with_hubs("accounts=4,regions=2,instances=15,patches=20,seed=3").await;
     // The last account's role cannot be assumed (it does not exist there).
-    let mut f = sim.export_fleet();
-    let refused = f.accounts[3].id.clone();
-    f.accounts[3].roles.clear();
-    sim.load_fleet(f).unwrap();
+    let refused = fleet.accounts[3].id.clone();
+    scenario::set_role(&sim, &refused, "PatchhubRole", false);
     let mgmt = fleet.accounts[0].id.clone();
-    let regions: Vec<String> = fleet.accounts[0].regions.clone();
-    let regions: Vec<&str> = regions.iter().map(String::as_str).collect();
+    let regions = &fleet.accounts[0].regions;
 
-    let report = common::sync_with(
-        &sim,
-        &mgmt,
-        &regions,
-        common::opts(),
+    let fan = fan_out(
         AccountSource::Organization { ou: None },
+        region_list(regions),
         Some("PatchhubRole"),
-        common::fast_quotas(),
-    )
-    .await;
+    );
+    let report = sync_with(&sim, &mgmt, &fan, &opts()).await;
     assert!(!report.is_ok(), "a refused role makes the run incomplete");
     assert_eq!(report.account_errors.len(), 1);
     assert_eq!(report.account_errors[0].account, refused);
@@ -49,15 +41,7 @@ async fn organization_of_three_accounts_and_two_regions_with_one_refused_role() 
     assert_eq!(report.targets.len(), 6, "3 accounts x 2 Regions done");
     for t in &report.targets {
         assert!(t.is_ok(), "{t:#?}");
-        let found = common::findings(&sim, &t.account, &t.region).await;
-        assert_eq!(
-            common::active_ids(&found, GENERATOR_PATCH),
-            common::expected_patch_ids(&fleet, &t.account, &t.region)
-        );
-        assert_eq!(
-            common::active_ids(&found, GENERATOR_ROLLUP),
-            common::expected_rollup_ids(&fleet, &t.account, &t.region)
-        );
+        let found = assert_synced(&sim, &fleet, &t.account, &t.region, "org sync").await;
         // Each finding sits in the account that owns it.
         assert!(
             found
@@ -66,11 +50,7 @@ async fn organization_of_three_accounts_and_two_regions_with_one_refused_role() 
         );
     }
     // The refused account got nothing.
-    assert!(
-        common::findings(&sim, &refused, regions[0])
-            .await
-            .is_empty()
-    );
+    assert!(findings(&sim, &refused, &regions[0]).await.is_empty());
 }
 
 #[tokio::test]
@@ -80,31 +60,15 @@ async fn quotas_on_and_a_client_that_outruns_them_loses_nothing() {
     // carry every finding through.
     let mut quotas = QuotaConfig::aws();
     quotas.ssm = awsim::quota::Rate::new(200.0, 400.0);
-    let (sim, fleet) = common::start(
-        "accounts=1,regions=1,instances=600,patches=30,seed=4",
-        Config {
-            quotas,
-            ..Config::default()
-        },
-    )
-    .await;
-    let acct = fleet.accounts[0].id.clone();
-    common::enable_hubs(&sim, &fleet).await;
-    let greedy = QuotaSettings {
-        batch_import: Rate::new(1000.0, 1000.0),
-        get_findings: Rate::new(1000.0, 1000.0),
-        ssm: Rate::new(1000.0, 1000.0),
+    let config = Config {
+        quotas,
+        ..Config::default()
     };
-    let report = common::sync_with(
-        &sim,
-        &acct,
-        &["us-east-1"],
-        common::opts(),
-        AccountSource::Caller,
-        None,
-        greedy,
-    )
-    .await;
+    let spec = "accounts=1,regions=1,instances=600,patches=30,seed=4";
+    let (sim, fleet, acct) = start_account_with(spec, config).await;
+    // The kit's quotas are far above the published ones.
+    let greedy = fan_out(AccountSource::Caller, region_list(&[R]), None);
+    let report = sync_with(&sim, &acct, &greedy, &opts()).await;
     assert!(
         report.is_ok(),
         "{:#?}",
@@ -114,34 +78,22 @@ async fn quotas_on_and_a_client_that_outruns_them_loses_nothing() {
             .take(5)
             .collect::<Vec<_>>()
     );
-    let found = common::findings(&sim, &acct, "us-east-1").await;
-    assert_eq!(
-        common::active_ids(&found, GENERATOR_PATCH),
-        common::expected_patch_ids(&fleet, &acct, "us-east-1")
-    );
+    assert_synced(&sim, &fleet, &acct, R, "greedy client").await;
     assert!(sim.stats().total_throttled() > 0, "the server did throttle");
 
     // With the limiter at the published quotas, the same work meets no throttle at all.
-    let mut f = sim.export_fleet();
-    f.accounts[0].instances.truncate(60);
-    sim.load_fleet(f).unwrap();
+    scenario::edit_account(&sim, &acct, |a| a.instances.truncate(60));
     sim.reset_stats();
     // Time passes: the server's buckets, emptied by the greedy run, are full again.
     sim.sim().quotas.reset();
-    let polite = QuotaSettings {
-        ssm: Rate::new(200.0, 400.0),
-        ..QuotaSettings::default()
+    let polite = FanOut {
+        quotas: QuotaSettings {
+            ssm: Rate::new(200.0, 400.0),
+            ..QuotaSettings::default()
+        },
+        ..greedy
     };
-    let report = common::sync_with(
-        &sim,
-        &acct,
-        &["us-east-1"],
-        common::opts(),
-        AccountSource::Caller,
-        None,
-        polite,
-    )
-    .await;
+    let report = sync_with(&sim, &acct, &polite, &opts()).await;
     assert!(report.is_ok());
     assert!(
         report.targets[0].resolved > 0,
@@ -157,30 +109,23 @@ async fn quotas_on_and_a_client_that_outruns_them_loses_nothing() {
 #[tokio::test]
 async fn faults_either_complete_or_report_exactly_and_a_rerun_converges() {
     for seed in [1u64, 2, 3] {
-        let (sim, fleet) = common::start(
-            "accounts=1,regions=1,instances=80,patches=30,seed=9",
-            Config {
-                seed,
-                ..Config::default()
-            },
-        )
-        .await;
-        let acct = fleet.accounts[0].id.clone();
-        common::enable_hubs(&sim, &fleet).await;
+        // The same fleet, other fault draws.
+        let config = Config {
+            seed,
+            ..Config::default()
+        };
+        let spec = "accounts=1,regions=1,instances=80,patches=30,seed=9";
+        let (sim, fleet, acct) = start_account_with(spec, config).await;
         sim.set_faults("throttle=0.2,error=0.05,fail_finding=0.05".parse().unwrap());
-        let first = common::sync(&sim, &acct, &["us-east-1"], common::opts()).await;
+        let first = sync(&sim, &acct, &[R], opts()).await;
         let t = &first.targets[0];
-        let found = common::findings(&sim, &acct, "us-east-1").await;
-        let active: std::collections::BTreeSet<String> = found
+        let found = findings(&sim, &acct, R).await;
+        let active: BTreeSet<String> = found
             .iter()
-            .filter(|f| f.record_state().map(|r| r.as_str()) == Some("ACTIVE"))
+            .filter(|f| is_active(f))
             .filter_map(|f| f.id().map(str::to_string))
             .collect();
-        let expected: std::collections::BTreeSet<String> =
-            common::expected_patch_ids(&fleet, &acct, "us-east-1")
-                .union(&common::expected_rollup_ids(&fleet, &acct, "us-east-1"))
-                .cloned()
-                .collect();
+        let expected = truth(&fleet, &acct, R);
         if first.is_ok() {
             assert!(
                 expected.is_subset(&active),
@@ -188,8 +133,7 @@ async fn faults_either_complete_or_report_exactly_and_a_rerun_converges() {
             );
         } else {
             // Every expected finding that is missing is named in the report (or its node failed).
-            let named: std::collections::BTreeSet<&str> =
-                t.failures.iter().map(|f| f.id.as_str()).collect();
+            let named: BTreeSet<&str> = t.failures.iter().map(|f| f.id.as_str()).collect();
             for id in expected.difference(&active) {
                 assert!(
                     named.contains(id.as_str()) || t.error.is_some(),
@@ -205,25 +149,15 @@ async fn faults_either_complete_or_report_exactly_and_a_rerun_converges() {
 
         // Faults gone: the next run converges, with no duplicates.
         sim.set_faults(awsim::faults::FaultSpec::default());
-        let second = common::sync(&sim, &acct, &["us-east-1"], common::opts()).await;
+        let second = sync(&sim, &acct, &[R], opts()).await;
         assert!(second.is_ok(), "seed {seed}: {:#?}", second.targets[0]);
-        let found = common::findings(&sim, &acct, "us-east-1").await;
-        assert_eq!(
-            common::active_ids(&found, GENERATOR_PATCH),
-            common::expected_patch_ids(&fleet, &acct, "us-east-1"),
-            "seed {seed}"
-        );
-        assert_eq!(
-            common::active_ids(&found, GENERATOR_ROLLUP),
-            common::expected_rollup_ids(&fleet, &acct, "us-east-1"),
-            "seed {seed}"
-        );
+        let found = assert_synced(&sim, &fleet, &acct, R, &format!("seed {seed}")).await;
         let ids: Vec<_> = found.iter().filter_map(|f| f.id()).collect();
-        let unique: std::collections::BTreeSet<_> = ids.iter().collect();
+        let unique: BTreeSet<_> = ids.iter().collect();
         assert_eq!(ids.len(), unique.len(), "seed {seed}: no duplicates");
         // And the run after that has nothing to do.
         sim.reset_stats();
-        let third = common::sync(&sim, &acct, &["us-east-1"], common::opts()).await;
+        let third = sync(&sim, &acct, &[R], opts()).await;
         assert!(third.is_ok());
         assert_eq!(sim.stats().ingestion_events(), 0, "seed {seed}: converged");
     }
@@ -231,38 +165,25 @@ async fn faults_either_complete_or_report_exactly_and_a_rerun_converges() {
 
 #[tokio::test]
 async fn all_enabled_regions_sync_where_nodes_are_and_skip_the_quiet_ones() {
-    let (sim, fleet) = common::start(
-        "accounts=2,regions=2,instances=10,patches=10,seed=5",
-        Config::default(),
-    )
-    .await;
-    common::enable_hubs(&sim, &fleet).await;
+    let (sim, fleet) = start_with_hubs("accounts=2,regions=2,instances=10,patches=10,seed=5").await;
     // One node in a Region where the account never enabled Security Hub: that target cannot be
     // written and must say so; every other quiet Region has nothing to do.
-    let mut f = sim.export_fleet();
-    let stray_account = f.accounts[1].id.clone();
-    let mut stray = f.accounts[1].instances[0].clone();
-    stray.id = "i-0aaaaaaaaaaaaaaa1".into();
-    stray.region = "ca-central-1".into();
-    f.accounts[1].instances.push(stray);
-    sim.load_fleet(f).unwrap();
+    let stray_account = fleet.accounts[1].id.clone();
+    scenario::edit_account(&sim, &stray_account, |a| {
+        let mut stray = a.instances[0].clone();
+        stray.id = "i-0aaaaaaaaaaaaaaa1".into();
+        stray.region = "ca-central-1".into();
+        a.instances.push(stray);
+    });
     let mgmt = fleet.accounts[0].id.clone();
-    let home = fleet.accounts[0].regions[0].clone();
 
-    let base = common::sdk(&sim, &mgmt, &home).await;
-    let fan = FanOut {
-        accounts: AccountSource::Organization { ou: None },
-        regions: RegionSelection::AllEnabled,
-        role: RoleOptions {
-            role_name: Some("PatchhubRole".into()),
-            external_id: None,
-            session_name: "patchhub-test".into(),
-        },
-        concurrency: 8,
-        per_account_concurrency: 4,
-        quotas: common::fast_quotas(),
-    };
-    let report = run_sync(&base, &fan, &common::opts(), None).await.unwrap();
+    let fan = fan_out(
+        AccountSource::Organization { ou: None },
+        RegionSelection::AllEnabled,
+        Some("PatchhubRole"),
+    );
+    // From the home Region, the generator's first.
+    let report = sync_with(&sim, &mgmt, &fan, &opts()).await;
     assert!(
         report.account_errors.is_empty(),
         "{:?}",
@@ -282,11 +203,7 @@ async fn all_enabled_regions_sync_where_nodes_are_and_skip_the_quiet_ones() {
             .any(|a| a.id == t.account && a.regions.contains(&t.region));
         if in_fleet {
             assert!(t.is_ok() && t.skipped.is_none(), "{t:#?}");
-            let found = common::findings(&sim, &t.account, &t.region).await;
-            assert_eq!(
-                common::active_ids(&found, GENERATOR_PATCH),
-                common::expected_patch_ids(&fleet, &t.account, &t.region)
-            );
+            assert_synced(&sim, &fleet, &t.account, &t.region, "all enabled").await;
         } else if t.account == stray_account && t.region == "ca-central-1" {
             assert_eq!(t.error_kind, Some(ErrorKind::HubNotEnabled), "{t:#?}");
             assert_eq!(t.nodes_read, 1);
@@ -317,41 +234,20 @@ async fn every_run_assumes_each_role_once_even_when_runs_share_the_base_config()
     // Enough accounts that three runs create more credentials providers (one per account and
     // run) than the SDK identity cache's 64 partitions: sessions that shared the base
     // configuration's cache then evicted each other's credentials and assumed roles again.
-    let (sim, fleet) = common::start(
-        "accounts=30,regions=2,instances=2,patches=2,seed=11",
-        Config::default(),
-    )
-    .await;
-    common::enable_hubs(&sim, &fleet).await;
+    let (sim, fleet) = start_with_hubs("accounts=30,regions=2,instances=2,patches=2,seed=11").await;
     let mgmt = fleet.accounts[0].id.clone();
     let regions: Vec<String> = fleet.accounts[0].regions.clone();
     // One base configuration for every run, as the fleet benchmark and a long-lived caller do.
-    let base = common::sdk(&sim, &mgmt, &regions[0]).await;
-    let fan = FanOut {
-        accounts: AccountSource::List(
-            fleet
-                .accounts
-                .iter()
-                .map(|a| AccountTarget {
-                    id: a.id.clone(),
-                    email: None,
-                })
-                .collect(),
-        ),
-        regions: RegionSelection::List(regions.clone()),
-        role: RoleOptions {
-            role_name: Some("PatchhubRole".into()),
-            external_id: None,
-            session_name: "patchhub-test".into(),
-        },
-        concurrency: 8,
-        per_account_concurrency: 4,
-        quotas: common::fast_quotas(),
-    };
+    let base = sdk(&sim, &mgmt, &regions[0]).await;
+    let fan = fan_out(
+        account_list(&account_ids(&fleet)),
+        region_list(&regions),
+        Some("PatchhubRole"),
+    );
     let accounts = fleet.accounts.len() as u64;
     for run in 1..=3 {
         sim.reset_stats();
-        let report = run_sync(&base, &fan, &common::opts(), None)
+        let report = run_sync(&base, &fan, &opts(), None)
             .await
             .expect("run starts");
         assert!(report.is_ok(), "run {run}: {report:#?}");

@@ -6,6 +6,7 @@ use chrono::Duration;
 use patchhub_aws::settings::{PolicySettings, Setting, policy_from_settings_named};
 use patchhub_core::model::Severity;
 use patchhub_core::policy::{TagFilter, parse_days};
+use proptest::collection::vec;
 use proptest::option;
 use proptest::prelude::*;
 
@@ -23,35 +24,14 @@ fn hostile_value() -> impl Strategy<Value = String> {
     ]
 }
 
+/// Every setting unset or hostile, as the Lambda's environment would carry them.
 fn settings() -> impl Strategy<Value = PolicySettings> {
-    (
-        option::of(hostile_value()),
-        option::of(hostile_value()),
-        option::of(hostile_value()),
-        option::of(hostile_value()),
-        option::of(hostile_value()),
-        option::of(hostile_value()),
-        option::of(hostile_value()),
-    )
-        .prop_map(
-            |(
-                min_severity,
-                stale_after,
-                exclude_patches,
-                exclude_tags,
-                rollup,
-                stale_findings,
-                refresh_after,
-            )| PolicySettings {
-                min_severity,
-                stale_after,
-                exclude_patches,
-                exclude_tags,
-                rollup,
-                stale_findings,
-                refresh_after,
-            },
-        )
+    vec(option::of(hostile_value()), SETTINGS.len()).prop_map(|values| {
+        PolicySettings::from_env(|var| {
+            let i = SETTINGS.iter().position(|s| s.env_var() == var)?;
+            values[i].clone()
+        })
+    })
 }
 
 const SETTINGS: [Setting; 7] = [

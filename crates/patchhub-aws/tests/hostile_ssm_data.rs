@@ -5,13 +5,13 @@
 //! ASFF rules: none may be refused, and every finding read back converts (`convert::from_sdk`)
 //! into a finding that passes the core's own validation.
 
-mod common;
-
 use std::collections::BTreeSet;
 
-use awsim::Config;
 use awsim::fleet::{PATCH_STATES, PatchSpec};
 use patchhub_aws::convert::from_sdk;
+use patchhub_testkit::read::findings;
+use patchhub_testkit::run::{opts, sync};
+use patchhub_testkit::{runtime, start_with_hubs};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -61,19 +61,12 @@ fn patch() -> impl Strategy<Value = PatchSpec> {
 /// Syncs a one-account fleet whose nodes carry `patches` (and hostile names and tags), then
 /// checks what Security Hub accepted and holds.
 fn sync_hostile(nodes: Vec<(String, Vec<PatchSpec>)>, seed: usize) -> Result<usize, TestCaseError> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_stack_size(32 << 20)
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
+    runtime().block_on(async {
         let spec = format!(
             "accounts=1,regions=1,instances={},patches=3,seed={seed}",
             nodes.len()
         );
-        let (sim, fleet) = common::start(&spec, Config::default()).await;
-        common::enable_hubs(&sim, &fleet).await;
+        let (sim, _) = start_with_hubs(&spec).await;
         let mut f = sim.export_fleet();
         let account = f.accounts[0].id.clone();
         let region = f.accounts[0].regions[0].clone();
@@ -85,7 +78,7 @@ fn sync_hostile(nodes: Vec<(String, Vec<PatchSpec>)>, seed: usize) -> Result<usi
         }
         sim.load_fleet(f).unwrap();
 
-        let report = common::sync(&sim, &account, &[&region], common::opts()).await;
+        let report = sync(&sim, &account, &[&region], opts()).await;
         let failures: Vec<String> = report
             .targets
             .iter()
@@ -99,7 +92,7 @@ fn sync_hostile(nodes: Vec<(String, Vec<PatchSpec>)>, seed: usize) -> Result<usi
             report.account_errors
         );
 
-        let stored = common::findings(&sim, &account, &region).await;
+        let stored = findings(&sim, &account, &region).await;
         prop_assert!(!stored.is_empty());
         let mut ids = BTreeSet::new();
         for sdk in &stored {

@@ -4,19 +4,19 @@
 //! findings the administrator sees from its home Region; and an uninstall that leaves no active
 //! patchhub finding and no membership behind.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 
-use aws_sdk_securityhub::types::{AwsSecurityFindingFilters, StringFilter, StringFilterComparison};
 use awsim::{Awsim, Config};
 use patchhub_aws::clients::RoleOptions;
-use patchhub_aws::fanout::{AccountSource, FanOut};
+use patchhub_aws::fanout::FanOut;
 use patchhub_aws::hub::{
-    self, DisablePlan, EnablePlan, HubReport, HubState, MemberAccounts, Mode, Outcome,
+    self, DisablePlan, EnablePlan, HubAction, HubReport, HubState, MemberAccounts, Mode, Outcome,
     Relationship, StatusPlan, Step,
 };
-use patchhub_aws::targets::{AccountTarget, RegionSelection};
+use patchhub_aws::targets::AccountTarget;
+use patchhub_testkit::read::{findings, is_active};
+use patchhub_testkit::run::{account_list, fan_out, opts, region_list, sync_with, targets};
+use patchhub_testkit::{account_ids, scenario, sdk, start};
 
 const HOME: &str = "us-east-1";
 const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "us-west-2"];
@@ -34,29 +34,22 @@ fn regions_with_opt_in() -> Vec<String> {
 }
 
 fn role() -> RoleOptions {
-    RoleOptions {
-        role_name: Some(ROLE.into()),
-        external_id: None,
-        session_name: "patchhub-test".into(),
-    }
+    patchhub_testkit::run::role(Some(ROLE))
+}
+
+/// A generated organization; its account ids.
+async fn org(spec: &str) -> (Awsim, Vec<String>) {
+    let (sim, fleet) = start(spec, Config::default()).await;
+    (sim, account_ids(&fleet))
 }
 
 async fn client(sim: &Awsim, account: &str, region: &str) -> aws_sdk_securityhub::Client {
-    aws_sdk_securityhub::Client::new(&common::sdk(sim, account, region).await)
+    aws_sdk_securityhub::Client::new(&sdk(sim, account, region).await)
 }
 
 /// Takes the role away from (or gives it back to) one account.
 fn set_role(sim: &Awsim, account: &str, present: bool) {
-    let mut f = sim.export_fleet();
-    let a = f.accounts.iter_mut().find(|a| a.id == account).unwrap();
-    a.roles.retain(|r| r.name != ROLE);
-    if present {
-        a.roles.push(awsim::fleet::RoleSpec {
-            name: ROLE.into(),
-            external_id: None,
-        });
-    }
-    sim.load_fleet(f).unwrap();
+    scenario::set_role(sim, account, ROLE, present);
 }
 
 /// The administrator `account` is associated with in `region`, as the account itself says.
@@ -95,43 +88,17 @@ async fn records(sim: &Awsim, admin: &str, region: &str) -> BTreeMap<String, Str
 
 /// `(account, Region)` of every active patchhub finding `account` sees in `region`.
 async fn active_seen(sim: &Awsim, account: &str, region: &str) -> Vec<(String, String)> {
-    let c = client(sim, account, region).await;
-    let filters = AwsSecurityFindingFilters::builder()
-        .generator_id(
-            StringFilter::builder()
-                .value("patchhub/")
-                .comparison(StringFilterComparison::Prefix)
-                .build(),
-        )
-        .record_state(
-            StringFilter::builder()
-                .value("ACTIVE")
-                .comparison(StringFilterComparison::Equals)
-                .build(),
-        )
-        .build();
-    let mut out = Vec::new();
-    let mut token = None;
-    loop {
-        let page = c
-            .get_findings()
-            .filters(filters.clone())
-            .max_results(100)
-            .set_next_token(token)
-            .send()
-            .await
-            .unwrap();
-        out.extend(page.findings().iter().map(|f| {
+    findings(sim, account, region)
+        .await
+        .iter()
+        .filter(|f| is_active(f))
+        .map(|f| {
             (
                 f.aws_account_id().unwrap().to_string(),
                 f.region().unwrap().to_string(),
             )
-        }));
-        token = page.next_token().map(str::to_string);
-        if token.is_none() {
-            return out;
-        }
-    }
+        })
+        .collect()
 }
 
 fn show(r: &HubReport) -> String {
@@ -152,6 +119,18 @@ fn show(r: &HubReport) -> String {
         .join("\n")
 }
 
+/// The one action of `r` that ended with `outcome`.
+fn only(r: &HubReport, outcome: Outcome) -> &HubAction {
+    let all: Vec<&HubAction> = r.with(outcome).collect();
+    assert_eq!(all.len(), 1, "{}", show(r));
+    all[0]
+}
+
+/// Where an action ran: account, Region, step.
+fn at(a: &HubAction) -> (&str, &str, Step) {
+    (a.account.as_str(), a.region.as_str(), a.step)
+}
+
 /// Nothing changed, nothing failed.
 fn assert_idle(r: &HubReport) {
     assert!(r.is_ok(), "{}", show(r));
@@ -159,45 +138,18 @@ fn assert_idle(r: &HubReport) {
 }
 
 fn fan(accounts: &[String]) -> FanOut {
-    FanOut {
-        accounts: AccountSource::List(
-            accounts
-                .iter()
-                .map(|id| AccountTarget {
-                    id: id.clone(),
-                    email: None,
-                })
-                .collect(),
-        ),
-        regions: RegionSelection::List(regions_with_opt_in()),
-        role: role(),
-        concurrency: 8,
-        per_account_concurrency: 4,
-        quotas: common::fast_quotas(),
-    }
+    fan_out(
+        account_list(accounts),
+        region_list(&regions_with_opt_in()),
+        Some(ROLE),
+    )
 }
 
 /// Syncs every account in the three Regions, each inside itself; then checks that the
 /// administrator's home Region sees every account's findings from every Region.
 async fn sync_and_check_rollup(sim: &Awsim, admin: &str, accounts: &[String]) -> usize {
-    let report = common::sync_with(
-        sim,
-        admin,
-        &REGIONS,
-        common::opts(),
-        AccountSource::List(
-            accounts
-                .iter()
-                .map(|id| AccountTarget {
-                    id: id.clone(),
-                    email: None,
-                })
-                .collect(),
-        ),
-        Some(ROLE),
-        common::fast_quotas(),
-    )
-    .await;
+    let fan = fan_out(account_list(accounts), region_list(&REGIONS), Some(ROLE));
+    let report = sync_with(sim, admin, &fan, &opts()).await;
     assert!(report.is_ok(), "{report:#?}");
     let mut own_total = 0;
     for a in accounts {
@@ -228,7 +180,7 @@ async fn sync_and_check_rollup(sim: &Awsim, admin: &str, accounts: &[String]) ->
 /// Cleanup, then disable; afterwards no account sees an active patchhub finding anywhere and
 /// no membership is left. Then both are idempotent, and `--disable-hub` turns the hubs off.
 async fn uninstall(sim: &Awsim, caller: &str, admin: &str, accounts: &[String], mode: Mode) {
-    let base = common::sdk(sim, caller, HOME).await;
+    let base = sdk(sim, caller, HOME).await;
     let cleaned = hub::cleanup(&base, &fan(accounts)).await.unwrap();
     assert!(cleaned.is_ok(), "{}", show(&cleaned));
     for a in accounts {
@@ -280,15 +232,7 @@ async fn uninstall(sim: &Awsim, caller: &str, admin: &str, accounts: &[String], 
     assert_idle(&hub::disable(&base, &plan).await.unwrap());
 
     // The memberships are gone, so the accounts are named to reach their hubs.
-    plan.members = MemberAccounts::List(
-        accounts
-            .iter()
-            .map(|id| AccountTarget {
-                id: id.clone(),
-                email: None,
-            })
-            .collect(),
-    );
+    plan.members = MemberAccounts::List(targets(accounts));
     plan.disable_hub = true;
     let off = hub::disable(&base, &plan).await.unwrap();
     assert!(off.is_ok(), "{}", show(&off));
@@ -304,8 +248,7 @@ async fn uninstall(sim: &Awsim, caller: &str, admin: &str, accounts: &[String], 
 
 #[tokio::test]
 async fn invitation_mode_joins_reports_a_refused_role_and_converges() {
-    let (sim, fleet) = common::start(SPEC, Config::default()).await;
-    let ids: Vec<String> = fleet.accounts.iter().map(|a| a.id.clone()).collect();
+    let (sim, ids) = org(SPEC).await;
     let admin = ids[1].clone();
     let refused = ids[3].clone();
     set_role(&sim, &refused, false);
@@ -321,22 +264,14 @@ async fn invitation_mode_joins_reports_a_refused_role_and_converges() {
     plan.members = MemberAccounts::List(members);
     plan.home_region = Some(HOME.into());
     plan.role = role();
-    let base = common::sdk(&sim, &admin, HOME).await;
+    let base = sdk(&sim, &admin, HOME).await;
 
     let first = hub::enable(&base, &plan).await.unwrap();
     assert!(!first.is_ok());
-    let failed: Vec<_> = first.with(Outcome::Failed).collect();
-    assert_eq!(failed.len(), 1, "{}", show(&first));
-    assert_eq!(
-        (
-            failed[0].account.as_str(),
-            failed[0].region.as_str(),
-            failed[0].step
-        ),
-        (refused.as_str(), "-", Step::EnterAccount)
-    );
+    let failed = only(&first, Outcome::Failed);
+    assert_eq!(at(failed), (refused.as_str(), "-", Step::EnterAccount));
     assert!(
-        failed[0].resume.as_deref().unwrap().contains(ROLE),
+        failed.resume.as_deref().unwrap().contains(ROLE),
         "{failed:?}"
     );
     // The opt-in Region is skipped, with a reason, for the administrator and so for the members.
@@ -470,11 +405,10 @@ async fn invitation_mode_joins_reports_a_refused_role_and_converges() {
 
 #[tokio::test]
 async fn organization_mode_from_the_management_account() {
-    let (sim, fleet) = common::start(SPEC, Config::default()).await;
-    let ids: Vec<String> = fleet.accounts.iter().map(|a| a.id.clone()).collect();
+    let (sim, ids) = org(SPEC).await;
     let management = ids[0].clone();
     let admin = ids[1].clone();
-    let base = common::sdk(&sim, &management, HOME).await;
+    let base = sdk(&sim, &management, HOME).await;
     let mut plan = EnablePlan::new(Mode::Organization, regions_with_opt_in());
     plan.admin_account = Some(admin.clone());
     plan.home_region = Some(HOME.into());
@@ -559,41 +493,25 @@ async fn organization_mode_from_the_management_account() {
 
 #[tokio::test]
 async fn a_member_of_another_administrator_is_reported_and_left_alone() {
-    let (sim, fleet) = common::start(
-        "accounts=3,regions=1,instances=2,patches=5,seed=5",
-        Config::default(),
-    )
-    .await;
-    let ids: Vec<String> = fleet.accounts.iter().map(|a| a.id.clone()).collect();
+    let (sim, ids) = org("accounts=3,regions=1,instances=2,patches=5,seed=5").await;
     let (admin, other, taken) = (&ids[0], &ids[1], &ids[2]);
     // `taken` already belongs to `other` in us-east-1.
     let mut first = EnablePlan::new(Mode::Invitation, vec![HOME.into()]);
-    first.members = MemberAccounts::List(vec![AccountTarget {
-        id: taken.clone(),
-        email: None,
-    }]);
+    first.members = MemberAccounts::List(targets(&[taken]));
     first.role = role();
-    let r = hub::enable(&common::sdk(&sim, other, HOME).await, &first)
+    let r = hub::enable(&sdk(&sim, other, HOME).await, &first)
         .await
         .unwrap();
     assert!(r.is_ok(), "{}", show(&r));
 
     let mut plan = EnablePlan::new(Mode::Invitation, vec![HOME.into()]);
-    plan.members = MemberAccounts::List(vec![AccountTarget {
-        id: taken.clone(),
-        email: None,
-    }]);
+    plan.members = MemberAccounts::List(targets(&[taken]));
     plan.role = role();
-    let base = common::sdk(&sim, admin, HOME).await;
+    let base = sdk(&sim, admin, HOME).await;
     let r = hub::enable(&base, &plan).await.unwrap();
-    let failed: Vec<_> = r.with(Outcome::Failed).collect();
-    assert_eq!(failed.len(), 1, "{}", show(&r));
-    assert!(
-        failed[0].detail.contains(other.as_str()),
-        "{}",
-        failed[0].detail
-    );
-    assert!(failed[0].resume.as_deref().unwrap().contains("hub disable"));
+    let failed = only(&r, Outcome::Failed);
+    assert!(failed.detail.contains(other.as_str()), "{}", failed.detail);
+    assert!(failed.resume.as_deref().unwrap().contains("hub disable"));
     assert!(records(&sim, admin, HOME).await.is_empty(), "not created");
     assert_eq!(
         administrator_of(&sim, taken, HOME).await.as_deref(),
@@ -603,42 +521,23 @@ async fn a_member_of_another_administrator_is_reported_and_left_alone() {
 
 #[tokio::test]
 async fn a_region_one_member_has_not_enabled_is_skipped_for_that_member_only() {
-    let (sim, fleet) = common::start(
-        "accounts=3,regions=2,instances=2,patches=5,seed=6",
-        Config::default(),
-    )
-    .await;
-    let ids: Vec<String> = fleet.accounts.iter().map(|a| a.id.clone()).collect();
+    let (sim, ids) = org("accounts=3,regions=2,instances=2,patches=5,seed=6").await;
     let (admin, member, opted_out) = (&ids[0], &ids[1], &ids[2]);
-    let mut f = sim.export_fleet();
-    let a = f.accounts.iter_mut().find(|a| a.id == *opted_out).unwrap();
-    a.regions.retain(|r| r != "eu-west-1");
-    a.disabled_regions.push("eu-west-1".into());
-    sim.load_fleet(f).unwrap();
+    scenario::edit_account(&sim, opted_out, |a| {
+        a.regions.retain(|r| r != "eu-west-1");
+        a.disabled_regions.push("eu-west-1".into());
+    });
 
     let mut plan = EnablePlan::new(Mode::Invitation, vec![HOME.into(), "eu-west-1".into()]);
-    plan.members = MemberAccounts::List(
-        [member, opted_out]
-            .iter()
-            .map(|id| AccountTarget {
-                id: (*id).clone(),
-                email: None,
-            })
-            .collect(),
-    );
+    plan.members = MemberAccounts::List(targets(&[member, opted_out]));
     plan.home_region = Some(HOME.into());
     plan.role = role();
-    let base = common::sdk(&sim, admin, HOME).await;
+    let base = sdk(&sim, admin, HOME).await;
     let r = hub::enable(&base, &plan).await.unwrap();
     assert!(r.is_ok(), "{}", show(&r));
-    let skipped: Vec<_> = r.with(Outcome::Skipped).collect();
-    assert_eq!(skipped.len(), 1, "{}", show(&r));
+    let skipped = only(&r, Outcome::Skipped);
     assert_eq!(
-        (
-            skipped[0].account.as_str(),
-            skipped[0].region.as_str(),
-            skipped[0].step
-        ),
+        at(skipped),
         (opted_out.as_str(), "eu-west-1", Step::EnableHub)
     );
     assert_eq!(
@@ -659,19 +558,11 @@ async fn a_region_one_member_has_not_enabled_is_skipped_for_that_member_only() {
 
 #[tokio::test]
 async fn organization_mode_from_another_account_says_where_to_run_it() {
-    let (sim, fleet) = common::start(
-        "accounts=3,regions=1,instances=2,patches=5,seed=7",
-        Config::default(),
-    )
-    .await;
-    let ids: Vec<String> = fleet.accounts.iter().map(|a| a.id.clone()).collect();
+    let (sim, ids) = org("accounts=3,regions=1,instances=2,patches=5,seed=7").await;
     // The caller is the would-be administrator, not the management account.
-    let base = common::sdk(&sim, &ids[1], HOME).await;
+    let base = sdk(&sim, &ids[1], HOME).await;
     let mut plan = EnablePlan::new(Mode::Organization, vec![HOME.into()]);
-    plan.members = MemberAccounts::List(vec![AccountTarget {
-        id: ids[2].clone(),
-        email: None,
-    }]);
+    plan.members = MemberAccounts::List(targets(&ids[2..]));
     let r = hub::enable(&base, &plan).await.unwrap();
     assert!(!r.is_ok());
     let d = r.find(&ids[1], HOME, Step::Designate).unwrap();

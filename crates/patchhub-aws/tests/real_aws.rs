@@ -21,7 +21,7 @@ use patchhub_aws::source::ComplianceSource;
 use patchhub_aws::sync::SyncOptions;
 use patchhub_aws::target::Target;
 use patchhub_aws::targets::RegionSelection;
-use patchhub_core::finding::{self, FindingKind, RecordState};
+use patchhub_core::finding::{self, FindingKind};
 use patchhub_core::policy::FindingPolicy;
 
 struct Real {
@@ -152,30 +152,10 @@ async fn sweep_matches_ssm_then_resync_is_free_then_cleanup() {
     assert!(second.is_ok());
     assert_eq!((t.created, t.updated, t.resolved), (0, 0, 0), "{t:#?}");
 
-    // Clean up: archive every patchhub finding of this account and Region.
-    let sink = sink(&r);
-    let q = FindingQuery {
-        generators: vec![
-            finding::GENERATOR_PATCH.into(),
-            finding::GENERATOR_ROLLUP.into(),
-            finding::GENERATOR_STALE.into(),
-        ],
-        nodes: None,
-    };
-    let now = chrono::Utc::now();
-    let archive: Vec<_> = sink
-        .read(&q)
+    // Clean up with patchhub's own uninstall step: archive every patchhub finding of this
+    // account and Region, from inside the account.
+    let cleaned = patchhub_aws::hub::cleanup(&r.base, &fan(&r))
         .await
-        .expect("read back")
-        .into_iter()
-        .filter(|f| f.is_active())
-        .map(|mut f| {
-            f.record_state = RecordState::Archived;
-            f.updated_at = now.max(f.updated_at + chrono::Duration::milliseconds(1));
-            f.product_fields.retain(|k, _| !k.starts_with("aws/"));
-            f
-        })
-        .collect();
-    let outcome = sink.import(archive).await;
-    assert!(outcome.failed.is_empty(), "{:?}", outcome.failed);
+        .expect("cleanup runs");
+    assert!(cleaned.is_ok(), "{:#?}", cleaned.actions);
 }

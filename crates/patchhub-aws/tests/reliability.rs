@@ -8,59 +8,43 @@
 //! write anything outside old and new truth. Faults off, the next run reaches the new truth
 //! exactly, with no duplicate, and the run after that imports nothing.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::Credentials;
-use aws_credential_types::provider::SharedCredentialsProvider;
 use awsim::faults::FaultSpec;
 use awsim::{Awsim, Config};
-use patchhub_aws::clients::RoleOptions;
-use patchhub_aws::fanout::{AccountSource, FanOut, RunReport, run_sync};
-use patchhub_aws::targets::RegionSelection;
+use patchhub_aws::fanout::{AccountSource, RunReport, run_sync};
+use patchhub_testkit::oracle::{assert_between, truth};
+use patchhub_testkit::read::{active, assert_active, node_in_id};
+use patchhub_testkit::run::{fan_out, only, opts, region_list};
+use patchhub_testkit::scenario::change;
+use patchhub_testkit::{loader, start_account, start_account_with};
 
 const R: &str = "us-east-1";
 
-/// The production client settings (standard retries, 5 attempts) with a per-attempt timeout.
-async fn sdk(sim: &Awsim, account: &str, attempt_timeout: Duration) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new(R))
-        .endpoint_url(sim.url())
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            common::key_for(account),
-            "test-secret",
-            None,
-            None,
-            "test",
-        )))
-        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(5))
+/// A sweep (or, with `node`, a single-node sync) with the production client settings (standard
+/// retries, 5 attempts) and a per-attempt timeout of 700 ms.
+async fn sync_once(sim: &Awsim, account: &str, node: Option<&str>) -> Result<RunReport, String> {
+    let base = loader(sim, account, R)
         .timeout_config(
             aws_config::timeout::TimeoutConfig::builder()
-                .operation_attempt_timeout(attempt_timeout)
+                .operation_attempt_timeout(Duration::from_millis(700))
                 .build(),
         )
         .load()
-        .await
-}
-
-async fn sync_once(sim: &Awsim, account: &str, only: Option<&str>) -> Result<RunReport, String> {
-    let base = sdk(sim, account, Duration::from_millis(700)).await;
-    let fan = FanOut {
-        accounts: AccountSource::Caller,
-        regions: RegionSelection::List(vec![R.to_string()]),
-        role: RoleOptions::default(),
+        .await;
+    let fan = patchhub_aws::fanout::FanOut {
         concurrency: 4,
-        per_account_concurrency: 4,
-        quotas: common::fast_quotas(),
+        ..fan_out(AccountSource::Caller, region_list(&[R]), None)
     };
-    let mut opts = common::opts();
-    opts.only_instance = only.map(str::to_string);
-    run_sync(&base, &fan, &opts, None)
+    run_sync(&base, &fan, &node.map_or_else(opts, only), None)
         .await
         .map_err(|e| e.to_string())
+}
+
+/// The fleet of the overlap tests.
+fn overlap_fleet(seed: u64) -> String {
+    format!("accounts=1,regions=1,instances=40,patches=15,seed={seed}")
 }
 
 /// How a faulty run ended.
@@ -74,47 +58,25 @@ enum Outcome {
 /// One scenario of the matrix; panics with the scenario named on any broken promise.
 async fn scenario(faults: &str, seed: u64) -> Outcome {
     let name = format!("faults `{faults}` seed {seed}");
-    let (sim, fleet) = common::start(
-        &format!("accounts=1,regions=1,instances=30,patches=15,seed={seed}"),
-        Config {
-            seed,
-            ..Config::default()
-        },
-    )
-    .await;
-    let acct = fleet.accounts[0].id.clone();
-    common::enable_hubs(&sim, &fleet).await;
+    let spec = format!("accounts=1,regions=1,instances=30,patches=15,seed={seed}");
+    let config = Config {
+        seed,
+        ..Config::default()
+    };
+    let (sim, fleet, acct) = start_account_with(&spec, config).await;
     let first = sync_once(&sim, &acct, None).await.expect("clean sync");
     assert!(first.is_ok(), "{name}: clean sync {first:#?}");
-    let before = common::truth(&fleet, &acct, R);
-    assert_eq!(
-        common::active(&sim, &acct, R).await.0,
-        before,
-        "{name}: clean sync"
-    );
+    let before = truth(&fleet, &acct, R);
+    assert_eq!(active(&sim, &acct, R).await.0, before, "{name}: clean sync");
 
-    let after = common::truth(&common::change(&sim, &acct, R).await, &acct, R);
+    let after = truth(&change(&sim, &acct, R).await, &acct, R);
     assert_ne!(before, after, "{name}: the change changes the truth");
 
     sim.set_faults(faults.parse().expect("fault spec"));
     let faulty = sync_once(&sim, &acct, None).await;
     sim.set_faults(FaultSpec::default());
-    let (now, dup) = common::active(&sim, &acct, R).await;
-    assert!(!dup, "{name}: a finding id stored twice");
-    let either: BTreeSet<String> = before.union(&after).cloned().collect();
-    let junk: Vec<_> = now.difference(&either).collect();
-    assert!(
-        junk.is_empty(),
-        "{name}: findings outside old and new truth: {junk:?}"
-    );
-    let wrongly_archived: Vec<_> = before
-        .intersection(&after)
-        .filter(|id| !now.contains(*id))
-        .collect();
-    assert!(
-        wrongly_archived.is_empty(),
-        "{name}: archived though true before and after: {wrongly_archived:?}"
-    );
+    let (now, dup) = active(&sim, &acct, R).await;
+    assert_between(&name, &now, dup, &before, &after);
     // The outcome, for the record (`--no-capture` shows which branch each scenario took).
     eprintln!(
         "{name}: {}",
@@ -151,7 +113,7 @@ async fn scenario(faults: &str, seed: u64) -> Outcome {
             let named: BTreeSet<&str> = t.failures.iter().map(|f| f.id.as_str()).collect();
             for id in now.symmetric_difference(&after) {
                 let node_named =
-                    common::node_of(id).is_some_and(|n| t.nodes_failed.iter().any(|f| f == n));
+                    node_in_id(id).is_some_and(|n| t.nodes_failed.iter().any(|f| f == n));
                 assert!(
                     whole_target || named.contains(id.as_str()) || node_named,
                     "{name}: {id} not written and not named: {t:#?}"
@@ -166,9 +128,8 @@ async fn scenario(faults: &str, seed: u64) -> Outcome {
 
     let rerun = sync_once(&sim, &acct, None).await.expect("clean rerun");
     assert!(rerun.is_ok(), "{name}: rerun {rerun:#?}");
-    let (now, dup) = common::active(&sim, &acct, R).await;
-    assert!(!dup, "{name}: duplicate after rerun");
-    assert_eq!(now, after, "{name}: the rerun converges");
+    let what = format!("{name}: the rerun converges");
+    assert_active(&sim, &acct, R, &after, &what).await;
     sim.reset_stats();
     let quiet = sync_once(&sim, &acct, None).await.expect("third run");
     assert!(quiet.is_ok());
@@ -243,43 +204,25 @@ async fn answers_slower_than_the_client_timeout_are_retried_or_reported() {
 #[tokio::test]
 async fn two_sweeps_at_once_leave_the_truth() {
     for seed in [501, 502, 503] {
-        let (sim, fleet) = common::start(
-            &format!("accounts=1,regions=1,instances=40,patches=15,seed={seed}"),
-            Config::default(),
-        )
-        .await;
-        let acct = fleet.accounts[0].id.clone();
-        common::enable_hubs(&sim, &fleet).await;
+        let (sim, fleet, acct) = start_account(&overlap_fleet(seed)).await;
         let (a, b) = tokio::join!(sync_once(&sim, &acct, None), sync_once(&sim, &acct, None));
         assert!(a.unwrap().is_ok() && b.unwrap().is_ok(), "seed {seed}");
-        let (now, dup) = common::active(&sim, &acct, R).await;
-        assert!(!dup);
-        assert_eq!(
-            now,
-            common::truth(&fleet, &acct, R),
-            "seed {seed}: first syncs overlapping"
-        );
+        let what = format!("seed {seed}: first syncs overlapping");
+        assert_active(&sim, &acct, R, &truth(&fleet, &acct, R), &what).await;
 
         // Overlap again across a change: both runs see old or new data; the result is the new.
-        let after = common::truth(&common::change(&sim, &acct, R).await, &acct, R);
+        let after = truth(&change(&sim, &acct, R).await, &acct, R);
         let (a, b) = tokio::join!(sync_once(&sim, &acct, None), sync_once(&sim, &acct, None));
         assert!(a.unwrap().is_ok() && b.unwrap().is_ok(), "seed {seed}");
-        let (now, dup) = common::active(&sim, &acct, R).await;
-        assert!(!dup);
-        assert_eq!(now, after, "seed {seed}: re-syncs overlapping");
+        let what = format!("seed {seed}: re-syncs overlapping");
+        assert_active(&sim, &acct, R, &after, &what).await;
     }
 }
 
 #[tokio::test]
 async fn a_maintenance_window_sync_overlapping_a_sweep_leaves_the_truth() {
     for seed in [601, 602, 603] {
-        let (sim, fleet) = common::start(
-            &format!("accounts=1,regions=1,instances=40,patches=15,seed={seed}"),
-            Config::default(),
-        )
-        .await;
-        let acct = fleet.accounts[0].id.clone();
-        common::enable_hubs(&sim, &fleet).await;
+        let (sim, fleet, acct) = start_account(&overlap_fleet(seed)).await;
         assert!(sync_once(&sim, &acct, None).await.unwrap().is_ok());
 
         // The sweep starts on the old data; meanwhile patches land and the window's Lambda task
@@ -287,7 +230,7 @@ async fn a_maintenance_window_sync_overlapping_a_sweep_leaves_the_truth() {
         let sweep = sync_once(&sim, &acct, None);
         let window = async {
             tokio::time::sleep(Duration::from_millis(5)).await;
-            let after = common::change(&sim, &acct, R).await;
+            let after = change(&sim, &acct, R).await;
             let node = after.accounts[0]
                 .instances
                 .iter()
@@ -307,16 +250,16 @@ async fn a_maintenance_window_sync_overlapping_a_sweep_leaves_the_truth() {
         };
         let (swept, (after, node)) = tokio::join!(sweep, window);
         assert!(swept.unwrap().is_ok(), "seed {seed}");
-        let after = common::truth(&after, &acct, R);
+        let after = truth(&after, &acct, R);
         // The window's node shows the newer data whichever write landed last: Security Hub
         // ignores an update whose UpdatedAt is not later, and the sweep's is its start time.
         let of_node = |ids: &BTreeSet<String>| -> BTreeSet<String> {
             ids.iter()
-                .filter(|id| common::node_of(id) == Some(node.as_str()))
+                .filter(|id| node_in_id(id) == Some(node.as_str()))
                 .cloned()
                 .collect()
         };
-        let (now, dup) = common::active(&sim, &acct, R).await;
+        let (now, dup) = active(&sim, &acct, R).await;
         assert!(!dup);
         assert_eq!(
             of_node(&now),
@@ -327,8 +270,6 @@ async fn a_maintenance_window_sync_overlapping_a_sweep_leaves_the_truth() {
         // the schedule brings, leaves the exact truth.
         let settle = sync_once(&sim, &acct, None).await.unwrap();
         assert!(settle.is_ok(), "seed {seed}");
-        let (now, dup) = common::active(&sim, &acct, R).await;
-        assert!(!dup);
-        assert_eq!(now, after, "seed {seed}");
+        assert_active(&sim, &acct, R, &after, &format!("seed {seed}")).await;
     }
 }

@@ -1,40 +1,46 @@
 //! The sync pipeline end to end against awsim, through the real SDK clients: what lands in
 //! Security Hub must equal what the fleet's patch states say, and must stay true as nodes change.
 
-mod common;
-
-use awsim::Config;
-use patchhub_core::finding::{GENERATOR_PATCH, GENERATOR_ROLLUP};
+use aws_sdk_securityhub::types::AwsSecurityFinding;
+use awsim::{Awsim, Fleet};
+use patchhub_core::finding::{FindingKind, GENERATOR_PATCH, GENERATOR_ROLLUP};
+use patchhub_core::mapping::finding_id;
+use patchhub_testkit::read::{active_ids, findings, node_of};
+use patchhub_testkit::run::{only, opts, sync};
+use patchhub_testkit::{oracle, scenario, start_account};
 
 const R: &str = "us-east-1";
 
+/// A one-account fleet with Security Hub on, synced once.
+async fn synced(spec: &str) -> (Awsim, Fleet, String) {
+    let (sim, fleet, acct) = start_account(spec).await;
+    let report = sync(&sim, &acct, &[R], opts()).await;
+    assert!(report.is_ok(), "{report:#?}");
+    (sim, fleet, acct)
+}
+
 #[tokio::test]
 async fn sweep_writes_exactly_the_expected_findings_and_a_resync_imports_nothing() {
-    let (sim, fleet) = common::start(
-        "accounts=1,regions=1,instances=60,patches=30,seed=11",
-        Config::default(),
-    )
-    .await;
-    let acct = fleet.accounts[0].id.clone();
-    common::enable_hubs(&sim, &fleet).await;
+    let (sim, fleet, acct) =
+        start_account("accounts=1,regions=1,instances=60,patches=30,seed=11").await;
 
-    let report = common::sync(&sim, &acct, &[R], common::opts()).await;
+    let report = sync(&sim, &acct, &[R], opts()).await;
     assert!(report.is_ok(), "{report:#?}");
     let t = &report.targets[0];
-    let found = common::findings(&sim, &acct, R).await;
-    let expected = common::expected_patch_ids(&fleet, &acct, R);
+    let found = findings(&sim, &acct, R).await;
+    let expected = oracle::patch_ids(&fleet, &acct, R);
     assert!(
         !expected.is_empty(),
         "the generated fleet has missing patches"
     );
     assert_eq!(
-        common::active_ids(&found, GENERATOR_PATCH),
+        active_ids(&found, GENERATOR_PATCH),
         expected,
         "patch findings equal the fleet's non-compliant patches"
     );
     assert_eq!(
-        common::active_ids(&found, GENERATOR_ROLLUP),
-        common::expected_rollup_ids(&fleet, &acct, R)
+        active_ids(&found, GENERATOR_ROLLUP),
+        oracle::rollup_ids(&fleet, &acct, R)
     );
     assert_eq!(
         t.created,
@@ -48,7 +54,7 @@ async fn sweep_writes_exactly_the_expected_findings_and_a_resync_imports_nothing
 
     // Nothing changed: the second sync imports nothing and reads no patches.
     sim.reset_stats();
-    let again = common::sync(&sim, &acct, &[R], common::opts()).await;
+    let again = sync(&sim, &acct, &[R], opts()).await;
     let t2 = &again.targets[0];
     assert!(again.is_ok());
     assert_eq!(
@@ -70,13 +76,8 @@ async fn sweep_writes_exactly_the_expected_findings_and_a_resync_imports_nothing
 
 #[tokio::test]
 async fn single_node_sync_touches_only_that_node() {
-    let (sim, fleet) = common::start(
-        "accounts=1,regions=1,instances=30,patches=30,seed=5",
-        Config::default(),
-    )
-    .await;
-    let acct = fleet.accounts[0].id.clone();
-    common::enable_hubs(&sim, &fleet).await;
+    let (sim, fleet, acct) =
+        start_account("accounts=1,regions=1,instances=30,patches=30,seed=5").await;
     let node = fleet.accounts[0]
         .instances
         .iter()
@@ -84,88 +85,39 @@ async fn single_node_sync_touches_only_that_node() {
         .expect("a non-compliant node")
         .id
         .clone();
-    let mut opts = common::opts();
-    opts.only_instance = Some(node.clone());
-    let report = common::sync(&sim, &acct, &[R], opts).await;
+    let report = sync(&sim, &acct, &[R], only(&node)).await;
     assert!(report.is_ok(), "{report:#?}");
     assert_eq!(report.targets[0].nodes_read, 1);
-    let found = common::findings(&sim, &acct, R).await;
-    assert!(found.iter().all(|f| {
-        f.product_fields()
-            .and_then(|p| p.get("patchhub/NodeId"))
-            .map(String::as_str)
-            == Some(node.as_str())
-    }));
-    let expected: std::collections::BTreeSet<String> = common::expected_patch_ids(&fleet, &acct, R)
-        .into_iter()
-        .filter(|id| id.contains(&format!("/{node}/")))
-        .collect();
-    assert_eq!(common::active_ids(&found, GENERATOR_PATCH), expected);
-    assert_eq!(common::active_ids(&found, GENERATOR_ROLLUP).len(), 1);
+    let found = findings(&sim, &acct, R).await;
+    assert!(found.iter().all(|f| node_of(f) == Some(node.as_str())));
+    assert_eq!(
+        active_ids(&found, GENERATOR_PATCH),
+        oracle::patch_ids_of(&fleet, &acct, R, &node)
+    );
+    assert_eq!(active_ids(&found, GENERATOR_ROLLUP).len(), 1);
 }
 
 /// A node with at least two missing patches, and one of them.
-fn node_with_missing(fleet: &awsim::Fleet) -> (String, String) {
-    let i = fleet.accounts[0]
-        .instances
-        .iter()
-        .find(|i| {
-            i.operation.is_some()
-                && i.ping_status == "Online"
-                && i.patches.iter().filter(|p| p.state == "MISSING").count() >= 2
-        })
-        .expect("a node with two missing patches");
-    (
-        i.id.clone(),
-        i.patches
-            .iter()
-            .find(|p| p.state == "MISSING")
-            .unwrap()
-            .id
-            .clone(),
-    )
+fn node_with_missing(fleet: &Fleet) -> (String, String) {
+    let i = oracle::nodes_with_missing(fleet, &fleet.accounts[0].id, R, 2)[0];
+    let patch = i.patches.iter().find(|p| p.state == "MISSING").unwrap();
+    (i.id.clone(), patch.id.clone())
 }
 
 #[tokio::test]
 async fn installing_a_patch_and_rescanning_resolves_exactly_its_finding() {
-    let (sim, fleet) = common::start(
-        "accounts=1,regions=1,instances=40,patches=30,seed=21",
-        Config::default(),
-    )
-    .await;
-    let acct = fleet.accounts[0].id.clone();
-    common::enable_hubs(&sim, &fleet).await;
-    assert!(
-        common::sync(&sim, &acct, &[R], common::opts())
-            .await
-            .is_ok()
-    );
-    let before = common::findings(&sim, &acct, R).await;
+    let (sim, fleet, acct) = synced("accounts=1,regions=1,instances=40,patches=30,seed=21").await;
+    let before = findings(&sim, &acct, R).await;
 
     // The patch gets installed behind SSM's back; SSM reports it at the next scan.
     let (node, patch) = node_with_missing(&fleet);
-    {
-        let mut world = sim.sim().world();
-        let patches = world
-            .region_mut(&acct, R)
-            .ssm
-            .true_patches_mut(&node)
-            .unwrap();
-        let p = patches.iter_mut().find(|p| p.id == patch).unwrap();
-        p.state = "INSTALLED".into();
-        p.installed_time = Some(chrono::Utc::now());
-    }
-    let ssm = aws_sdk_ssm::Client::new(&common::sdk(&sim, &acct, R).await);
-    ssm.send_command()
-        .document_name("AWS-RunPatchBaseline")
-        .instance_ids(&node)
-        .parameters("Operation", vec!["Scan".to_string()])
-        .send()
-        .await
-        .unwrap();
+    scenario::install(&sim, &acct, R, std::slice::from_ref(&node), |p| {
+        p.id == patch
+    })
+    .await;
 
     sim.reset_stats();
-    let report = common::sync(&sim, &acct, &[R], common::opts()).await;
+    let report = sync(&sim, &acct, &[R], opts()).await;
     assert!(report.is_ok(), "{report:#?}");
     let t = &report.targets[0];
     assert_eq!(
@@ -179,15 +131,8 @@ async fn installing_a_patch_and_rescanning_resolves_exactly_its_finding() {
     );
     assert_eq!(t.updated, 1, "its roll-up records the new scan");
 
-    let after = common::findings(&sim, &acct, R).await;
-    let resolved_id = patchhub_core::mapping::finding_id(
-        "aws",
-        &acct,
-        R,
-        &node,
-        patchhub_core::finding::FindingKind::Patch,
-        Some(&patch),
-    );
+    let after = findings(&sim, &acct, R).await;
+    let resolved_id = finding_id("aws", &acct, R, &node, FindingKind::Patch, Some(&patch));
     let f = after
         .iter()
         .find(|f| f.id() == Some(resolved_id.as_str()))
@@ -209,8 +154,8 @@ async fn installing_a_patch_and_rescanning_resolves_exactly_its_finding() {
         "FirstObservedAt is carried over"
     );
     assert!(f.updated_at() > was.updated_at());
-    let active_before = common::active_ids(&before, GENERATOR_PATCH);
-    let active_after = common::active_ids(&after, GENERATOR_PATCH);
+    let active_before = active_ids(&before, GENERATOR_PATCH);
+    let active_after = active_ids(&after, GENERATOR_PATCH);
     let gone: Vec<_> = active_before.difference(&active_after).collect();
     assert_eq!(
         gone,
@@ -226,18 +171,7 @@ async fn installing_a_patch_and_rescanning_resolves_exactly_its_finding() {
 
 #[tokio::test]
 async fn a_terminated_node_is_archived_by_a_sweep_and_never_by_a_single_node_sync() {
-    let (sim, fleet) = common::start(
-        "accounts=1,regions=1,instances=30,patches=30,seed=8",
-        Config::default(),
-    )
-    .await;
-    let acct = fleet.accounts[0].id.clone();
-    common::enable_hubs(&sim, &fleet).await;
-    assert!(
-        common::sync(&sim, &acct, &[R], common::opts())
-            .await
-            .is_ok()
-    );
+    let (sim, fleet, acct) = synced("accounts=1,regions=1,instances=30,patches=30,seed=8").await;
     let (gone_node, _) = node_with_missing(&fleet);
     let other = fleet.accounts[0]
         .instances
@@ -248,17 +182,10 @@ async fn a_terminated_node_is_archived_by_a_sweep_and_never_by_a_single_node_syn
         .clone();
 
     // Terminate: the node disappears from SSM (Security Hub keeps its findings).
-    let mut smaller = sim.export_fleet();
-    smaller.accounts[0].instances.retain(|i| i.id != gone_node);
-    sim.load_fleet(smaller).unwrap();
-    let of_gone = |fs: &[aws_sdk_securityhub::types::AwsSecurityFinding]| {
+    scenario::terminate(&sim, &acct, &gone_node);
+    let of_gone = |fs: &[AwsSecurityFinding]| {
         fs.iter()
-            .filter(|f| {
-                f.product_fields()
-                    .and_then(|p| p.get("patchhub/NodeId"))
-                    .map(String::as_str)
-                    == Some(gone_node.as_str())
-            })
+            .filter(|f| node_of(f) == Some(gone_node.as_str()))
             .map(|f| {
                 f.record_state()
                     .map(|r| r.as_str().to_string())
@@ -267,19 +194,17 @@ async fn a_terminated_node_is_archived_by_a_sweep_and_never_by_a_single_node_syn
             .collect::<Vec<_>>()
     };
 
-    let mut single = common::opts();
-    single.only_instance = Some(other);
-    assert!(common::sync(&sim, &acct, &[R], single).await.is_ok());
-    let states = of_gone(&common::findings(&sim, &acct, R).await);
+    assert!(sync(&sim, &acct, &[R], only(&other)).await.is_ok());
+    let states = of_gone(&findings(&sim, &acct, R).await);
     assert!(
         states.len() >= 3 && states.iter().all(|s| s == "ACTIVE"),
         "a single-node sync leaves other nodes alone: {states:?}"
     );
 
-    let report = common::sync(&sim, &acct, &[R], common::opts()).await;
+    let report = sync(&sim, &acct, &[R], opts()).await;
     assert!(report.is_ok(), "{report:#?}");
     assert_eq!(report.targets[0].nodes_gone, 1);
-    let states = of_gone(&common::findings(&sim, &acct, R).await);
+    let states = of_gone(&findings(&sim, &acct, R).await);
     assert!(
         states.iter().all(|s| s == "ARCHIVED"),
         "the sweep archives every finding of the gone node: {states:?}"

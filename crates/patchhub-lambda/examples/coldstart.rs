@@ -19,7 +19,7 @@ mod support;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use awsim::Config;
+use patchhub_testkit::{REGION, oracle, start_account};
 use support::runtime_api::{Report, RuntimeApi};
 
 struct Args {
@@ -76,15 +76,13 @@ async fn one_run(a: &Args, run: usize) -> Result<String, String> {
         a.patches,
         100 + run
     );
-    let (sim, fleet) = support::start(&spec, Config::default()).await;
-    let acct = fleet.accounts[0].id.clone();
-    support::enable_hub(&sim, &acct).await;
+    let (sim, fleet, acct) = start_account(&spec).await;
     let payload = if a.event == "node" {
-        let node = support::nodes_with_missing(&fleet, 1)
+        let node = oracle::nodes_with_missing(&fleet, &acct, REGION, 1)
             .into_iter()
             .next()
             .ok_or("no non-compliant node")?;
-        support::fixture("maintenance-window.json", &acct, &node)
+        support::fixture("maintenance-window.json", &acct, &node.id)
     } else {
         support::fixture("scheduled-event.json", &acct, "-")
     };

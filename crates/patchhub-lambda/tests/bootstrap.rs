@@ -9,8 +9,9 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use awsim::Config;
-use patchhub_core::finding::{GENERATOR_PATCH, GENERATOR_ROLLUP};
+use patchhub_core::finding::GENERATOR_PATCH;
+use patchhub_testkit::read::{active_ids_of, assert_synced, findings, node_of};
+use patchhub_testkit::{REGION, oracle, start_account};
 use serde_json::Value;
 use support::fixture;
 use support::runtime_api::{Report, RuntimeApi};
@@ -42,6 +43,11 @@ fn spawn(env: Vec<(String, String)>, extra: &[(&str, &str)]) -> (Child, Arc<Mute
     (child, lines)
 }
 
+/// Invokes the function with a committed event fixture for `account` and `node`.
+async fn invoke(api: &mut RuntimeApi, event: &str, account: &str, node: &str) -> Report {
+    api.invoke(fixture(event, account, node), WITHIN).await
+}
+
 fn response(report: Report) -> Value {
     match report {
         Report::Response { body, .. } => body,
@@ -62,76 +68,51 @@ fn error(report: Report) -> (String, String) {
 
 #[tokio::test]
 async fn bootstrap_handles_every_event_kind_through_the_runtime_api() {
-    let (sim, fleet) = support::start(
-        "accounts=1,regions=1,instances=14,patches=20,seed=12",
-        Config::default(),
-    )
-    .await;
-    let acct = fleet.accounts[0].id.clone();
-    support::enable_hub(&sim, &acct).await;
+    let (sim, fleet, acct) =
+        start_account("accounts=1,regions=1,instances=14,patches=20,seed=12").await;
     let mut api = RuntimeApi::start().await;
     let (mut child, logs) = spawn(
         support::bootstrap_env(&api.address(), &sim.url(), &acct),
         &[],
     );
-    let nodes = support::nodes_with_missing(&fleet, 1);
-    let (a, b) = (nodes[0].clone(), nodes[1].clone());
+    let nodes = oracle::nodes_with_missing(&fleet, &acct, REGION, 1);
+    let (a, b) = (nodes[0].id.clone(), nodes[1].id.clone());
 
     // Maintenance window task: that node only.
-    let out = response(
-        api.invoke(fixture("maintenance-window.json", &acct, &a), WITHIN)
-            .await,
-    );
+    let out = response(invoke(&mut api, "maintenance-window.json", &acct, &a).await);
     assert_eq!(out["mode"], "node", "{out}");
-    let found = support::findings(&sim, &acct).await;
-    assert!(
-        found
-            .iter()
-            .all(|f| support::node_of(f) == Some(a.as_str()))
-    );
+    let found = findings(&sim, &acct, REGION).await;
+    assert!(found.iter().all(|f| node_of(f) == Some(a.as_str())));
     assert_eq!(
-        support::active(&found, GENERATOR_PATCH, Some(&a)),
-        support::expected_patch_ids(&fleet, &acct, Some(&a))
+        active_ids_of(&found, GENERATOR_PATCH, &a),
+        oracle::patch_ids_of(&fleet, &acct, REGION, &a)
     );
 
     // Compliance change (Patch): the node in the event.
-    let out = response(
-        api.invoke(
-            fixture("compliance-change-non-compliant.json", &acct, &b),
-            WITHIN,
-        )
-        .await,
-    );
+    let out = response(invoke(&mut api, "compliance-change-non-compliant.json", &acct, &b).await);
     assert_eq!(out["trigger"], "compliance-change", "{out}");
-    let found = support::findings(&sim, &acct).await;
+    let found = findings(&sim, &acct, REGION).await;
     assert_eq!(
-        support::active(&found, GENERATOR_PATCH, Some(&b)),
-        support::expected_patch_ids(&fleet, &acct, Some(&b))
+        active_ids_of(&found, GENERATOR_PATCH, &b),
+        oracle::patch_ids_of(&fleet, &acct, REGION, &b)
     );
 
     // Compliance change (Association): acknowledged, nothing written.
     let before = found.len();
-    let out = response(
-        api.invoke(
-            fixture("compliance-change-association.json", &acct, &b),
-            WITHIN,
-        )
-        .await,
-    );
+    let out = response(invoke(&mut api, "compliance-change-association.json", &acct, &b).await);
     assert_eq!(out["mode"], "ignored", "{out}");
-    assert_eq!(support::findings(&sim, &acct).await.len(), before);
+    assert_eq!(findings(&sim, &acct, REGION).await.len(), before);
 
     // Garbage and an unsubstituted task payload: InvalidEvent, and the function lives on.
-    let (ty, msg) = error(
-        api.invoke(fixture("garbage.json", &acct, "-"), WITHIN)
-            .await,
-    );
+    let (ty, msg) = error(invoke(&mut api, "garbage.json", &acct, "-").await);
     assert_eq!(ty, "InvalidEvent");
     assert!(msg.contains("aws:s3") && msg.contains("accepted:"), "{msg}");
     let (ty, msg) = error(
-        api.invoke(
-            fixture("maintenance-window-unsubstituted.json", &acct, "-"),
-            WITHIN,
+        invoke(
+            &mut api,
+            "maintenance-window-unsubstituted.json",
+            &acct,
+            "-",
         )
         .await,
     );
@@ -139,20 +120,9 @@ async fn bootstrap_handles_every_event_kind_through_the_runtime_api() {
     assert!(msg.contains("{{RESOURCE_ID}}"), "{msg}");
 
     // Schedule: the whole account and Region.
-    let out = response(
-        api.invoke(fixture("scheduled-event.json", &acct, "-"), WITHIN)
-            .await,
-    );
+    let out = response(invoke(&mut api, "scheduled-event.json", &acct, "-").await);
     assert_eq!(out["mode"], "sweep", "{out}");
-    let found = support::findings(&sim, &acct).await;
-    assert_eq!(
-        support::active(&found, GENERATOR_PATCH, None),
-        support::expected_patch_ids(&fleet, &acct, None)
-    );
-    assert_eq!(
-        support::active(&found, GENERATOR_ROLLUP, None),
-        support::expected_rollup_ids(&fleet, &acct)
-    );
+    assert_synced(&sim, &fleet, &acct, REGION, "scheduled sweep").await;
     assert!(child.try_wait().expect("status").is_none(), "still serving");
     child.kill().await.expect("kill");
     // Let the log reader drain what the process wrote.

@@ -6,28 +6,57 @@ mod support;
 
 use std::time::Duration;
 
-use awsim::Config;
+use aws_config::retry::RetryConfig;
 use awsim::faults::FaultSpec;
+use awsim::{Awsim, Config, Fleet};
 use lambda_runtime::{Context, LambdaEvent};
 use patchhub_core::finding::{GENERATOR_PATCH, GENERATOR_ROLLUP};
 use patchhub_lambda::config::LambdaConfig;
 use patchhub_lambda::error::{ErrorType, LambdaError};
 use patchhub_lambda::function::Function;
+use patchhub_testkit::read::{active_ids, active_ids_of, assert_synced, findings, node_of};
+use patchhub_testkit::{
+    REGION, assert_mentions, enable_hub, loader, oracle, scenario, start, start_account,
+};
 use serde_json::Value;
-use support::{REGION, fixture};
+use support::fixture;
 
 const SPEC: &str = "accounts=1,regions=1,instances=16,patches=20,seed=7";
 
-async fn function(sim: &awsim::Awsim, account: &str, max_attempts: u32) -> Function {
+/// The function acting as `account`, its SDK making `max_attempts` attempts per call.
+async fn function(sim: &Awsim, account: &str, max_attempts: u32) -> Function {
     let config = LambdaConfig::from_env(|_| None).expect("default config");
-    Function::new(&support::sdk(sim, account, max_attempts).await, config)
-        .await
-        .expect("cold start")
+    let sdk = loader(sim, account, REGION)
+        .retry_config(RetryConfig::standard().with_max_attempts(max_attempts))
+        .load()
+        .await;
+    Function::new(&sdk, config).await.expect("cold start")
+}
+
+/// The test fleet with Security Hub on, its account, and the function acting as it.
+async fn ready() -> (Awsim, Fleet, String, Function) {
+    let (sim, fleet, acct) = start_account(SPEC).await;
+    let f = function(&sim, &acct, 3).await;
+    (sim, fleet, acct, f)
+}
+
+/// The first scanned, online node of the fleet with at least `missing` missing patches.
+fn node_missing(fleet: &Fleet, missing: usize) -> String {
+    oracle::nodes_with_missing(fleet, &fleet.accounts[0].id, REGION, missing)[0]
+        .id
+        .clone()
 }
 
 async fn call(f: &Function, payload: Value) -> Result<Value, LambdaError> {
     f.handle(LambdaEvent::new(payload, Context::default()))
         .await
+}
+
+/// Calls the handler with a payload it must refuse with `ty`; the error message.
+async fn refused(f: &Function, payload: Value, ty: ErrorType) -> String {
+    let e = call(f, payload).await.expect_err("refused");
+    assert_eq!(e.error_type, ty, "{}", e.message);
+    e.message
 }
 
 fn count(v: &Value, key: &str) -> u64 {
@@ -38,15 +67,12 @@ fn count(v: &Value, key: &str) -> u64 {
 
 #[tokio::test]
 async fn maintenance_window_payload_syncs_exactly_that_node() {
-    let (sim, fleet) = support::start(SPEC, Config::default()).await;
-    let acct = fleet.accounts[0].id.clone();
-    support::enable_hub(&sim, &acct).await;
-    let f = function(&sim, &acct, 3).await;
+    let (sim, fleet, acct, f) = ready().await;
     assert_eq!(
         (f.account(), f.region(), f.partition()),
         (acct.as_str(), REGION, "aws")
     );
-    let node = support::nodes_with_missing(&fleet, 1)[0].clone();
+    let node = node_missing(&fleet, 1);
 
     let out = call(&f, fixture("maintenance-window.json", &acct, &node))
         .await
@@ -57,17 +83,15 @@ async fn maintenance_window_payload_syncs_exactly_that_node() {
     assert_eq!(out["instance_id"], node.as_str());
     assert_eq!(count(&out, "nodes"), 1);
 
-    let found = support::findings(&sim, &acct).await;
+    let found = findings(&sim, &acct, REGION).await;
     assert!(
-        found
-            .iter()
-            .all(|f| support::node_of(f) == Some(node.as_str())),
+        found.iter().all(|f| node_of(f) == Some(node.as_str())),
         "only the named node's findings exist"
     );
-    let expected = support::expected_patch_ids(&fleet, &acct, Some(&node));
+    let expected = oracle::patch_ids_of(&fleet, &acct, REGION, &node);
     assert!(!expected.is_empty());
-    assert_eq!(support::active(&found, GENERATOR_PATCH, None), expected);
-    assert_eq!(support::active(&found, GENERATOR_ROLLUP, None).len(), 1);
+    assert_eq!(active_ids(&found, GENERATOR_PATCH), expected);
+    assert_eq!(active_ids(&found, GENERATOR_ROLLUP).len(), 1);
     assert_eq!(count(&out, "created") as usize, found.len());
     assert_eq!(count(&out, "ingested") as usize, found.len());
     assert!(count(&out, "api_calls") >= 4, "{out}");
@@ -75,11 +99,8 @@ async fn maintenance_window_payload_syncs_exactly_that_node() {
 
 #[tokio::test]
 async fn compliance_changes_sync_the_node_and_resolve_what_was_installed() {
-    let (sim, fleet) = support::start(SPEC, Config::default()).await;
-    let acct = fleet.accounts[0].id.clone();
-    support::enable_hub(&sim, &acct).await;
-    let f = function(&sim, &acct, 3).await;
-    let node = support::nodes_with_missing(&fleet, 2)[0].clone();
+    let (sim, fleet, acct, f) = ready().await;
+    let node = node_missing(&fleet, 2);
 
     let out = call(
         &f,
@@ -91,34 +112,12 @@ async fn compliance_changes_sync_the_node_and_resolve_what_was_installed() {
         (out["trigger"].as_str(), out["mode"].as_str()),
         (Some("compliance-change"), Some("node"))
     );
-    let found = support::findings(&sim, &acct).await;
-    let expected = support::expected_patch_ids(&fleet, &acct, Some(&node));
-    assert_eq!(
-        support::active(&found, GENERATOR_PATCH, Some(&node)),
-        expected
-    );
+    let found = findings(&sim, &acct, REGION).await;
+    let expected = oracle::patch_ids_of(&fleet, &acct, REGION, &node);
+    assert_eq!(active_ids_of(&found, GENERATOR_PATCH, &node), expected);
 
     // The node gets every patch installed and rescanned; SSM then says "compliant".
-    {
-        let mut world = sim.sim().world();
-        let patches = world
-            .region_mut(&acct, REGION)
-            .ssm
-            .true_patches_mut(&node)
-            .expect("node");
-        for p in patches.iter_mut() {
-            p.state = "INSTALLED".into();
-            p.installed_time = Some(chrono::Utc::now());
-        }
-    }
-    aws_sdk_ssm::Client::new(&support::sdk(&sim, &acct, 3).await)
-        .send_command()
-        .document_name("AWS-RunPatchBaseline")
-        .instance_ids(&node)
-        .parameters("Operation", vec!["Scan".to_string()])
-        .send()
-        .await
-        .expect("scan");
+    scenario::install(&sim, &acct, REGION, std::slice::from_ref(&node), |_| true).await;
 
     let out = call(
         &f,
@@ -128,24 +127,18 @@ async fn compliance_changes_sync_the_node_and_resolve_what_was_installed() {
     .expect("compliant event");
     assert_eq!(count(&out, "resolved") as usize, expected.len(), "{out}");
     assert_eq!(count(&out, "created"), 0);
-    let found = support::findings(&sim, &acct).await;
+    let found = findings(&sim, &acct, REGION).await;
     assert!(
-        support::active(&found, GENERATOR_PATCH, Some(&node)).is_empty(),
+        active_ids_of(&found, GENERATOR_PATCH, &node).is_empty(),
         "every patch finding of the node is resolved"
     );
-    assert_eq!(
-        support::active(&found, GENERATOR_ROLLUP, Some(&node)).len(),
-        1
-    );
+    assert_eq!(active_ids_of(&found, GENERATOR_ROLLUP, &node).len(), 1);
 }
 
 #[tokio::test]
 async fn other_compliance_types_are_acknowledged_without_aws_calls() {
-    let (sim, fleet) = support::start(SPEC, Config::default()).await;
-    let acct = fleet.accounts[0].id.clone();
-    support::enable_hub(&sim, &acct).await;
-    let f = function(&sim, &acct, 3).await;
-    let node = support::nodes_with_missing(&fleet, 1)[0].clone();
+    let (sim, fleet, acct, f) = ready().await;
+    let node = node_missing(&fleet, 1);
     sim.reset_stats();
     let out = call(
         &f,
@@ -162,15 +155,12 @@ async fn other_compliance_types_are_acknowledged_without_aws_calls() {
             .contains("`Association` is not Patch")
     );
     assert_eq!(sim.stats().total_calls(), 0);
-    assert!(support::findings(&sim, &acct).await.is_empty());
+    assert!(findings(&sim, &acct, REGION).await.is_empty());
 }
 
 #[tokio::test]
 async fn schedules_and_sweep_actions_sweep_the_account() {
-    let (sim, fleet) = support::start(SPEC, Config::default()).await;
-    let acct = fleet.accounts[0].id.clone();
-    support::enable_hub(&sim, &acct).await;
-    let f = function(&sim, &acct, 3).await;
+    let (sim, fleet, acct, f) = ready().await;
 
     let out = call(&f, fixture("scheduled-event.json", &acct, "-"))
         .await
@@ -185,15 +175,7 @@ async fn schedules_and_sweep_actions_sweep_the_account() {
         .filter(|i| i.region == REGION)
         .count();
     assert_eq!(count(&out, "nodes") as usize, in_region);
-    let found = support::findings(&sim, &acct).await;
-    assert_eq!(
-        support::active(&found, GENERATOR_PATCH, None),
-        support::expected_patch_ids(&fleet, &acct, None)
-    );
-    assert_eq!(
-        support::active(&found, GENERATOR_ROLLUP, None),
-        support::expected_rollup_ids(&fleet, &acct)
-    );
+    assert_synced(&sim, &fleet, &acct, REGION, "scheduled sweep").await;
 
     // Nothing changed since: a manual sweep writes nothing.
     sim.reset_stats();
@@ -208,103 +190,57 @@ async fn schedules_and_sweep_actions_sweep_the_account() {
 
 #[tokio::test]
 async fn bad_events_are_invalid_events_and_touch_nothing() {
-    let (sim, fleet) = support::start(SPEC, Config::default()).await;
-    let acct = fleet.accounts[0].id.clone();
-    support::enable_hub(&sim, &acct).await;
-    let f = function(&sim, &acct, 3).await;
+    let (sim, _, acct, f) = ready().await;
     sim.reset_stats();
 
-    let e = call(&f, fixture("garbage.json", &acct, "-"))
-        .await
-        .unwrap_err();
-    assert_eq!(e.error_type, ErrorType::InvalidEvent);
-    assert!(
-        e.message.contains("no `instanceid`, `action`"),
-        "{}",
-        e.message
-    );
-    assert!(
-        e.message.contains("aws:s3"),
-        "names what was received: {}",
-        e.message
-    );
-    assert!(e.message.contains("accepted:"), "{}", e.message);
-
-    let e = call(
-        &f,
-        fixture("maintenance-window-unsubstituted.json", &acct, "-"),
-    )
-    .await
-    .unwrap_err();
-    assert_eq!(e.error_type, ErrorType::InvalidEvent);
-    assert!(
-        e.message.contains("literal `{{RESOURCE_ID}}`"),
-        "{}",
-        e.message
-    );
-
+    let invalid = ErrorType::InvalidEvent;
+    let e = refused(&f, fixture("garbage.json", &acct, "-"), invalid).await;
+    // Names what was received and what is accepted.
+    assert_mentions(&e, &["no `instanceid`, `action`", "aws:s3", "accepted:"]);
+    let unsubstituted = fixture("maintenance-window-unsubstituted.json", &acct, "-");
+    let e = refused(&f, unsubstituted, invalid).await;
+    assert_mentions(&e, &["literal `{{RESOURCE_ID}}`"]);
     let other = fixture(
         "compliance-change-non-compliant.json",
         "210987654321",
         support::FIXTURE_NODE,
     );
-    let e = call(&f, other).await.unwrap_err();
-    assert_eq!(e.error_type, ErrorType::InvalidEvent);
-    assert!(
-        e.message.contains("belongs to account 210987654321"),
-        "{}",
-        e.message
-    );
+    let e = refused(&f, other, invalid).await;
+    assert_mentions(&e, &["belongs to account 210987654321"]);
 
     assert_eq!(sim.stats().total_calls(), 0, "rejected before any AWS call");
-    assert!(support::findings(&sim, &acct).await.is_empty());
+    assert!(findings(&sim, &acct, REGION).await.is_empty());
 }
 
 #[tokio::test]
 async fn a_node_ssm_does_not_know_is_an_invalid_request_naming_it() {
-    let (sim, fleet) = support::start(SPEC, Config::default()).await;
-    let acct = fleet.accounts[0].id.clone();
-    support::enable_hub(&sim, &acct).await;
-    let f = function(&sim, &acct, 3).await;
-    let e = call(
-        &f,
-        fixture("maintenance-window.json", &acct, "i-0fffffffffffffff0"),
-    )
-    .await
-    .unwrap_err();
-    assert_eq!(e.error_type, ErrorType::InvalidRequest);
-    assert!(
-        e.message.contains(&format!(
+    let (sim, _, acct, f) = ready().await;
+    let unknown = fixture("maintenance-window.json", &acct, "i-0fffffffffffffff0");
+    let e = refused(&f, unknown, ErrorType::InvalidRequest).await;
+    assert_mentions(
+        &e,
+        &[&format!(
             "(is i-0fffffffffffffff0 a node managed by SSM in account {acct} in us-east-1?)"
-        )),
-        "{}",
-        e.message
+        )],
     );
-    assert!(support::findings(&sim, &acct).await.is_empty());
+    assert!(findings(&sim, &acct, REGION).await.is_empty());
 }
 
 #[tokio::test]
 async fn failed_findings_fail_the_invocation_after_the_rest_was_written() {
-    let (sim, fleet) = support::start(SPEC, Config::default()).await;
-    let acct = fleet.accounts[0].id.clone();
-    support::enable_hub(&sim, &acct).await;
-    let f = function(&sim, &acct, 3).await;
+    let (sim, fleet, acct, f) = ready().await;
     sim.set_faults(FaultSpec {
         fail_finding: 0.6,
         ..FaultSpec::default()
     });
-    let e = call(&f, fixture("sweep-action.json", &acct, "-"))
-        .await
-        .unwrap_err();
-    assert_eq!(e.error_type, ErrorType::PartialFailure, "{}", e.message);
-    let written = support::findings(&sim, &acct).await.len();
+    let sweep = fixture("sweep-action.json", &acct, "-");
+    let e = refused(&f, sweep, ErrorType::PartialFailure).await;
+    let written = findings(&sim, &acct, REGION).await.len();
     assert!(written > 0, "the findings that could go in went in");
-    assert!(
-        e.message.contains(&format!("written: {written} created")),
-        "{written}: {}",
-        e.message
+    assert_mentions(
+        &e,
+        &[&format!("written: {written} created"), "InternalFailure"],
     );
-    assert!(e.message.contains("InternalFailure"), "{}", e.message);
 
     // Once the faults stop, the next sweep converges and succeeds.
     sim.set_faults(FaultSpec::default());
@@ -312,30 +248,24 @@ async fn failed_findings_fail_the_invocation_after_the_rest_was_written() {
         .await
         .expect("converges");
     assert_eq!(out["failed"], 0);
-    let found = support::findings(&sim, &acct).await;
-    assert_eq!(
-        support::active(&found, GENERATOR_PATCH, None),
-        support::expected_patch_ids(&fleet, &acct, None)
-    );
+    assert_synced(&sim, &fleet, &acct, REGION, "after the faults").await;
 }
 
 #[tokio::test]
 async fn aws_failures_keep_their_class() {
-    let (sim, fleet) = support::start(SPEC, Config::default()).await;
+    let (sim, fleet) = start(SPEC, Config::default()).await;
     let acct = fleet.accounts[0].id.clone();
     // Security Hub is off.
     let f = function(&sim, &acct, 1).await;
-    let e = call(&f, fixture("sweep-action.json", &acct, "-"))
-        .await
-        .unwrap_err();
-    assert_eq!(e.error_type, ErrorType::HubNotEnabled, "{}", e.message);
+    let sweep = fixture("sweep-action.json", &acct, "-");
+    refused(&f, sweep, ErrorType::HubNotEnabled).await;
 
-    support::enable_hub(&sim, &acct).await;
+    enable_hub(&sim, &acct, REGION).await;
     sim.set_faults(FaultSpec {
         throttle: 1.0,
         ..FaultSpec::default()
     });
-    let node = support::nodes_with_missing(&fleet, 1)[0].clone();
+    let node = node_missing(&fleet, 1);
     let e = tokio::time::timeout(
         Duration::from_secs(60),
         call(&f, fixture("maintenance-window.json", &acct, &node)),

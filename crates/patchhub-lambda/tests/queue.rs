@@ -17,9 +17,15 @@ const SPEC: &str = "accounts=1,regions=1,instances=16,patches=20,seed=7";
 
 async fn function(sim: &awsim::Awsim, account: &str) -> Function {
     let config = LambdaConfig::from_env(|_| None).expect("default config");
-    Function::new(&support::sdk(sim, account, 2).await, config)
-        .await
-        .expect("cold start")
+    Function::new(
+        &patchhub_testkit::loader(sim, account, patchhub_testkit::REGION)
+            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2))
+            .load()
+            .await,
+        config,
+    )
+    .await
+    .expect("cold start")
 }
 
 async fn call(f: &Function, payload: Value) -> Result<Value, patchhub_lambda::error::LambdaError> {
@@ -43,15 +49,15 @@ fn failures(out: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn a_batch_syncs_its_nodes_with_one_read_back_and_reports_only_bad_records() {
-    let (sim, fleet) = support::start(
+    let (sim, fleet) = patchhub_testkit::start(
         "accounts=1,regions=1,instances=40,patches=20,seed=7",
         Config::default(),
     )
     .await;
     let acct = fleet.accounts[0].id.clone();
-    support::enable_hub(&sim, &acct).await;
+    patchhub_testkit::enable_hub(&sim, &acct, patchhub_testkit::REGION).await;
     let f = function(&sim, &acct).await;
-    let nodes = support::nodes_with_missing(&fleet, 1);
+    let nodes = support::missing_nodes(&fleet, 1);
     assert!(
         nodes.len() >= 4,
         "fleet has {} nodes with missing patches",
@@ -96,30 +102,33 @@ async fn a_batch_syncs_its_nodes_with_one_read_back_and_reports_only_bad_records
         2,
         "one read-back for the batch"
     );
-    let found = support::findings(&sim, &acct).await;
+    let found = patchhub_testkit::read::findings(&sim, &acct, patchhub_testkit::REGION).await;
     for n in nodes {
         assert_eq!(
-            support::active(&found, GENERATOR_PATCH, Some(n)),
-            support::expected_patch_ids(&fleet, &acct, Some(n)),
+            patchhub_testkit::read::active_ids_of(&found, GENERATOR_PATCH, n),
+            patchhub_testkit::oracle::patch_ids_of(&fleet, &acct, patchhub_testkit::REGION, n),
             "{n}"
         );
-        assert_eq!(support::active(&found, GENERATOR_ROLLUP, Some(n)).len(), 1);
+        assert_eq!(
+            patchhub_testkit::read::active_ids_of(&found, GENERATOR_ROLLUP, n).len(),
+            1
+        );
     }
     assert!(
         found.iter().all(|x| nodes
             .iter()
-            .any(|n| support::node_of(x) == Some(n.as_str()))),
+            .any(|n| patchhub_testkit::read::node_of(x) == Some(n.as_str()))),
         "no other node was touched"
     );
 }
 
 #[tokio::test]
 async fn a_node_ssm_cannot_read_fails_its_own_records_only() {
-    let (sim, fleet) = support::start(SPEC, Config::default()).await;
+    let (sim, fleet) = patchhub_testkit::start(SPEC, Config::default()).await;
     let acct = fleet.accounts[0].id.clone();
-    support::enable_hub(&sim, &acct).await;
+    patchhub_testkit::enable_hub(&sim, &acct, patchhub_testkit::REGION).await;
     let f = function(&sim, &acct).await;
-    let good = support::nodes_with_missing(&fleet, 1)[0].clone();
+    let good = support::missing_nodes(&fleet, 1)[0].clone();
     let unknown = "i-0fffffffffffffff0";
     let a = fixture("compliance-change-non-compliant.json", &acct, &good);
     let b = fixture("compliance-change-non-compliant.json", &acct, unknown);
@@ -130,20 +139,20 @@ async fn a_node_ssm_cannot_read_fails_its_own_records_only() {
     .await
     .expect("partly done");
     assert_eq!(failures(&out), ["unknown", "unknown-2"]);
-    let found = support::findings(&sim, &acct).await;
+    let found = patchhub_testkit::read::findings(&sim, &acct, patchhub_testkit::REGION).await;
     assert_eq!(
-        support::active(&found, GENERATOR_PATCH, Some(&good)),
-        support::expected_patch_ids(&fleet, &acct, Some(&good))
+        patchhub_testkit::read::active_ids_of(&found, GENERATOR_PATCH, &good),
+        patchhub_testkit::oracle::patch_ids_of(&fleet, &acct, patchhub_testkit::REGION, &good)
     );
 }
 
 #[tokio::test]
 async fn a_batch_that_fails_whole_is_a_failed_invocation_of_its_type() {
-    let (sim, fleet) = support::start(SPEC, Config::default()).await;
+    let (sim, fleet) = patchhub_testkit::start(SPEC, Config::default()).await;
     let acct = fleet.accounts[0].id.clone();
     // Security Hub is off: nothing can be written, every record fails.
     let f = function(&sim, &acct).await;
-    let nodes = support::nodes_with_missing(&fleet, 2);
+    let nodes = support::missing_nodes(&fleet, 2);
     let a = fixture("compliance-change-non-compliant.json", &acct, &nodes[0]);
     let b = fixture("compliance-change-non-compliant.json", &acct, &nodes[1]);
     let e = call(&f, sqs_batch(&[("a", &a), ("b", &b)]))
@@ -159,21 +168,21 @@ async fn a_batch_that_fails_whole_is_a_failed_invocation_of_its_type() {
 
 #[tokio::test]
 async fn a_sweep_in_the_queue_answers_every_record() {
-    let (sim, fleet) = support::start(SPEC, Config::default()).await;
+    let (sim, fleet) = patchhub_testkit::start(SPEC, Config::default()).await;
     let acct = fleet.accounts[0].id.clone();
-    support::enable_hub(&sim, &acct).await;
+    patchhub_testkit::enable_hub(&sim, &acct, patchhub_testkit::REGION).await;
     let f = function(&sim, &acct).await;
-    let node = support::nodes_with_missing(&fleet, 1)[0].clone();
+    let node = support::missing_nodes(&fleet, 1)[0].clone();
     let change = fixture("compliance-change-non-compliant.json", &acct, &node);
     let sweep = fixture("scheduled-event.json", &acct, "-");
     let out = call(&f, sqs_batch(&[("change", &change), ("sweep", &sweep)]))
         .await
         .expect("sweep");
     assert!(failures(&out).is_empty(), "{out}");
-    let found = support::findings(&sim, &acct).await;
+    let found = patchhub_testkit::read::findings(&sim, &acct, patchhub_testkit::REGION).await;
     assert_eq!(
-        support::active(&found, GENERATOR_PATCH, None),
-        support::expected_patch_ids(&fleet, &acct, None),
+        patchhub_testkit::read::active_ids(&found, GENERATOR_PATCH),
+        patchhub_testkit::oracle::patch_ids(&fleet, &acct, patchhub_testkit::REGION),
         "the sweep covered every node"
     );
 }

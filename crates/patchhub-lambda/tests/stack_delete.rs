@@ -10,16 +10,23 @@ use lambda_runtime::{Context, LambdaEvent};
 use patchhub_lambda::config::LambdaConfig;
 use patchhub_lambda::error::{ErrorType, LambdaError};
 use patchhub_lambda::function::Function;
+use patchhub_testkit::REGION;
 use serde_json::Value;
-use support::{REGION, ResponseUrl, cfn_request, fixture};
+use support::{ResponseUrl, cfn_request, fixture};
 
 const SPEC: &str = "accounts=2,regions=1,instances=12,patches=20,seed=21";
 
 async fn function(sim: &awsim::Awsim, account: &str) -> Function {
     let config = LambdaConfig::from_env(|_| None).expect("default config");
-    Function::new(&support::sdk(sim, account, 2).await, config)
-        .await
-        .expect("cold start")
+    Function::new(
+        &patchhub_testkit::loader(sim, account, patchhub_testkit::REGION)
+            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2))
+            .load()
+            .await,
+        config,
+    )
+    .await
+    .expect("cold start")
 }
 
 async fn call(f: &Function, payload: Value) -> Result<Value, LambdaError> {
@@ -47,17 +54,19 @@ fn answer(url: &ResponseUrl) -> (String, Value) {
 
 #[tokio::test]
 async fn deleting_the_stack_archives_the_accounts_findings_and_answers_success() {
-    let (sim, fleet) = support::start(SPEC, Config::default()).await;
+    let (sim, fleet) = patchhub_testkit::start(SPEC, Config::default()).await;
     let (a, b) = (fleet.accounts[0].id.clone(), fleet.accounts[1].id.clone());
     for acct in [&a, &b] {
-        support::enable_hub(&sim, acct).await;
+        patchhub_testkit::enable_hub(&sim, acct, patchhub_testkit::REGION).await;
         let f = function(&sim, acct).await;
         call(&f, fixture("sweep-action.json", acct, "-"))
             .await
             .expect("sweep");
     }
-    let before_a = active_count(&support::findings(&sim, &a).await);
-    let before_b = active_count(&support::findings(&sim, &b).await);
+    let before_a =
+        active_count(&patchhub_testkit::read::findings(&sim, &a, patchhub_testkit::REGION).await);
+    let before_b =
+        active_count(&patchhub_testkit::read::findings(&sim, &b, patchhub_testkit::REGION).await);
     assert!(before_a > 0 && before_b > 0, "{before_a} {before_b}");
 
     let url = ResponseUrl::start(0).await;
@@ -70,7 +79,7 @@ async fn deleting_the_stack_archives_the_accounts_findings_and_answers_success()
     assert_eq!(out["mode"], "stack-delete");
     assert_eq!(out["archived"].as_u64(), Some(before_a as u64));
 
-    let found = support::findings(&sim, &a).await;
+    let found = patchhub_testkit::read::findings(&sim, &a, patchhub_testkit::REGION).await;
     assert!(!found.is_empty());
     assert_eq!(
         active_count(&found),
@@ -86,7 +95,7 @@ async fn deleting_the_stack_archives_the_accounts_findings_and_answers_success()
         "archived as `patchhub cleanup` archives"
     );
     assert_eq!(
-        active_count(&support::findings(&sim, &b).await),
+        active_count(&patchhub_testkit::read::findings(&sim, &b, patchhub_testkit::REGION).await),
         before_b,
         "the other account's findings are not touched"
     );
@@ -137,9 +146,9 @@ async fn deleting_the_stack_archives_the_accounts_findings_and_answers_success()
 
 #[tokio::test]
 async fn create_and_update_only_answer() {
-    let (sim, fleet) = support::start(SPEC, Config::default()).await;
+    let (sim, fleet) = patchhub_testkit::start(SPEC, Config::default()).await;
     let acct = fleet.accounts[0].id.clone();
-    support::enable_hub(&sim, &acct).await;
+    patchhub_testkit::enable_hub(&sim, &acct, patchhub_testkit::REGION).await;
     let f = function(&sim, &acct).await;
     sim.reset_stats();
     for kind in ["Create", "Update"] {
@@ -162,19 +171,26 @@ async fn create_and_update_only_answer() {
 
 #[tokio::test]
 async fn archive_off_leaves_the_findings() {
-    let (sim, fleet) = support::start(SPEC, Config::default()).await;
+    let (sim, fleet) = patchhub_testkit::start(SPEC, Config::default()).await;
     let acct = fleet.accounts[0].id.clone();
-    support::enable_hub(&sim, &acct).await;
+    patchhub_testkit::enable_hub(&sim, &acct, patchhub_testkit::REGION).await;
     let f = function(&sim, &acct).await;
     call(&f, fixture("sweep-action.json", &acct, "-"))
         .await
         .expect("sweep");
-    let before = active_count(&support::findings(&sim, &acct).await);
+    let before = active_count(
+        &patchhub_testkit::read::findings(&sim, &acct, patchhub_testkit::REGION).await,
+    );
     let url = ResponseUrl::start(0).await;
     call(&f, cfn_request("Delete", &acct, &url.url(), "false"))
         .await
         .expect("answered");
-    assert_eq!(active_count(&support::findings(&sim, &acct).await), before);
+    assert_eq!(
+        active_count(
+            &patchhub_testkit::read::findings(&sim, &acct, patchhub_testkit::REGION).await
+        ),
+        before
+    );
     let (_, body) = answer(&url);
     assert_eq!(body["Status"], "SUCCESS");
     assert!(
@@ -187,7 +203,7 @@ async fn archive_off_leaves_the_findings() {
 
 #[tokio::test]
 async fn without_security_hub_the_delete_still_succeeds() {
-    let (sim, fleet) = support::start(SPEC, Config::default()).await;
+    let (sim, fleet) = patchhub_testkit::start(SPEC, Config::default()).await;
     let acct = fleet.accounts[0].id.clone();
     let f = function(&sim, &acct).await;
     let url = ResponseUrl::start(0).await;
@@ -205,9 +221,9 @@ async fn without_security_hub_the_delete_still_succeeds() {
 
 #[tokio::test]
 async fn the_answer_is_retried_and_an_undeliverable_one_fails_the_invocation() {
-    let (sim, fleet) = support::start(SPEC, Config::default()).await;
+    let (sim, fleet) = patchhub_testkit::start(SPEC, Config::default()).await;
     let acct = fleet.accounts[0].id.clone();
-    support::enable_hub(&sim, &acct).await;
+    patchhub_testkit::enable_hub(&sim, &acct, patchhub_testkit::REGION).await;
     let f = function(&sim, &acct).await;
 
     // Two 500s, then 200: the third attempt lands.

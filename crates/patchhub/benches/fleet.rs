@@ -19,14 +19,11 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
-use aws_config::{BehaviorVersion, Region};
-use aws_credential_types::Credentials;
-use patchhub_aws::clients::RoleOptions;
 use patchhub_aws::fanout::{AccountSource, FanOut, run_sync};
 use patchhub_aws::quota::{QuotaSettings, Rate};
-use patchhub_aws::sync::SyncOptions;
-use patchhub_aws::targets::{AccountTarget, RegionSelection};
-use patchhub_core::policy::FindingPolicy;
+use patchhub_testkit::run::{account_list, fan_out, opts, region_list};
+use patchhub_testkit::scenario::run_patch_baseline;
+use patchhub_testkit::{enable_hubs, loader_at, start_fleet};
 
 #[derive(Debug, Clone)]
 struct Args {
@@ -79,17 +76,11 @@ fn parse_args() -> Args {
     a
 }
 
-fn spec(a: &Args) -> awsim::GenerateSpec {
+fn spec(a: &Args) -> String {
     format!(
         "accounts={},regions={},instances={},patches={},seed={}",
         a.accounts, a.regions, a.nodes, a.patches, a.seed
     )
-    .parse()
-    .expect("valid spec")
-}
-
-fn key_for(account: &str) -> String {
-    format!("AKIABENCH{account}")
 }
 
 fn ssm_quota(a: &Args) -> awsim::quota::Rate {
@@ -104,20 +95,15 @@ fn serve(a: &Args) {
         .build()
         .expect("runtime");
     rt.block_on(async {
-        let fleet = awsim::generate::generate(&spec(a), chrono::Utc::now());
+        let fleet = patchhub_testkit::generate(&spec(a));
         let mut quotas = awsim::quota::QuotaConfig::aws();
         quotas.ssm = ssm_quota(a);
-        let mut config = awsim::Config {
+        let config = awsim::Config {
             quotas,
             latency_ms: a.latency_ms,
             seed: a.seed,
             ..awsim::Config::default()
         };
-        for acct in &fleet.accounts {
-            config
-                .static_keys
-                .insert(key_for(&acct.id), acct.id.clone());
-        }
         // What the parent needs, so it never holds the fleet: accounts, Regions, and the nodes
         // to patch before the third phase (every missing patch on 5% of the non-compliant,
         // online nodes of each account and Region).
@@ -143,8 +129,9 @@ fn serve(a: &Args) {
             "regions": fleet.accounts[0].regions,
             "installs": installs,
         });
-        let sim = awsim::Awsim::start(config).await.expect("awsim");
-        sim.load_fleet(fleet).expect("fleet");
+        let sim = start_fleet(&fleet, config).await;
+        enable_hubs(&sim, &fleet).await;
+        drop(fleet);
         println!("{}", sim.url());
         println!("{plan}");
         tokio::task::spawn_blocking(|| {
@@ -269,61 +256,26 @@ fn main() {
         .build()
         .unwrap();
     let phases = rt.block_on(async {
-        let sdk = |account: &str, region: &str| {
-            let (account, region, url) = (account.to_string(), region.to_string(), url.clone());
-            async move {
-                aws_config::defaults(BehaviorVersion::latest())
-                    .region(Region::new(region))
-                    .endpoint_url(url)
-                    .credentials_provider(Credentials::new(
-                        key_for(&account),
-                        "bench",
-                        None,
-                        None,
-                        "bench",
-                    ))
-                    .load()
-                    .await
-            }
-        };
-        for acct in &accounts {
-            for r in &regions {
-                aws_sdk_securityhub::Client::new(&sdk(acct, r).await)
-                    .enable_security_hub()
-                    .send()
-                    .await
-                    .expect("enable hub");
-            }
-        }
+        // Each account through its static key, with the client settings production uses.
+        let sdk = |account: &str, region: &str| loader_at(&url, account, region).load();
         let base = sdk(&mgmt, &regions[0]).await;
         let fan = FanOut {
-            accounts: if a.accounts == 1 {
-                AccountSource::Caller
-            } else {
-                AccountSource::List(
-                    accounts
-                        .iter()
-                        .map(|id| AccountTarget {
-                            id: id.clone(),
-                            email: None,
-                        })
-                        .collect(),
-                )
-            },
-            regions: RegionSelection::List(regions.clone()),
-            role: RoleOptions {
-                role_name: (a.accounts > 1).then(|| "PatchhubRole".to_string()),
-                external_id: None,
-                session_name: "bench".into(),
-            },
             concurrency: 16,
-            per_account_concurrency: 4,
             quotas: QuotaSettings {
                 ssm: Rate::new(a.ssm_rate, (a.ssm_rate * 2.0).max(1.0)),
                 ..QuotaSettings::default()
             },
+            ..fan_out(
+                if a.accounts == 1 {
+                    AccountSource::Caller
+                } else {
+                    account_list(&accounts)
+                },
+                region_list(&regions),
+                (a.accounts > 1).then_some("PatchhubRole"),
+            )
         };
-        let opts = SyncOptions::new(FindingPolicy::default());
+        let opts = opts();
         let mut phases = Vec::new();
         for name in [
             "first sync",
@@ -338,15 +290,7 @@ fn main() {
                         job["region"].as_str().unwrap_or_default(),
                     );
                     let ssm = aws_sdk_ssm::Client::new(&sdk(acct, r).await);
-                    for chunk in strings(&job["ids"]).chunks(50) {
-                        ssm.send_command()
-                            .document_name("AWS-RunPatchBaseline")
-                            .set_instance_ids(Some(chunk.to_vec()))
-                            .parameters("Operation", vec!["Install".into()])
-                            .send()
-                            .await
-                            .expect("install");
-                    }
+                    run_patch_baseline(&ssm, &strings(&job["ids"]), "Install").await;
                 }
             }
             control(&url, "POST", "/_awsim/stats/reset", "");

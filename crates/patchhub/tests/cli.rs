@@ -3,22 +3,9 @@
 
 mod support;
 
-use std::process::Output;
-
-use awsim::{Awsim, Config};
-
-fn patchhub(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = support::patchhub();
-    cmd.args(args);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("patchhub runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).to_string()
-}
+use awsim::Awsim;
+use patchhub_testkit::{assert_mentions, runtime};
+use support::{exited, fleet_as, json, run as patchhub, scratch};
 
 const CREDS: &[(&str, &str)] = &[
     ("AWS_ACCESS_KEY_ID", "AKIATESTCLI"),
@@ -28,8 +15,7 @@ const CREDS: &[(&str, &str)] = &[
 
 #[test]
 fn malformed_accounts_csv_names_the_line_and_exits_2() {
-    let dir = std::env::temp_dir().join(format!("patchhub-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("cli");
     let csv = dir.join("accounts.csv");
     std::fs::write(&csv, "111111111111,a@example.com\n12345,b@example.com\n").unwrap();
     let out = patchhub(
@@ -42,50 +28,30 @@ fn malformed_accounts_csv_names_the_line_and_exits_2() {
         ],
         CREDS,
     );
-    assert_eq!(out.status.code(), Some(2));
-    let err = stderr(&out);
-    assert!(
-        err.contains("line 2") && err.contains("12345") && err.contains("12-digit"),
-        "{err}"
-    );
+    let err = exited(&out, 2);
+    assert_mentions(&err, &["line 2", "12345", "12-digit"]);
     let out = patchhub(&["sync", "--accounts", "/nonexistent/accounts.csv"], CREDS);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("/nonexistent/accounts.csv"),
-        "{}",
-        stderr(&out)
-    );
+    assert_mentions(&exited(&out, 2), &["/nonexistent/accounts.csv"]);
 }
 
 #[test]
 fn bad_region_instance_id_and_policy_values_exit_2() {
     let out = patchhub(&["sync", "--region", "mars-north-1x"], CREDS);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("mars-north-1x"), "{}", stderr(&out));
+    assert_mentions(&exited(&out, 2), &["mars-north-1x"]);
 
     let out = patchhub(&["sync", "--regions", "us-east-1,Narnia"], CREDS);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("Narnia"));
+    assert_mentions(&exited(&out, 2), &["Narnia"]);
 
     let out = patchhub(&["sync", "--instance", "i-123"], CREDS);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("i-123") && stderr(&out).contains("mi-"),
-        "{}",
-        stderr(&out)
-    );
+    assert_mentions(&exited(&out, 2), &["i-123", "mi-"]);
 
     // Every bad policy value is reported at once.
     let out = patchhub(
         &["sync", "--min-severity", "urgent", "--stale-after", "soon"],
         CREDS,
     );
-    assert_eq!(out.status.code(), Some(2));
-    let err = stderr(&out);
-    assert!(
-        err.contains("--min-severity=`urgent`") && err.contains("--stale-after=`soon`"),
-        "{err}"
-    );
+    let err = exited(&out, 2);
+    assert_mentions(&err, &["--min-severity=`urgent`", "--stale-after=`soon`"]);
     assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
 }
 
@@ -101,57 +67,22 @@ fn missing_credentials_exit_2_with_the_fix() {
         ],
         &[],
     );
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    let err = stderr(&out);
+    let err = exited(&out, 2);
     assert!(err.to_lowercase().contains("credentials"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_stack_size(32 << 20)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 /// A generated single-account fleet with Security Hub enabled, acting through `AKIATESTCLI`.
 fn fleet(rt: &tokio::runtime::Runtime, faults: &str) -> (Awsim, String) {
-    rt.block_on(async {
-        let spec: awsim::GenerateSpec = "accounts=1,regions=1,instances=20,patches=20,seed=2"
-            .parse()
-            .unwrap();
-        let fleet = awsim::generate::generate(&spec, chrono::Utc::now());
-        let account = fleet.accounts[0].id.clone();
-        let mut config = Config::default();
-        config
-            .static_keys
-            .insert("AKIATESTCLI".into(), account.clone());
-        let sim = Awsim::start(config).await.unwrap();
-        sim.load_fleet(fleet).unwrap();
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .endpoint_url(sim.url())
-            .credentials_provider(aws_credential_types::Credentials::new(
-                "AKIATESTCLI",
-                "secret",
-                None,
-                None,
-                "t",
-            ))
-            .load()
-            .await;
-        aws_sdk_securityhub::Client::new(&sdk)
-            .enable_security_hub()
-            .send()
-            .await
-            .unwrap();
-        if !faults.is_empty() {
-            sim.set_faults(faults.parse().unwrap());
-        }
-        (sim, account)
-    })
+    let (sim, account) = fleet_as(
+        rt,
+        "accounts=1,regions=1,instances=20,patches=20,seed=2",
+        "AKIATESTCLI",
+    );
+    if !faults.is_empty() {
+        sim.set_faults(faults.parse().unwrap());
+    }
+    (sim, account)
 }
 
 #[test]
@@ -171,7 +102,7 @@ fn a_sync_that_writes_everything_exits_0_and_prints_json() {
         ],
         CREDS,
     );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    exited(&out, 0);
     assert_eq!(
         sim.stats().ingestion_events(),
         0,
@@ -189,8 +120,8 @@ fn a_sync_that_writes_everything_exits_0_and_prints_json() {
     );
 
     let out = patchhub(&["sync", "--endpoint-url", &url, "--output", "json"], CREDS);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    exited(&out, 0);
+    let v = json(&out);
     assert_eq!(v["ok"], true);
     assert_eq!(v["targets"][0]["account"], account.as_str());
     let created = v["total"]["created"].as_u64().unwrap();
@@ -211,14 +142,9 @@ fn findings_security_hub_refuses_exit_1_and_are_named() {
         &["sync", "--endpoint-url", &sim.url(), "--output", "json"],
         CREDS,
     );
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    let err = stderr(&out);
-    assert!(
-        err.contains("not imported") && err.contains("InternalFailure"),
-        "{err}"
-    );
-    assert!(err.contains("run again"), "{err}");
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let err = exited(&out, 1);
+    assert_mentions(&err, &["not imported", "InternalFailure", "run again"]);
+    let v = json(&out);
     assert_eq!(v["ok"], false);
     assert!(v["total"]["failed"].as_u64().unwrap() > 0);
     // Nothing leaks the secret key.

@@ -5,8 +5,6 @@
 //! the one after imports nothing. patchhub keeps nothing on disk, so nothing on disk is needed.
 //! AWS is an in-process awsim on loopback.
 
-#[path = "../../patchhub-aws/tests/common/mod.rs"]
-mod common;
 mod support;
 
 use std::collections::BTreeSet;
@@ -14,6 +12,10 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use awsim::{Awsim, Config};
+use patchhub_testkit::oracle::{assert_between, truth};
+use patchhub_testkit::read::{active, assert_active};
+use patchhub_testkit::scenario::change;
+use patchhub_testkit::{credentials_env, start_account_with};
 
 const R: &str = "us-east-1";
 
@@ -27,9 +29,7 @@ fn sync_process(sim: &Awsim, account: &str) -> Child {
             "--output",
             "json",
         ])
-        .env("AWS_ACCESS_KEY_ID", common::key_for(account))
-        .env("AWS_SECRET_ACCESS_KEY", "test-secret")
-        .env("AWS_REGION", R)
+        .envs(credentials_env(account, R))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -67,80 +67,62 @@ fn kill_point(seed: u64, n: u64, from_ms: u64, span_ms: u64) -> Duration {
     Duration::from_millis(from_ms + (x >> 33) % span_ms)
 }
 
-fn check(
+/// Kills a sync at each of `kills`, each time checking that what it left lies between `before`
+/// and `after`; then a complete run must reach `after` exactly. How many kills hit a running
+/// sync.
+async fn kill_and_recover(
+    sim: &Awsim,
+    account: &str,
     name: &str,
-    now: &BTreeSet<String>,
-    dup: bool,
+    kills: &[Duration],
     before: &BTreeSet<String>,
     after: &BTreeSet<String>,
-) {
-    assert!(!dup, "{name}: a finding id stored twice");
-    let either: BTreeSet<String> = before.union(after).cloned().collect();
-    let junk: Vec<_> = now.difference(&either).collect();
-    assert!(
-        junk.is_empty(),
-        "{name}: findings outside the truth: {junk:?}"
-    );
-    let lost: Vec<_> = before
-        .intersection(after)
-        .filter(|id| !now.contains(*id))
-        .collect();
-    // Before the first complete run, "true before" is empty: nothing can be lost yet.
-    assert!(lost.is_empty(), "{name}: archived though true: {lost:?}");
+) -> usize {
+    let mut hits = 0;
+    for (n, at) in kills.iter().enumerate() {
+        hits += usize::from(killed_after(sim, account, *at).await);
+        let (now, dup) = active(sim, account, R).await;
+        assert_between(
+            &format!("{name}: kill {n} at {at:?}"),
+            &now,
+            dup,
+            before,
+            after,
+        );
+    }
+    assert_eq!(complete(sim, account).await, Some(0), "{name}");
+    assert_active(sim, account, R, after, &format!("{name}: converged")).await;
+    hits
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sync_killed_anywhere_leaves_a_state_the_next_run_converges_from() {
     let mut killed_mid_run = 0;
     for seed in [11u64, 12, 13, 14] {
-        let (sim, fleet) = common::start(
-            &format!("accounts=1,regions=1,instances=150,patches=20,seed={seed}"),
-            Config {
-                latency_ms: 2,
-                ..Config::default()
-            },
-        )
-        .await;
-        let acct = fleet.accounts[0].id.clone();
-        common::enable_hubs(&sim, &fleet).await;
-        let truth0 = common::truth(&fleet, &acct, R);
+        let spec = format!("accounts=1,regions=1,instances=150,patches=20,seed={seed}");
+        let config = Config {
+            latency_ms: 2,
+            ..Config::default()
+        };
+        let (sim, fleet, acct) = start_account_with(&spec, config).await;
+        let truth0 = truth(&fleet, &acct, R);
         let nothing = BTreeSet::new();
 
-        // Killed twice during the first sync, at different points.
-        for n in 0..2 {
-            let at = kill_point(seed, n, 300, 4_000);
-            killed_mid_run += usize::from(killed_after(&sim, &acct, at).await);
-            let (now, dup) = common::active(&sim, &acct, R).await;
-            check(
-                &format!("seed {seed} kill {n} at {at:?}"),
-                &now,
-                dup,
-                &nothing,
-                &truth0,
-            );
-        }
-        assert_eq!(complete(&sim, &acct).await, Some(0), "seed {seed}");
-        let (now, dup) = common::active(&sim, &acct, R).await;
-        assert!(!dup);
-        assert_eq!(now, truth0, "seed {seed}: converged after the crashes");
+        // Killed twice during the first sync, at different points. Before the first complete
+        // run, "true before" is empty: nothing can be lost yet.
+        let kills = [
+            kill_point(seed, 0, 300, 4_000),
+            kill_point(seed, 1, 300, 4_000),
+        ];
+        let name = format!("seed {seed} first sync");
+        killed_mid_run += kill_and_recover(&sim, &acct, &name, &kills, &nothing, &truth0).await;
 
-        // The fleet changes; the re-sync is killed midway.
-        let truth1 = common::truth(&common::change(&sim, &acct, R).await, &acct, R);
-        // A re-sync of a few changed nodes takes a few hundred ms here.
-        let at = kill_point(seed, 2, 150, 200);
-        killed_mid_run += usize::from(killed_after(&sim, &acct, at).await);
-        let (now, dup) = common::active(&sim, &acct, R).await;
-        check(
-            &format!("seed {seed} re-sync killed at {at:?}"),
-            &now,
-            dup,
-            &truth0,
-            &truth1,
-        );
-        assert_eq!(complete(&sim, &acct).await, Some(0), "seed {seed}");
-        let (now, dup) = common::active(&sim, &acct, R).await;
-        assert!(!dup);
-        assert_eq!(now, truth1, "seed {seed}: converged after the change");
+        // The fleet changes; the re-sync is killed midway. A re-sync of a few changed nodes
+        // takes a few hundred ms here.
+        let truth1 = truth(&change(&sim, &acct, R).await, &acct, R);
+        let kills = [kill_point(seed, 2, 150, 200)];
+        let name = format!("seed {seed} re-sync");
+        killed_mid_run += kill_and_recover(&sim, &acct, &name, &kills, &truth0, &truth1).await;
 
         sim.reset_stats();
         assert_eq!(complete(&sim, &acct).await, Some(0));

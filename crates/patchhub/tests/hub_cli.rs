@@ -8,6 +8,10 @@ use std::path::PathBuf;
 use std::process::Output;
 
 use awsim::{Awsim, Config};
+use patchhub_testkit::{
+    account_ids, assert_mentions, generate, runtime, scenario, start_fleet, with_key,
+};
+use support::{exited, json, scratch, stderr, stdout};
 
 const ROLE: &str = "PatchhubRole";
 const ADMIN_KEY: &str = "AKIATESTHUBADMIN";
@@ -23,54 +27,28 @@ fn patchhub(args: &[&str], url: &str) -> Output {
         .expect("patchhub runs")
 }
 
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).to_string()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).to_string()
-}
-
-fn json(o: &Output) -> serde_json::Value {
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(o)))
-}
-
 /// Three generated accounts in two Regions; the static key acts as the second one, the
 /// administrator. Returns the sim, the account ids and a CSV of the other two.
 fn fleet(rt: &tokio::runtime::Runtime) -> (Awsim, Vec<String>, PathBuf) {
-    rt.block_on(async {
-        let spec: awsim::GenerateSpec = "accounts=3,regions=2,instances=3,patches=6,seed=8"
-            .parse()
-            .unwrap();
-        let fleet = awsim::generate::generate(&spec, chrono::Utc::now());
-        let ids: Vec<String> = fleet.accounts.iter().map(|a| a.id.clone()).collect();
-        let mut config = Config::default();
-        config.static_keys.insert(ADMIN_KEY.into(), ids[1].clone());
-        let sim = Awsim::start(config).await.unwrap();
-        sim.load_fleet(fleet).unwrap();
-        let dir = std::env::temp_dir().join(format!("patchhub-hub-cli-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let csv = dir.join("members.csv");
-        std::fs::write(
-            &csv,
-            format!(
-                "AccountId,Email\n{},a@example.com\n{},c@example.com\n",
-                ids[0], ids[2]
-            ),
-        )
-        .unwrap();
-        (sim, ids, csv)
-    })
+    let fleet = generate("accounts=3,regions=2,instances=3,patches=6,seed=8");
+    let ids = account_ids(&fleet);
+    let config = with_key(Config::default(), ADMIN_KEY, &ids[1]);
+    let sim = rt.block_on(start_fleet(&fleet, config));
+    let csv = scratch("hub-cli").join("members.csv");
+    std::fs::write(
+        &csv,
+        format!(
+            "AccountId,Email\n{},a@example.com\n{},c@example.com\n",
+            ids[0], ids[2]
+        ),
+    )
+    .unwrap();
+    (sim, ids, csv)
 }
 
 #[test]
 fn enable_status_cleanup_disable_as_a_user_runs_them() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_stack_size(32 << 20)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let (sim, ids, csv) = fleet(&rt);
     let url = sim.url();
     let csv = csv.to_str().unwrap();
@@ -90,39 +68,23 @@ fn enable_status_cleanup_disable_as_a_user_runs_them() {
 
     // What is missing or destructive is refused before anything runs.
     let out = patchhub(&["hub", "enable", "--regions", regions], &url);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("--accounts"), "{}", stderr(&out));
+    assert_mentions(&exited(&out, 2), &["--accounts"]);
     let out = patchhub(&["hub", "enable", "--accounts", csv], &url);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("--role-name"), "{}", stderr(&out));
+    assert_mentions(&exited(&out, 2), &["--role-name"]);
     let mut far_home = enable.to_vec();
     far_home[9] = "eu-central-1";
     let out = patchhub(&far_home, &url);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("eu-central-1"), "{}", stderr(&out));
+    assert_mentions(&exited(&out, 2), &["eu-central-1"]);
     let out = patchhub(&["cleanup", "--regions", regions], &url);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("--yes"), "{}", stderr(&out));
+    assert_mentions(&exited(&out, 2), &["--yes"]);
     let out = patchhub(&["hub", "disable", "--disable-hub"], &url);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("--yes"), "{}", stderr(&out));
+    assert_mentions(&exited(&out, 2), &["--yes"]);
 
     // One member's role is missing: the rest is done, exit 1, and stderr says how to resume.
-    let role_of = |present: bool| {
-        let mut f = sim.export_fleet();
-        let a = f.accounts.iter_mut().find(|a| a.id == ids[2]).unwrap();
-        a.roles.retain(|r| r.name != ROLE);
-        if present {
-            a.roles.push(awsim::fleet::RoleSpec {
-                name: ROLE.into(),
-                external_id: None,
-            });
-        }
-        sim.load_fleet(f).unwrap();
-    };
+    let role_of = |present: bool| scenario::set_role(&sim, &ids[2], ROLE, present);
     role_of(false);
     let out = patchhub(&[&enable[..], &["--output", "json"]].concat(), &url);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    exited(&out, 1);
     let v = json(&out);
     assert_eq!(v["ok"], false);
     assert_eq!(v["summary"]["failed"], 1);
@@ -135,12 +97,12 @@ fn enable_status_cleanup_disable_as_a_user_runs_them() {
 
     role_of(true);
     let out = patchhub(&[&enable[..], &["--output", "json"]].concat(), &url);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    exited(&out, 0);
     let v = json(&out);
     assert_eq!(v["ok"], true);
     assert!(v["summary"]["done"].as_u64().unwrap() > 0);
     let out = patchhub(&[&enable[..], &["--output", "table"]].concat(), &url);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    exited(&out, 0);
     assert!(
         stdout(&out).contains("nothing to change"),
         "{}",
@@ -160,7 +122,7 @@ fn enable_status_cleanup_disable_as_a_user_runs_them() {
         ],
         &url,
     );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    exited(&out, 0);
     let v = json(&out);
     let rows = v["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 6);
@@ -179,7 +141,7 @@ fn enable_status_cleanup_disable_as_a_user_runs_them() {
         &["hub", "status", "--role-name", ROLE, "--output", "table"],
         &url,
     );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    exited(&out, 0);
     assert!(
         stdout(&out).contains("administrator (2 members)"),
         "{}",
@@ -204,7 +166,7 @@ fn enable_status_cleanup_disable_as_a_user_runs_them() {
         ],
         &url,
     );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    exited(&out, 0);
     assert_eq!(json(&out)["summary"]["failed"], 0);
 
     let disable = [
@@ -218,9 +180,9 @@ fn enable_status_cleanup_disable_as_a_user_runs_them() {
         "table",
     ];
     let out = patchhub(&disable, &url);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    exited(&out, 0);
     let out = patchhub(&disable, &url);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    exited(&out, 0);
     assert!(
         stdout(&out).contains("nothing to change"),
         "{}",

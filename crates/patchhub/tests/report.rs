@@ -7,33 +7,11 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
-use awsim::{Awsim, Config};
+use awsim::Awsim;
+use patchhub_testkit::{assert_mentions, runtime};
 use serde_json::Value;
-
-fn patchhub(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = support::patchhub();
-    cmd.args(args);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("patchhub runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).to_string()
-}
-
-fn json(o: &Output) -> Value {
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&o.stdout),
-            stderr(o)
-        )
-    })
-}
+use support::{exited, fleet_as, json, run as patchhub, scratch, stderr};
 
 const CREDS: &[(&str, &str)] = &[
     ("AWS_ACCESS_KEY_ID", "AKIATESTREPORT"),
@@ -41,72 +19,28 @@ const CREDS: &[(&str, &str)] = &[
     ("AWS_REGION", "us-east-1"),
 ];
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("patchhub-report-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_stack_size(32 << 20)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-/// A generated single-account fleet with Security Hub enabled in `hub_regions`.
-fn fleet(rt: &tokio::runtime::Runtime, hub_regions: &[&str]) -> (Awsim, String) {
-    let hub_regions: Vec<String> = hub_regions.iter().map(|r| r.to_string()).collect();
-    rt.block_on(async move {
-        let spec: awsim::GenerateSpec = "accounts=1,regions=1,instances=30,patches=20,seed=5"
-            .parse()
-            .unwrap();
-        let fleet = awsim::generate::generate(&spec, chrono::Utc::now());
-        let account = fleet.accounts[0].id.clone();
-        let mut config = Config::default();
-        config
-            .static_keys
-            .insert("AKIATESTREPORT".into(), account.clone());
-        let sim = Awsim::start(config).await.unwrap();
-        sim.load_fleet(fleet).unwrap();
-        for r in hub_regions {
-            let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .region(aws_config::Region::new(r))
-                .endpoint_url(sim.url())
-                .credentials_provider(aws_credential_types::Credentials::new(
-                    "AKIATESTREPORT",
-                    "secret",
-                    None,
-                    None,
-                    "t",
-                ))
-                .load()
-                .await;
-            aws_sdk_securityhub::Client::new(&sdk)
-                .enable_security_hub()
-                .send()
-                .await
-                .unwrap();
-        }
-        (sim, account)
-    })
+/// A generated single-account fleet with Security Hub enabled, acting through `AKIATESTREPORT`.
+fn fleet(rt: &tokio::runtime::Runtime) -> (Awsim, String) {
+    fleet_as(
+        rt,
+        "accounts=1,regions=1,instances=30,patches=20,seed=5",
+        "AKIATESTREPORT",
+    )
 }
 
 #[test]
 fn after_a_sync_security_hub_and_ssm_give_the_same_figures() {
     let rt = runtime();
-    let (sim, account) = fleet(&rt, &["us-east-1"]);
+    let (sim, account) = fleet(&rt);
     let url = sim.url();
     let out = patchhub(&["sync", "--endpoint-url", &url, "--output", "json"], CREDS);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    exited(&out, 0);
 
     let out = patchhub(
         &["report", "--endpoint-url", &url, "--format", "json"],
         CREDS,
     );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    exited(&out, 0);
     let hub = json(&out);
     assert_eq!(hub["schema_version"], 1);
     assert_eq!(hub["source"], "securityhub");
@@ -138,7 +72,7 @@ fn after_a_sync_security_hub_and_ssm_give_the_same_figures() {
         ],
         CREDS,
     );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    exited(&out, 0);
     let ssm = json(&out);
     assert_eq!(ssm["source"], "ssm");
     assert_eq!(ssm["totals"]["resolved_recently"], Value::Null);
@@ -164,10 +98,10 @@ fn after_a_sync_security_hub_and_ssm_give_the_same_figures() {
 #[test]
 fn a_region_that_cannot_be_read_is_named_and_exits_1_with_the_rest_reported() {
     let rt = runtime();
-    let (sim, _) = fleet(&rt, &["us-east-1"]);
+    let (sim, _) = fleet(&rt);
     let url = sim.url();
     let out = patchhub(&["sync", "--endpoint-url", &url], CREDS);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    exited(&out, 0);
     // Security Hub is not enabled in eu-west-1.
     let out = patchhub(
         &[
@@ -181,13 +115,8 @@ fn a_region_that_cannot_be_read_is_named_and_exits_1_with_the_rest_reported() {
         ],
         CREDS,
     );
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    let err = stderr(&out);
-    assert!(
-        err.contains("eu-west-1") && err.contains("GetFindings"),
-        "{err}"
-    );
-    assert!(err.contains("incomplete"), "{err}");
+    let err = exited(&out, 1);
+    assert_mentions(&err, &["eu-west-1", "GetFindings", "incomplete"]);
     assert_eq!(
         json(&out)["totals"]["nodes"],
         30,
@@ -199,7 +128,7 @@ fn a_region_that_cannot_be_read_is_named_and_exits_1_with_the_rest_reported() {
 /// A findings file from `sync --dry-run --output jsonl`.
 fn findings_file(dir: &Path) -> PathBuf {
     let rt = runtime();
-    let (sim, _) = fleet(&rt, &["us-east-1"]);
+    let (sim, _) = fleet(&rt);
     let out = patchhub(
         &[
             "sync",
@@ -211,7 +140,7 @@ fn findings_file(dir: &Path) -> PathBuf {
         ],
         CREDS,
     );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    exited(&out, 0);
     let path = dir.join("findings.jsonl");
     std::fs::write(&path, &out.stdout).unwrap();
     drop(rt);
@@ -225,13 +154,13 @@ fn every_format_from_a_findings_file_without_aws() {
     let input = input.to_str().unwrap();
 
     let out = patchhub(&["report", "--input", input, "--format", "json"], &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    exited(&out, 0);
     let v = json(&out);
     assert_eq!(v["source"], "file");
     assert_eq!(v["totals"]["nodes"], 30);
 
     let out = patchhub(&["report", "--input", input, "--format", "table"], &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    exited(&out, 0);
     let table = String::from_utf8(out.stdout).unwrap();
     assert!(table.contains("Compliance by account"), "{table}");
     assert!(table.lines().all(|l| l.chars().count() <= 100), "{table}");
@@ -248,7 +177,7 @@ fn every_format_from_a_findings_file_without_aws() {
         ],
         &[],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    exited(&out, 0);
     let csv = String::from_utf8(out.stdout).unwrap();
     assert!(
         csv.starts_with("platform,platform_type,nodes,scanned,compliant,"),
@@ -267,7 +196,7 @@ fn every_format_from_a_findings_file_without_aws() {
         &["report", "--input", input, "--out", page.to_str().unwrap()],
         &[],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    exited(&out, 0);
     assert!(out.stdout.is_empty());
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>"));
@@ -290,46 +219,29 @@ fn bad_input_and_flags_exit_2_naming_the_problem() {
     let bad = dir.join("bad.jsonl");
     std::fs::write(&bad, "\n{\"not\": \"a finding\"}\n").unwrap();
     let out = patchhub(&["report", "--input", bad.to_str().unwrap()], &[]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("line 2") && stderr(&out).contains("bad.jsonl"),
-        "{}",
-        stderr(&out)
-    );
+    assert_mentions(&exited(&out, 2), &["line 2", "bad.jsonl"]);
 
     let out = patchhub(&["report", "--input", "/nonexistent/findings.jsonl"], &[]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("/nonexistent/findings.jsonl"));
+    assert_mentions(&exited(&out, 2), &["/nonexistent/findings.jsonl"]);
 
     let out = patchhub(
         &["report", "--input", "-", "--out", "/nonexistent/dir/r.html"],
         &[],
     );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("/nonexistent/dir/r.html"),
-        "{}",
-        stderr(&out)
-    );
+    assert_mentions(&exited(&out, 2), &["/nonexistent/dir/r.html"]);
 
     // The fan-out flags are checked exactly as sync checks them.
     let out = patchhub(&["report", "--regions", "us-east-1,Narnia"], CREDS);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("Narnia"));
+    assert_mentions(&exited(&out, 2), &["Narnia"]);
 
     let out = patchhub(
         &["report", "--source", "ssm", "--stale-after", "soon"],
         CREDS,
     );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("--stale-after=`soon`"),
-        "{}",
-        stderr(&out)
-    );
+    assert_mentions(&exited(&out, 2), &["--stale-after=`soon`"]);
 
     // A findings file is not read together with AWS sources.
     let out = patchhub(&["report", "--input", "x.jsonl", "--source", "ssm"], CREDS);
-    assert_eq!(out.status.code(), Some(2));
+    exited(&out, 2);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -5,10 +5,12 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 
 use awsim::{Awsim, Config};
+use patchhub_testkit::{enable_hubs, generate, runtime, scenario, start_fleet, with_key};
+use support::scratch;
 
 const KEY: &str = "AKIATESTSECRETS";
 const SECRET: &str = "caller-secret-key-must-never-be-printed";
@@ -39,60 +41,26 @@ fn patchhub(args: &[&str], url: &str) -> Output {
 /// Three accounts in an organization, two Regions, Security Hub on everywhere; the last account
 /// has no role to assume. Returns the sim, the Regions and the refused account.
 fn fleet(rt: &tokio::runtime::Runtime) -> (Awsim, String, String) {
-    rt.block_on(async {
-        let spec: awsim::GenerateSpec = "accounts=3,regions=2,instances=6,patches=8,seed=11"
-            .parse()
-            .unwrap();
-        let fleet = awsim::generate::generate(&spec, chrono::Utc::now());
-        let mgmt = fleet
-            .organization
-            .as_ref()
-            .map(|o| o.management_account.clone())
-            .unwrap_or_else(|| fleet.accounts[0].id.clone());
-        let mut config = Config::default();
-        config.static_keys.insert(KEY.into(), mgmt.clone());
-        for a in &fleet.accounts {
-            config
-                .static_keys
-                .insert(format!("AKIASETUP{}", a.id), a.id.clone());
-        }
-        let sim = Awsim::start(config).await.unwrap();
-        sim.load_fleet(fleet.clone()).unwrap();
-        for a in &fleet.accounts {
-            for r in &a.regions {
-                let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                    .region(aws_config::Region::new(r.clone()))
-                    .endpoint_url(sim.url())
-                    .credentials_provider(aws_credential_types::Credentials::new(
-                        format!("AKIASETUP{}", a.id),
-                        "setup",
-                        None,
-                        None,
-                        "t",
-                    ))
-                    .load()
-                    .await;
-                aws_sdk_securityhub::Client::new(&sdk)
-                    .enable_security_hub()
-                    .send()
-                    .await
-                    .unwrap();
-            }
-        }
-        let mut f = sim.export_fleet();
-        let refused = f
-            .accounts
-            .iter_mut()
-            .rfind(|a| a.id != mgmt)
-            .map(|a| {
-                a.roles.clear();
-                a.id.clone()
-            })
-            .unwrap();
-        sim.load_fleet(f).unwrap();
-        let regions = fleet.accounts[0].regions.join(",");
-        (sim, regions, refused)
-    })
+    let fleet = generate("accounts=3,regions=2,instances=6,patches=8,seed=11");
+    let mgmt = fleet
+        .organization
+        .as_ref()
+        .map(|o| o.management_account.clone())
+        .unwrap_or_else(|| fleet.accounts[0].id.clone());
+    let refused = fleet
+        .accounts
+        .iter()
+        .rfind(|a| a.id != mgmt)
+        .map(|a| a.id.clone())
+        .unwrap();
+    let sim = rt.block_on(async {
+        let sim = start_fleet(&fleet, with_key(Config::default(), KEY, &mgmt)).await;
+        enable_hubs(&sim, &fleet).await;
+        sim
+    });
+    scenario::edit_account(&sim, &refused, |a| a.roles.clear());
+    let regions = fleet.accounts[0].regions.join(",");
+    (sim, regions, refused)
 }
 
 /// Every secret awsim's STS has handed out: secret keys and session tokens.
@@ -162,21 +130,9 @@ fn assert_no_secret(seen: &[Seen], secrets: &[String]) {
     }
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("patchhub-secrets-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 #[test]
 fn no_output_of_sync_hub_or_report_holds_a_credential() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_stack_size(32 << 20)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let (sim, regions, refused) = fleet(&rt);
     let url = sim.url();
     let org = [

@@ -1,191 +1,18 @@
-//! Shared by the handler tests, the `bootstrap` tests and the cold-start benchmark: a generated
-//! fleet in an in-process awsim, SDK configs acting as its account, the committed event fixtures,
-//! an oracle of the findings a node should have, and the environment `bootstrap` runs with.
+//! Shared by the handler tests, the `bootstrap` tests and the cold-start example (the awsim
+//! set-up and the oracle are the workspace's test kit): the committed event fixtures, the
+//! environment `bootstrap` runs with, and a local Lambda Runtime API.
 #![allow(dead_code)]
 
 pub mod runtime_api;
 
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::Credentials;
-use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_sdk_securityhub::types::{AwsSecurityFinding, AwsSecurityFindingFilters, StringFilter};
-use awsim::{Awsim, Config, Fleet, GenerateSpec};
-use patchhub_core::finding::FindingKind;
-use patchhub_core::mapping::finding_id;
+use patchhub_testkit::{REGION, credentials_env};
 use serde_json::Value;
 
-/// The Region every test fleet lives in (the generator's first).
-pub const REGION: &str = "us-east-1";
-/// The account, Region and node the committed fixtures name; tests substitute real ones.
+/// The account and node the committed fixtures name; tests substitute real ones.
 pub const FIXTURE_ACCOUNT: &str = "123456789012";
 pub const FIXTURE_NODE: &str = "i-0123456789abcdef0";
-
-/// Static access key awsim maps to `account`.
-pub fn key_for(account: &str) -> String {
-    format!("AKIATEST{account}")
-}
-
-/// awsim with a generated fleet, answering for each account's static key.
-pub async fn start(spec: &str, mut config: Config) -> (Awsim, Fleet) {
-    let spec: GenerateSpec = spec.parse().expect("spec");
-    let fleet = awsim::generate::generate(&spec, chrono::Utc::now());
-    for a in &fleet.accounts {
-        config.static_keys.insert(key_for(&a.id), a.id.clone());
-    }
-    let sim = Awsim::start(config).await.expect("awsim starts");
-    sim.load_fleet(fleet.clone()).expect("fleet loads");
-    (sim, fleet)
-}
-
-/// An SDK config acting as `account`, built by the standard loader as the function builds it.
-pub async fn sdk(sim: &Awsim, account: &str, max_attempts: u32) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new(REGION))
-        .endpoint_url(sim.url())
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            key_for(account),
-            "test-secret",
-            None,
-            None,
-            "test",
-        )))
-        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(max_attempts))
-        .load()
-        .await
-}
-
-/// Turns Security Hub on for `account`.
-pub async fn enable_hub(sim: &Awsim, account: &str) {
-    aws_sdk_securityhub::Client::new(&sdk(sim, account, 3).await)
-        .enable_security_hub()
-        .send()
-        .await
-        .expect("enable hub");
-}
-
-/// Every patchhub finding of `account`, through the real SDK.
-pub async fn findings(sim: &Awsim, account: &str) -> Vec<AwsSecurityFinding> {
-    let client = aws_sdk_securityhub::Client::new(&sdk(sim, account, 3).await);
-    let filters = AwsSecurityFindingFilters::builder()
-        .generator_id(
-            StringFilter::builder()
-                .value("patchhub/")
-                .comparison(aws_sdk_securityhub::types::StringFilterComparison::Prefix)
-                .build(),
-        )
-        .build();
-    let mut out = Vec::new();
-    let mut token = None;
-    loop {
-        let page = client
-            .get_findings()
-            .filters(filters.clone())
-            .max_results(100)
-            .set_next_token(token)
-            .send()
-            .await
-            .expect("GetFindings");
-        out.extend(page.findings().iter().cloned());
-        token = page.next_token().map(str::to_string);
-        if token.is_none() {
-            return out;
-        }
-    }
-}
-
-/// The node a finding is about.
-pub fn node_of(f: &AwsSecurityFinding) -> Option<&str> {
-    f.product_fields()
-        .and_then(|p| p.get("patchhub/NodeId"))
-        .map(String::as_str)
-}
-
-/// Ids of the ACTIVE findings of one generator (of one node, if given).
-pub fn active(
-    found: &[AwsSecurityFinding],
-    generator: &str,
-    node: Option<&str>,
-) -> BTreeSet<String> {
-    found
-        .iter()
-        .filter(|f| f.generator_id() == Some(generator))
-        .filter(|f| f.record_state().map(|r| r.as_str()) == Some("ACTIVE"))
-        .filter(|f| node.is_none() || node_of(f) == node)
-        .filter_map(|f| f.id().map(str::to_string))
-        .collect()
-}
-
-const NON_COMPLIANT: &[&str] = &[
-    "MISSING",
-    "FAILED",
-    "INSTALLED_PENDING_REBOOT",
-    "INSTALLED_REJECTED",
-];
-
-/// The oracle: the patch finding ids the default policy must produce, from the fleet's patch
-/// states (of one node, if given).
-pub fn expected_patch_ids(fleet: &Fleet, account: &str, node: Option<&str>) -> BTreeSet<String> {
-    let a = fleet
-        .accounts
-        .iter()
-        .find(|a| a.id == account)
-        .expect("account");
-    let mut out = BTreeSet::new();
-    for i in a
-        .instances
-        .iter()
-        .filter(|i| i.region == REGION && i.operation.is_some() && node.is_none_or(|n| n == i.id))
-    {
-        for p in &i.patches {
-            let nc = NON_COMPLIANT.contains(&p.state.as_str())
-                || (p.state == "AVAILABLE_SECURITY_UPDATE"
-                    && !i.available_security_updates_compliant);
-            if nc {
-                out.insert(finding_id(
-                    "aws",
-                    account,
-                    REGION,
-                    &i.id,
-                    FindingKind::Patch,
-                    Some(&p.id),
-                ));
-            }
-        }
-    }
-    out
-}
-
-/// Roll-up ids expected: one per scanned node.
-pub fn expected_rollup_ids(fleet: &Fleet, account: &str) -> BTreeSet<String> {
-    let a = fleet
-        .accounts
-        .iter()
-        .find(|a| a.id == account)
-        .expect("account");
-    a.instances
-        .iter()
-        .filter(|i| i.region == REGION && i.operation.is_some())
-        .map(|i| finding_id("aws", account, REGION, &i.id, FindingKind::Rollup, None))
-        .collect()
-}
-
-/// Scanned, online nodes with at least `missing` MISSING patches.
-pub fn nodes_with_missing(fleet: &Fleet, missing: usize) -> Vec<String> {
-    fleet.accounts[0]
-        .instances
-        .iter()
-        .filter(|i| {
-            i.region == REGION
-                && i.operation.is_some()
-                && i.ping_status == "Online"
-                && i.patches.iter().filter(|p| p.state == "MISSING").count() >= missing
-        })
-        .map(|i| i.id.clone())
-        .collect()
-}
 
 /// A committed event fixture with its account and node replaced.
 pub fn fixture(name: &str, account: &str, node: &str) -> Value {
@@ -202,25 +29,22 @@ pub fn fixture(name: &str, account: &str, node: &str) -> Value {
 /// The environment Lambda gives `bootstrap`, plus awsim as AWS and `account`'s static key.
 /// Nothing of the host's AWS setup leaks in (profiles, IMDS).
 pub fn bootstrap_env(runtime_api: &str, awsim_url: &str, account: &str) -> Vec<(String, String)> {
-    [
+    let lambda = [
         ("AWS_LAMBDA_RUNTIME_API", runtime_api),
         ("AWS_LAMBDA_FUNCTION_NAME", "patchhub"),
         ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256"),
         ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
         ("AWS_LAMBDA_LOG_FORMAT", "json"),
         ("AWS_LAMBDA_LOG_LEVEL", "INFO"),
-        ("AWS_REGION", REGION),
         ("AWS_ENDPOINT_URL", awsim_url),
-        ("AWS_ACCESS_KEY_ID", &key_for(account)),
-        ("AWS_SECRET_ACCESS_KEY", "test-secret"),
         ("AWS_EC2_METADATA_DISABLED", "true"),
         ("AWS_CONFIG_FILE", "/dev/null"),
         ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
         ("PATH", "/usr/bin:/bin"),
     ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect()
+    .map(|(k, v)| (k.to_string(), v.to_string()));
+    let creds = credentials_env(account, REGION).map(|(k, v)| (k.to_string(), v));
+    lambda.into_iter().chain(creds).collect()
 }
 
 /// An SQS batch as the event source mapping delivers it: one record per `(message id, body)`.
@@ -328,4 +152,12 @@ pub fn cfn_request(kind: &str, account: &str, response_url: &str, archive: &str)
             "ArchiveFindingsOnDelete": archive
         }
     })
+}
+
+/// Ids of the first account's scanned, online nodes with at least `missing` missing patches.
+pub fn missing_nodes(fleet: &awsim::Fleet, missing: usize) -> Vec<String> {
+    patchhub_testkit::oracle::nodes_with_missing(fleet, &fleet.accounts[0].id, REGION, missing)
+        .into_iter()
+        .map(|i| i.id.clone())
+        .collect()
 }

@@ -192,35 +192,32 @@ fn diagnostic(body: &Bytes) -> (String, String) {
     (field("errorType"), field("errorMessage"))
 }
 
+/// Hands a report to the test waiting for it; the Runtime API answers 202 either way.
+fn deliver(s: &Shared, report: Report) -> StatusCode {
+    let _ = s.reports.send((Instant::now(), report));
+    StatusCode::ACCEPTED
+}
+
 async fn response(State(s): State<Arc<Shared>>, Path(id): Path<String>, body: Bytes) -> StatusCode {
     let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let _ = s
-        .reports
-        .send((Instant::now(), Report::Response { id, body }));
-    StatusCode::ACCEPTED
+    deliver(&s, Report::Response { id, body })
 }
 
 async fn error(State(s): State<Arc<Shared>>, Path(id): Path<String>, body: Bytes) -> StatusCode {
     let (error_type, error_message) = diagnostic(&body);
-    let _ = s.reports.send((
-        Instant::now(),
-        Report::Error {
-            id,
-            error_type,
-            error_message,
-        },
-    ));
-    StatusCode::ACCEPTED
+    let error = Report::Error {
+        id,
+        error_type,
+        error_message,
+    };
+    deliver(&s, error)
 }
 
 async fn init_error(State(s): State<Arc<Shared>>, body: Bytes) -> StatusCode {
     let (error_type, error_message) = diagnostic(&body);
-    let _ = s.reports.send((
-        Instant::now(),
-        Report::InitError {
-            error_type,
-            error_message,
-        },
-    ));
-    StatusCode::ACCEPTED
+    let error = Report::InitError {
+        error_type,
+        error_message,
+    };
+    deliver(&s, error)
 }
