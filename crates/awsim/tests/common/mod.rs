@@ -1,5 +1,5 @@
-//! Shared harness of awsim's tests: awsim in-process on 127.0.0.1:0 with real aws-sdk-rust clients
-//! pointed at it, the error codes those clients see, small fleets, and a large-stack runtime.
+//! Shared harness of awsim's tests: the shared test kit's set-up (awsim in-process with real
+//! aws-sdk-rust clients pointed at it), the error codes those clients see, small fleets.
 //! Each test file includes it with `mod common;`.
 #![allow(
     dead_code,
@@ -27,78 +27,11 @@ pub const WEST: &str = "eu-west-1";
 /// The account of static keys awsim has no mapping for (`awsim::config::DEFAULT_ACCOUNT`).
 pub const DEFAULT_ACCOUNT: &str = awsim::config::DEFAULT_ACCOUNT;
 
-/// The test set-up every crate's tests share (a copy of the shared test kit's until awsim's tests
-/// depend on it).
-mod kit {
-    use aws_config::retry::RetryConfig;
-    use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
-    use aws_credential_types::Credentials;
-    use aws_credential_types::provider::SharedCredentialsProvider;
-    use awsim::{Awsim, Config, Fleet};
-
-    pub fn key_for(account: &str) -> String {
-        format!("AKIATEST{account}")
-    }
-
-    pub fn with_keys<'a>(
-        mut config: Config,
-        accounts: impl IntoIterator<Item = &'a str>,
-    ) -> Config {
-        for a in accounts {
-            config.static_keys.insert(key_for(a), a.to_string());
-        }
-        config
-    }
-
-    pub async fn start(spec: &str, config: Config) -> (Awsim, Fleet) {
-        let spec = spec.parse().expect("generator spec");
-        let fleet = awsim::generate::generate(&spec, chrono::Utc::now());
-        let sim = start_fleet(&fleet, config).await;
-        (sim, fleet)
-    }
-
-    pub async fn start_fleet(fleet: &Fleet, config: Config) -> Awsim {
-        let config = with_keys(config, fleet.accounts.iter().map(|a| a.id.as_str()));
-        let sim = Awsim::start(config).await.expect("awsim starts");
-        sim.load_fleet(fleet.clone()).expect("fleet loads");
-        sim
-    }
-
-    pub async fn start_with_keys(accounts: &[&str], config: Config) -> Awsim {
-        Awsim::start(with_keys(config, accounts.iter().copied()))
-            .await
-            .expect("awsim starts")
-    }
-
-    pub fn loader(sim: &Awsim, account: &str, region: &str) -> ConfigLoader {
-        aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(region.to_string()))
-            .endpoint_url(sim.url())
-            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-                key_for(account),
-                "test-secret",
-                None,
-                None,
-                "patchhub-testkit",
-            )))
-            .retry_config(RetryConfig::standard().with_max_attempts(5))
-    }
-
-    pub async fn sdk(sim: &Awsim, account: &str, region: &str) -> SdkConfig {
-        loader(sim, account, region).load().await
-    }
-
-    pub fn runtime() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_stack_size(32 << 20)
-            .enable_all()
-            .build()
-            .expect("tokio runtime")
-    }
-}
-
-pub use kit::{key_for, loader, runtime, sdk, start_fleet, start_with_keys, with_keys};
+// The set-up every crate's tests share: awsim with static keys, SDK configurations acting as
+// its accounts, the runtime.
+pub use patchhub_testkit::{
+    key_for, loader, runtime, sdk, start_fleet, start_with_keys, with_keys,
+};
 
 /// awsim with the default config and nothing in it: every static key acts as [`DEFAULT_ACCOUNT`].
 pub async fn start_empty() -> Awsim {
@@ -117,7 +50,7 @@ pub async fn start_loaded(fleet: &Fleet) -> Awsim {
 
 /// awsim with the fleet `spec` generates, acting for each of its accounts.
 pub async fn start_generated(spec: &str) -> (Awsim, Fleet) {
-    kit::start(spec, Config::default()).await
+    patchhub_testkit::start(spec, Config::default()).await
 }
 
 /// An SDK configuration signing with `access_key` (and `session_token`) in `region`: the
@@ -128,7 +61,8 @@ pub async fn sdk_with_key(
     access_key: &str,
     session_token: Option<String>,
 ) -> SdkConfig {
-    let creds = Credentials::new(access_key, "test-secret", session_token, None, "awsim-test");
+    let secret = patchhub_testkit::SECRET;
+    let creds = Credentials::new(access_key, secret, session_token, None, "awsim-test");
     loader(sim, DEFAULT_ACCOUNT, region)
         .credentials_provider(SharedCredentialsProvider::new(creds))
         .load()
