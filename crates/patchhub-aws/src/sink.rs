@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use patchhub_core::finding::Finding;
+use patchhub_core::finding::{self, Finding};
 
 use crate::convert;
 use crate::error::{ApiError, ErrorKind};
@@ -29,6 +29,22 @@ pub struct FindingQuery {
     pub generators: Vec<String>,
     /// Only these nodes (at most [`MAX_FILTER_VALUES`]); `None`: the whole account and Region.
     pub nodes: Option<Vec<String>>,
+}
+
+impl FindingQuery {
+    /// Every patchhub finding of the account and Region: per-patch, roll-up and stale-scan.
+    pub fn all_patchhub() -> Self {
+        FindingQuery {
+            generators: [
+                finding::GENERATOR_PATCH,
+                finding::GENERATOR_ROLLUP,
+                finding::GENERATOR_STALE,
+            ]
+            .map(str::to_string)
+            .to_vec(),
+            nodes: None,
+        }
+    }
 }
 
 /// One finding that could not be imported.

@@ -21,7 +21,7 @@ use chrono::Utc;
 use patchhub_aws::ErrorKind;
 use patchhub_aws::hub::archived;
 use patchhub_aws::sink::{FindingQuery, FindingSink};
-use patchhub_core::finding::{self, Finding};
+use patchhub_core::finding::Finding;
 use serde_json::{Map, Value, json};
 
 use crate::error::{ErrorType, LambdaError};
@@ -212,15 +212,7 @@ impl Function {
         let (account, region) = (self.account().to_string(), self.region().to_string());
         let sink = self.sink();
         let work = async {
-            let query = FindingQuery {
-                generators: vec![
-                    finding::GENERATOR_PATCH.to_string(),
-                    finding::GENERATOR_ROLLUP.to_string(),
-                    finding::GENERATOR_STALE.to_string(),
-                ],
-                nodes: None,
-            };
-            let found = match sink.read(&query).await {
+            let found = match sink.read(&FindingQuery::all_patchhub()).await {
                 Ok(f) => f,
                 Err(e) if e.kind == ErrorKind::HubNotEnabled => {
                     return ArchiveOutcome {

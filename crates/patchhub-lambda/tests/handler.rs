@@ -6,32 +6,19 @@ mod support;
 
 use std::time::Duration;
 
-use aws_config::retry::RetryConfig;
 use awsim::faults::FaultSpec;
 use awsim::{Awsim, Config, Fleet};
-use lambda_runtime::{Context, LambdaEvent};
 use patchhub_core::finding::{GENERATOR_PATCH, GENERATOR_ROLLUP};
-use patchhub_lambda::config::LambdaConfig;
-use patchhub_lambda::error::{ErrorType, LambdaError};
+use patchhub_lambda::error::ErrorType;
 use patchhub_lambda::function::Function;
 use patchhub_testkit::read::{active_ids, active_ids_of, assert_synced, findings, node_of};
 use patchhub_testkit::{
-    REGION, assert_mentions, enable_hub, loader, oracle, scenario, start, start_account,
+    REGION, assert_mentions, enable_hub, oracle, scenario, start, start_account,
 };
 use serde_json::Value;
-use support::fixture;
+use support::{call, fixture, function};
 
 const SPEC: &str = "accounts=1,regions=1,instances=16,patches=20,seed=7";
-
-/// The function acting as `account`, its SDK making `max_attempts` attempts per call.
-async fn function(sim: &Awsim, account: &str, max_attempts: u32) -> Function {
-    let config = LambdaConfig::from_env(|_| None).expect("default config");
-    let sdk = loader(sim, account, REGION)
-        .retry_config(RetryConfig::standard().with_max_attempts(max_attempts))
-        .load()
-        .await;
-    Function::new(&sdk, config).await.expect("cold start")
-}
 
 /// The test fleet with Security Hub on, its account, and the function acting as it.
 async fn ready() -> (Awsim, Fleet, String, Function) {
@@ -45,11 +32,6 @@ fn node_missing(fleet: &Fleet, missing: usize) -> String {
     oracle::nodes_with_missing(fleet, &fleet.accounts[0].id, REGION, missing)[0]
         .id
         .clone()
-}
-
-async fn call(f: &Function, payload: Value) -> Result<Value, LambdaError> {
-    f.handle(LambdaEvent::new(payload, Context::default()))
-        .await
 }
 
 /// Calls the handler with a payload it must refuse with `ty`; the error message.

@@ -5,33 +5,12 @@
 mod support;
 
 use awsim::Config;
-use lambda_runtime::{Context, LambdaEvent};
 use patchhub_core::finding::{GENERATOR_PATCH, GENERATOR_ROLLUP};
-use patchhub_lambda::config::LambdaConfig;
 use patchhub_lambda::error::ErrorType;
-use patchhub_lambda::function::Function;
 use serde_json::{Value, json};
-use support::{fixture, sqs_batch};
+use support::{call, fixture, function, sqs_batch};
 
 const SPEC: &str = "accounts=1,regions=1,instances=16,patches=20,seed=7";
-
-async fn function(sim: &awsim::Awsim, account: &str) -> Function {
-    let config = LambdaConfig::from_env(|_| None).expect("default config");
-    Function::new(
-        &patchhub_testkit::loader(sim, account, patchhub_testkit::REGION)
-            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2))
-            .load()
-            .await,
-        config,
-    )
-    .await
-    .expect("cold start")
-}
-
-async fn call(f: &Function, payload: Value) -> Result<Value, patchhub_lambda::error::LambdaError> {
-    f.handle(LambdaEvent::new(payload, Context::default()))
-        .await
-}
 
 fn failures(out: &Value) -> Vec<String> {
     out["batchItemFailures"]
@@ -56,7 +35,7 @@ async fn a_batch_syncs_its_nodes_with_one_read_back_and_reports_only_bad_records
     .await;
     let acct = fleet.accounts[0].id.clone();
     patchhub_testkit::enable_hub(&sim, &acct, patchhub_testkit::REGION).await;
-    let f = function(&sim, &acct).await;
+    let f = function(&sim, &acct, 2).await;
     let nodes = support::missing_nodes(&fleet, 1);
     assert!(
         nodes.len() >= 4,
@@ -127,7 +106,7 @@ async fn a_node_ssm_cannot_read_fails_its_own_records_only() {
     let (sim, fleet) = patchhub_testkit::start(SPEC, Config::default()).await;
     let acct = fleet.accounts[0].id.clone();
     patchhub_testkit::enable_hub(&sim, &acct, patchhub_testkit::REGION).await;
-    let f = function(&sim, &acct).await;
+    let f = function(&sim, &acct, 2).await;
     let good = support::missing_nodes(&fleet, 1)[0].clone();
     let unknown = "i-0fffffffffffffff0";
     let a = fixture("compliance-change-non-compliant.json", &acct, &good);
@@ -151,7 +130,7 @@ async fn a_batch_that_fails_whole_is_a_failed_invocation_of_its_type() {
     let (sim, fleet) = patchhub_testkit::start(SPEC, Config::default()).await;
     let acct = fleet.accounts[0].id.clone();
     // Security Hub is off: nothing can be written, every record fails.
-    let f = function(&sim, &acct).await;
+    let f = function(&sim, &acct, 2).await;
     let nodes = support::missing_nodes(&fleet, 2);
     let a = fixture("compliance-change-non-compliant.json", &acct, &nodes[0]);
     let b = fixture("compliance-change-non-compliant.json", &acct, &nodes[1]);
@@ -171,7 +150,7 @@ async fn a_sweep_in_the_queue_answers_every_record() {
     let (sim, fleet) = patchhub_testkit::start(SPEC, Config::default()).await;
     let acct = fleet.accounts[0].id.clone();
     patchhub_testkit::enable_hub(&sim, &acct, patchhub_testkit::REGION).await;
-    let f = function(&sim, &acct).await;
+    let f = function(&sim, &acct, 2).await;
     let node = support::missing_nodes(&fleet, 1)[0].clone();
     let change = fixture("compliance-change-non-compliant.json", &acct, &node);
     let sweep = fixture("scheduled-event.json", &acct, "-");

@@ -6,33 +6,12 @@
 mod support;
 
 use awsim::Config;
-use lambda_runtime::{Context, LambdaEvent};
-use patchhub_lambda::config::LambdaConfig;
-use patchhub_lambda::error::{ErrorType, LambdaError};
-use patchhub_lambda::function::Function;
+use patchhub_lambda::error::ErrorType;
 use patchhub_testkit::REGION;
 use serde_json::Value;
-use support::{ResponseUrl, cfn_request, fixture};
+use support::{ResponseUrl, call, cfn_request, fixture, function};
 
 const SPEC: &str = "accounts=2,regions=1,instances=12,patches=20,seed=21";
-
-async fn function(sim: &awsim::Awsim, account: &str) -> Function {
-    let config = LambdaConfig::from_env(|_| None).expect("default config");
-    Function::new(
-        &patchhub_testkit::loader(sim, account, patchhub_testkit::REGION)
-            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2))
-            .load()
-            .await,
-        config,
-    )
-    .await
-    .expect("cold start")
-}
-
-async fn call(f: &Function, payload: Value) -> Result<Value, LambdaError> {
-    f.handle(LambdaEvent::new(payload, Context::default()))
-        .await
-}
 
 fn active_count(found: &[aws_sdk_securityhub::types::AwsSecurityFinding]) -> usize {
     found
@@ -58,7 +37,7 @@ async fn deleting_the_stack_archives_the_accounts_findings_and_answers_success()
     let (a, b) = (fleet.accounts[0].id.clone(), fleet.accounts[1].id.clone());
     for acct in [&a, &b] {
         patchhub_testkit::enable_hub(&sim, acct, patchhub_testkit::REGION).await;
-        let f = function(&sim, acct).await;
+        let f = function(&sim, acct, 2).await;
         call(&f, fixture("sweep-action.json", acct, "-"))
             .await
             .expect("sweep");
@@ -70,7 +49,7 @@ async fn deleting_the_stack_archives_the_accounts_findings_and_answers_success()
     assert!(before_a > 0 && before_b > 0, "{before_a} {before_b}");
 
     let url = ResponseUrl::start(0).await;
-    let f = function(&sim, &a).await;
+    let f = function(&sim, &a, 2).await;
     let out = call(&f, cfn_request("Delete", &a, &url.url(), "true"))
         .await
         .expect("answered");
@@ -149,7 +128,7 @@ async fn create_and_update_only_answer() {
     let (sim, fleet) = patchhub_testkit::start(SPEC, Config::default()).await;
     let acct = fleet.accounts[0].id.clone();
     patchhub_testkit::enable_hub(&sim, &acct, patchhub_testkit::REGION).await;
-    let f = function(&sim, &acct).await;
+    let f = function(&sim, &acct, 2).await;
     sim.reset_stats();
     for kind in ["Create", "Update"] {
         let url = ResponseUrl::start(0).await;
@@ -174,7 +153,7 @@ async fn archive_off_leaves_the_findings() {
     let (sim, fleet) = patchhub_testkit::start(SPEC, Config::default()).await;
     let acct = fleet.accounts[0].id.clone();
     patchhub_testkit::enable_hub(&sim, &acct, patchhub_testkit::REGION).await;
-    let f = function(&sim, &acct).await;
+    let f = function(&sim, &acct, 2).await;
     call(&f, fixture("sweep-action.json", &acct, "-"))
         .await
         .expect("sweep");
@@ -205,7 +184,7 @@ async fn archive_off_leaves_the_findings() {
 async fn without_security_hub_the_delete_still_succeeds() {
     let (sim, fleet) = patchhub_testkit::start(SPEC, Config::default()).await;
     let acct = fleet.accounts[0].id.clone();
-    let f = function(&sim, &acct).await;
+    let f = function(&sim, &acct, 2).await;
     let url = ResponseUrl::start(0).await;
     let out = call(&f, cfn_request("Delete", &acct, &url.url(), "true"))
         .await
@@ -224,7 +203,7 @@ async fn the_answer_is_retried_and_an_undeliverable_one_fails_the_invocation() {
     let (sim, fleet) = patchhub_testkit::start(SPEC, Config::default()).await;
     let acct = fleet.accounts[0].id.clone();
     patchhub_testkit::enable_hub(&sim, &acct, patchhub_testkit::REGION).await;
-    let f = function(&sim, &acct).await;
+    let f = function(&sim, &acct, 2).await;
 
     // Two 500s, then 200: the third attempt lands.
     let flaky = ResponseUrl::start(2).await;

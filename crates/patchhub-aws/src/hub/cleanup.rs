@@ -98,15 +98,7 @@ async fn archive_target(
     now: DateTime<Utc>,
     log: &Log,
 ) {
-    let query = FindingQuery {
-        generators: vec![
-            finding::GENERATOR_PATCH.to_string(),
-            finding::GENERATOR_ROLLUP.to_string(),
-            finding::GENERATOR_STALE.to_string(),
-        ],
-        nodes: None,
-    };
-    let found = match sink.read(&query).await {
+    let found = match sink.read(&FindingQuery::all_patchhub()).await {
         Ok(f) => f,
         Err(e) if e.kind == ErrorKind::HubNotEnabled => {
             log.skipped(

@@ -161,3 +161,31 @@ pub fn missing_nodes(fleet: &awsim::Fleet, missing: usize) -> Vec<String> {
         .map(|i| i.id.clone())
         .collect()
 }
+
+/// The function acting as `account`, its SDK making `max_attempts` attempts per call.
+pub async fn function(
+    sim: &awsim::Awsim,
+    account: &str,
+    max_attempts: u32,
+) -> patchhub_lambda::function::Function {
+    let config = patchhub_lambda::config::LambdaConfig::from_env(|_| None).expect("default config");
+    let sdk = patchhub_testkit::loader(sim, account, REGION)
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(max_attempts))
+        .load()
+        .await;
+    patchhub_lambda::function::Function::new(&sdk, config)
+        .await
+        .expect("cold start")
+}
+
+/// Calls the handler as Lambda would.
+pub async fn call(
+    f: &patchhub_lambda::function::Function,
+    payload: Value,
+) -> Result<Value, patchhub_lambda::error::LambdaError> {
+    f.handle(lambda_runtime::LambdaEvent::new(
+        payload,
+        lambda_runtime::Context::default(),
+    ))
+    .await
+}

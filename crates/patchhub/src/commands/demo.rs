@@ -18,7 +18,6 @@ use patchhub_aws::sink::{FindingQuery, FindingSink};
 use patchhub_aws::sync::SyncOptions;
 use patchhub_aws::target::Target;
 use patchhub_aws::targets::RegionSelection;
-use patchhub_core::finding;
 use patchhub_core::policy::FindingPolicy;
 
 use crate::error::Failure;
@@ -240,14 +239,7 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<(), Failure> {
         .map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
     let mut written = 0usize;
     let mut all = Vec::new();
-    let query = FindingQuery {
-        generators: vec![
-            finding::GENERATOR_PATCH.into(),
-            finding::GENERATOR_ROLLUP.into(),
-            finding::GENERATOR_STALE.into(),
-        ],
-        nodes: None,
-    };
+    let query = FindingQuery::all_patchhub();
     for t in &targets {
         for f in t
             .hub()

@@ -385,8 +385,8 @@ fn the_html_page_is_self_contained_accessible_and_has_the_figures() {
 }
 
 /// Every format and CSV section of the sample fleet (and of an empty report), byte for byte
-/// as committed under tests/golden/. `UPDATE_GOLDEN=1` rewrites the files after a deliberate
-/// change of output.
+/// as committed under tests/golden/ (each as `NAME.golden`: expected output, not source).
+/// `UPDATE_GOLDEN=1` rewrites the files after a deliberate change of output.
 #[test]
 fn every_format_matches_its_golden_file() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
@@ -417,7 +417,7 @@ fn every_format_matches_its_golden_file() {
     }
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     for (name, got) in outputs {
-        let path = dir.join(&name);
+        let path = dir.join(format!("{name}.golden"));
         if update {
             std::fs::create_dir_all(&dir).unwrap();
             std::fs::write(&path, &got).unwrap();
