@@ -458,14 +458,16 @@ fn each_schema_violation_fails_only_its_finding() {
             (
                 "bad-type",
                 finding("bad-type", "i-1")
-                    .set_types(Some(vec!["PATCH".into()]))
+                    // The service's pattern, not the documented namespaces (prowler issue
+                    // #2519): "PATCH" lands (see tests/realism.rs); four parts do not.
+                    .set_types(Some(vec!["PATCH/a/b/c".into()]))
                     .build(),
                 "InvalidInput",
             ),
             (
                 "bad-namespace",
                 finding("bad-namespace", "i-1")
-                    .set_types(Some(vec!["Patches/Missing".into()]))
+                    .set_types(Some(vec!["Patches//Missing".into()]))
                     .build(),
                 "InvalidInput",
             ),
