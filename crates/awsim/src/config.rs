@@ -40,8 +40,6 @@ pub struct Leniency {
     pub org_account_status: bool,
     /// Organizations list calls never answer an empty page that still carries a `NextToken`.
     pub no_empty_org_pages: bool,
-    /// Generated fleets carry no tags with characters Security Hub refuses.
-    pub clean_generated_tags: bool,
 }
 
 impl Default for Config {
