@@ -28,6 +28,18 @@ pub struct Config {
     pub latency_ms: u64,
     /// Seed for fault injection and the fleet generator.
     pub seed: u64,
+    /// Where awsim is kinder than AWS on request. All off by default: awsim is as unkind as
+    /// AWS unless a test names the leniency it needs.
+    pub leniency: Leniency,
+}
+
+/// Kindnesses AWS does not show, each switched on by name by the tests that need them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Leniency {
+    /// Organizations also sends `Account.Status`, which AWS retired on September 9, 2026.
+    pub org_account_status: bool,
+    /// Organizations list calls never answer an empty page that still carries a `NextToken`.
+    pub no_empty_org_pages: bool,
 }
 
 impl Default for Config {
@@ -40,6 +52,7 @@ impl Default for Config {
             faults: FaultSpec::default(),
             latency_ms: 0,
             seed: 1,
+            leniency: Leniency::default(),
         }
     }
 }

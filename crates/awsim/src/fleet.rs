@@ -105,8 +105,9 @@ pub struct AccountSpec {
     /// Root email.
     #[serde(default)]
     pub email: String,
-    /// `ACTIVE`, `SUSPENDED` or `PENDING_CLOSURE`.
-    #[serde(default = "default_status")]
+    /// Lifecycle state, served as Organizations' `Account.State`: `ACTIVE`, `SUSPENDED`,
+    /// `PENDING_CLOSURE` or `CLOSED`.
+    #[serde(default = "default_status", alias = "state")]
     pub status: String,
     /// Parent (root or OU) in the organization.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -147,7 +148,9 @@ pub struct InstanceSpec {
     /// Tags (`Name` gives the node's name).
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
-    /// `Online`, `ConnectionLost` or `Inactive`.
+    /// `Online`, `ConnectionLost` or `Inactive`; or `Stopped` ([`STOPPED`]) for an EC2 instance
+    /// that is stopped: absent from `DescribeInstanceInformation` while its compliance data and
+    /// patch states stay readable.
     #[serde(default = "default_ping")]
     pub ping_status: String,
     /// Patch group tag value.
@@ -238,6 +241,14 @@ pub enum FleetError {
     Invalid(String),
 }
 
+/// The `ping_status` of a node whose EC2 instance is stopped. AWS keeps a stopped node's
+/// compliance data but leaves it out of `DescribeInstanceInformation`; a terminated node loses
+/// both (in awsim: a fleet reloaded without it).
+pub const STOPPED: &str = "Stopped";
+
+/// Organizations' `Account.State` values.
+pub const ACCOUNT_STATES: &[&str] = &["ACTIVE", "SUSPENDED", "PENDING_CLOSURE", "CLOSED"];
+
 /// Patch states that count as compliant.
 pub const COMPLIANT_STATES: &[&str] = &["INSTALLED", "INSTALLED_OTHER"];
 /// All valid patch states.
@@ -277,6 +288,13 @@ impl Fleet {
             if a.id.len() != 12 || !a.id.bytes().all(|b| b.is_ascii_digit()) {
                 return bad(format!("account id `{}` is not 12 digits", a.id));
             }
+            if !ACCOUNT_STATES.contains(&a.status.as_str()) {
+                return bad(format!(
+                    "account `{}`: status must be one of {}",
+                    a.id,
+                    ACCOUNT_STATES.join(", ")
+                ));
+            }
             if !seen_accounts.insert(&a.id) {
                 return bad(format!("account `{}` appears twice", a.id));
             }
@@ -306,9 +324,11 @@ impl Fleet {
                         i.id
                     ));
                 }
-                if !["Online", "ConnectionLost", "Inactive"].contains(&i.ping_status.as_str()) {
+                if !["Online", "ConnectionLost", "Inactive", STOPPED]
+                    .contains(&i.ping_status.as_str())
+                {
                     return bad(format!(
-                        "instance `{}`: ping_status must be Online, ConnectionLost or Inactive",
+                        "instance `{}`: ping_status must be Online, ConnectionLost, Inactive or Stopped",
                         i.id
                     ));
                 }

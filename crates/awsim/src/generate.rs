@@ -29,6 +29,13 @@ pub struct GenerateSpec {
     pub patches: usize,
     /// Seed.
     pub seed: u64,
+    /// Extra accounts in the `SUSPENDED` state (no roles, no nodes).
+    pub suspended: usize,
+    /// Extra accounts in the `CLOSED` state (no roles, no nodes).
+    pub closed: usize,
+    /// Percent of nodes whose EC2 instance is stopped: absent from
+    /// `DescribeInstanceInformation`, compliance data kept.
+    pub stopped: u32,
 }
 
 impl FromStr for GenerateSpec {
@@ -41,6 +48,9 @@ impl FromStr for GenerateSpec {
             instances: 10,
             patches: 20,
             seed: 1,
+            suspended: 0,
+            closed: 0,
+            stopped: 0,
         };
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (k, v) = part.split_once('=').ok_or_else(|| {
@@ -55,9 +65,17 @@ impl FromStr for GenerateSpec {
                 "instances" => spec.instances = n as usize,
                 "patches" => spec.patches = n as usize,
                 "seed" => spec.seed = n,
+                "suspended" => spec.suspended = n as usize,
+                "closed" => spec.closed = n as usize,
+                "stopped" if n <= 100 => spec.stopped = n as u32,
+                "stopped" => {
+                    return Err(format!(
+                        "generate spec `stopped={n}`: a percentage, 0 to 100"
+                    ));
+                }
                 other => {
                     return Err(format!(
-                        "unknown generate key `{other}`: use accounts, regions, instances, patches, seed"
+                        "unknown generate key `{other}`: use accounts, regions, instances, patches, suspended, closed, stopped, seed"
                     ));
                 }
             }
@@ -566,6 +584,38 @@ pub fn generate(spec: &GenerateSpec, now: DateTime<Utc>) -> Fleet {
             instances,
         });
     }
+    // Accounts out of service, from their own random stream so that adding them leaves the
+    // rest of the fleet as it was.
+    let mut extra = SmallRng::seed_from_u64(spec.seed ^ 0x5eed_acc7);
+    let states = std::iter::repeat_n("SUSPENDED", spec.suspended)
+        .chain(std::iter::repeat_n("CLOSED", spec.closed));
+    for (k, state) in states.enumerate() {
+        let id = loop {
+            let id = format!(
+                "{}{:011}",
+                extra.random_range(1..10),
+                extra.random_range(0..100_000_000_000u64)
+            );
+            if used_ids.insert(id.clone()) {
+                break id;
+            }
+        };
+        let name = format!("{}-{}", state.to_lowercase(), k + 1);
+        accounts.push(AccountSpec {
+            email: format!("aws+{name}@example.com"),
+            id,
+            name,
+            status: state.to_string(),
+            parent: Some(sandbox.id.clone()),
+            roles: Vec::new(),
+            regions: Vec::new(),
+            disabled_regions: Vec::new(),
+            instances: Vec::new(),
+        });
+    }
+    if spec.stopped > 0 {
+        stop_some(&mut accounts, spec);
+    }
     Fleet {
         organization: Some(OrgSpec {
             id: org_id,
@@ -574,6 +624,24 @@ pub fn generate(spec: &GenerateSpec, now: DateTime<Utc>) -> Fleet {
             organizational_units: vec![security, workloads, prod, nonprod, sandbox],
         }),
         accounts,
+    }
+}
+
+/// Marks `spec.stopped` percent of each account's nodes in each Region (rounded down) as
+/// stopped, drawn from their own random stream.
+fn stop_some(accounts: &mut [AccountSpec], spec: &GenerateSpec) {
+    let mut rng = SmallRng::seed_from_u64(spec.seed ^ 0x5709_9ed0);
+    for a in accounts {
+        let mut by_region: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, node) in a.instances.iter().enumerate() {
+            by_region.entry(node.region.clone()).or_default().push(i);
+        }
+        for nodes in by_region.values() {
+            let n = nodes.len() * spec.stopped as usize / 100;
+            for k in rand::seq::index::sample(&mut rng, nodes.len(), n) {
+                a.instances[nodes[k]].ping_status = crate::fleet::STOPPED.to_string();
+            }
+        }
     }
 }
 

@@ -49,9 +49,10 @@ struct Args {
     /// Seed for faults and the generator.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Account that static credentials belong to.
-    #[arg(long, default_value = awsim::config::DEFAULT_ACCOUNT)]
-    default_account: String,
+    /// Account that static credentials belong to. Default: the generated management account
+    /// with `--generate`, else 123456789012.
+    #[arg(long)]
+    default_account: Option<String>,
 }
 
 #[tokio::main]
@@ -85,14 +86,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
         anyhow::bail!("--ssm-rate must be above 0");
     }
     quotas.ssm = awsim::quota::Rate::new(args.ssm_rate, (args.ssm_rate * 2.0).max(1.0));
-    if args.default_account.len() != 12 || !args.default_account.bytes().all(|b| b.is_ascii_digit())
+    if let Some(a) = &args.default_account
+        && (a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()))
     {
-        anyhow::bail!(
-            "--default-account `{}` must be 12 digits",
-            args.default_account
-        );
+        anyhow::bail!("--default-account `{a}` must be 12 digits");
     }
-    let spec = args
+    let mut spec = args
         .generate
         .as_deref()
         .map(|s| {
@@ -100,10 +99,34 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("--generate: {e}"))
         })
         .transpose()?;
+    if let Some(spec) = &mut spec
+        && !args
+            .generate
+            .as_deref()
+            .unwrap_or_default()
+            .contains("seed=")
+    {
+        spec.seed = args.seed;
+    }
     let fleet = args.fleet.as_deref().map(Fleet::from_file).transpose()?;
+    // Generated before the server starts so that static credentials can belong to its
+    // management account: the AWS CLI with any static key then sees the generated fleet.
+    let generated = spec
+        .as_ref()
+        .map(|spec| awsim::generate::generate(spec, chrono::Utc::now()));
+    let default_account = args
+        .default_account
+        .clone()
+        .or_else(|| {
+            generated
+                .as_ref()
+                .and_then(|f| f.organization.as_ref())
+                .map(|o| o.management_account.clone())
+        })
+        .unwrap_or_else(|| awsim::config::DEFAULT_ACCOUNT.to_string());
     let config = Config {
         bind: SocketAddr::new(args.bind, args.port),
-        default_account: args.default_account,
+        default_account: default_account.clone(),
         quotas,
         faults,
         latency_ms: args.latency_ms,
@@ -120,20 +143,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
     if let Some(fleet) = fleet {
         sim.load_fleet(fleet)?;
     }
-    if let Some(mut spec) = spec {
-        if !args
-            .generate
-            .as_deref()
-            .unwrap_or_default()
-            .contains("seed=")
-        {
-            spec.seed = args.seed;
-        }
-        let fleet = sim.generate(&spec)?;
+    if let Some(fleet) = generated {
         let n: usize = fleet.accounts.iter().map(|a| a.instances.len()).sum();
+        let accounts = fleet.accounts.len();
+        sim.load_fleet(fleet)?;
         eprintln!(
-            "awsim: generated {} accounts, {n} managed nodes",
-            fleet.accounts.len()
+            "awsim: generated {accounts} accounts, {n} managed nodes; static credentials act as account {default_account}"
         );
     }
     // One parseable line so scripts can read the port back when --port 0.

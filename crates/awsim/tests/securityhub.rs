@@ -256,12 +256,14 @@ fn each_schema_violation_fails_only_its_finding() {
             case("no-severity", |f| f.set_severity(None), input),
             case(
                 "bad-type",
-                |f| f.set_types(Some(vec!["PATCH".into()])),
+                // The service's pattern, not the documented namespaces (prowler issue #2519):
+                // "PATCH" lands (see tests/realism.rs); four parts do not.
+                |f| f.set_types(Some(vec!["PATCH/a/b/c".into()])),
                 input,
             ),
             case(
                 "bad-namespace",
-                |f| f.set_types(Some(vec!["Patches/Missing".into()])),
+                |f| f.set_types(Some(vec!["Patches//Missing".into()])),
                 input,
             ),
             case(

@@ -1,6 +1,14 @@
 //! Organizations (awsJson1_1): the organization, its root, OUs and accounts from the fleet.
-//! Listing APIs answer only to the management account, as in AWS (delegated administrators of
-//! Organizations are not modelled).
+//! Listing APIs answer to the management account and to delegated administrators, as in AWS:
+//! the account the management account designated as Security Hub administrator (in any Region)
+//! is a delegated administrator for Security Hub and may list the organization.
+//!
+//! Faithful by default (each can be relaxed by name through [`crate::config::Leniency`]):
+//! accounts carry `State` only, since Organizations retired `Account.Status` on September 9,
+//! 2026 (doc comment of `Account::status` in aws-sdk-organizations); and the first page of an
+//! account listing is empty but carries a `NextToken`, which the Organizations API reference
+//! allows for every list call ("you should check NextToken after every operation to ensure that
+//! you receive all of the results", ListAccounts, Request Parameters, NextToken).
 
 use serde_json::{Value, json};
 
@@ -38,7 +46,11 @@ pub fn handle(sim: &Sim, caller: &Caller, req: &Request) -> Result<Value, AwsErr
             "AvailablePolicyTypes": [],
         }}));
     }
-    if caller.account != org.management_account {
+    let delegated = world.regions.iter().any(|((acct, _), state)| {
+        acct == &org.management_account
+            && state.hub.designated_admin() == Some(caller.account.as_str())
+    });
+    if caller.account != org.management_account && !delegated {
         return Err(AwsError::client(
             "AccessDeniedException",
             "You don't have permissions to access this resource.",
@@ -52,13 +64,19 @@ pub fn handle(sim: &Sim, caller: &Caller, req: &Request) -> Result<Value, AwsErr
             org.management_account, org.id
         )
     };
+    let leniency = &sim.config.leniency;
     let account_json = |a: &AccountSpec| {
-        json!({
+        let mut j = json!({
             "Id": a.id, "Arn": arn("account", &a.id), "Email": a.email, "Name": a.name,
-            "Status": a.status, "State": a.status,
+            "State": a.status,
             "JoinedMethod": if a.id == org.management_account { "CREATED" } else { "INVITED" },
             "JoinedTimestamp": 1_577_836_800.0,
-        })
+        });
+        // The retired field knew no CLOSED.
+        if leniency.org_account_status && a.status != "CLOSED" {
+            j["Status"] = json!(a.status);
+        }
+        j
     };
     let parent_of = |a: &AccountSpec| a.parent.clone().unwrap_or_else(|| org.root_id.clone());
     let (key, items): (&str, Vec<Value>) = match req.operation.as_str() {
@@ -101,6 +119,14 @@ pub fn handle(sim: &Sim, caller: &Caller, req: &Request) -> Result<Value, AwsErr
             ));
         }
     };
+    // The first page of an account listing is empty but says there is more.
+    if key == "Accounts"
+        && !leniency.no_empty_org_pages
+        && input.get("NextToken").is_none()
+        && !items.is_empty()
+    {
+        return Ok(json!({ key: [], "NextToken": "orgs-0" }));
+    }
     let page: Vec<Value> = items.iter().skip(start).take(max).cloned().collect();
     let mut out = json!({ key: page });
     if start + max < items.len() {

@@ -206,3 +206,11 @@ pub(crate) fn not_subscribed(account: &str) -> AwsError {
 pub(crate) fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
+
+impl Hub {
+    /// The account this (management account's) hub designated as the organization's Security
+    /// Hub administrator in its Region, if any.
+    pub(crate) fn designated_admin(&self) -> Option<&str> {
+        self.org_admin.as_ref().map(|a| a.account.as_str())
+    }
+}

@@ -278,7 +278,10 @@ fn array<'a>(v: &'a Value, at: &str, max: usize) -> Result<&'a Vec<Value>, Strin
     Ok(list)
 }
 
-/// `Types`: at most 50 `namespace/category[/classifier]` strings with a known namespace.
+/// `Types`: at most 50 strings matching the pattern the service enforces,
+/// `^([^/]+)(/[^/]+){0,2}$` (its InvalidInput message, quoted in prowler issue #2519): one to
+/// three non-empty parts. The documented namespaces ([`TYPE_NAMESPACES`]) are what a provider
+/// should write; the service accepts any on import, so a third party's `Types: ["PATCH"]` lands.
 pub(crate) fn types(t: &Value, at: &str) -> Result<(), String> {
     let list = array(t, at, 50)?;
     for (i, item) in list.iter().enumerate() {
@@ -286,10 +289,28 @@ pub(crate) fn types(t: &Value, at: &str) -> Result<(), String> {
             .as_str()
             .ok_or_else(|| format!("{at}[{i}] should be string"))?;
         let parts: Vec<&str> = s.split('/').collect();
-        let ok = (2..=3).contains(&parts.len())
-            && TYPE_NAMESPACES.contains(&parts[0])
-            && parts.iter().all(|p| !p.is_empty());
+        let ok = (1..=3).contains(&parts.len()) && parts.iter().all(|p| !p.is_empty());
         if !ok {
+            return Err(format!(
+                "{at}[{i}] should match pattern \"^([^/]+)(/[^/]+){{0,2}}$\": got \"{s}\""
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `BatchUpdateFindings`' `Types`: at most 50 `namespace/category[/classifier]` strings with a
+/// documented namespace. Only the import path's pattern is published; awsim keeps the documented
+/// format for customer updates.
+fn documented_types(t: &Value, at: &str) -> Result<(), String> {
+    types(t, at)?;
+    for (i, s) in array(t, at, 50)?
+        .iter()
+        .filter_map(Value::as_str)
+        .enumerate()
+    {
+        let parts: Vec<&str> = s.split('/').collect();
+        if parts.len() < 2 || !TYPE_NAMESPACES.contains(&parts[0]) {
             return Err(format!(
                 "{at}[{i}] should match the format namespace/category/classifier with a namespace \
                  of {}: got \"{s}\"",
@@ -388,7 +409,7 @@ pub(crate) fn batch_update_fields(input: &Map<String, Value>) -> Result<(), Stri
     v.optional_ratio("Confidence")?;
     v.optional_ratio("Criticality")?;
     if let Some(t) = input.get("Types") {
-        types(t, "Types")?;
+        documented_types(t, "Types")?;
     }
     if let Some(u) = input.get("UserDefinedFields") {
         string_map(u, "UserDefinedFields", 50, 128, 1024)?;
@@ -571,8 +592,12 @@ mod tests {
             ("Resources", json!([{"Type": "AwsEc2Instance"}]), "Id"),
             ("Severity", json!({"Label": "SEVERE"}), "Label"),
             ("Severity", json!({"Normalized": 101}), "Normalized"),
-            ("Types", json!(["PATCH"]), "Types[0]"),
-            ("Types", json!(["Made Up/Category"]), "Types[0]"),
+            ("Types", json!(["a/b/c/d"]), "Types[0]"),
+            (
+                "Types",
+                json!(["Software and Configuration Checks//Patch"]),
+                "Types[0]",
+            ),
         ];
         for (key, value, needle) in cases {
             let mut f = good();

@@ -379,7 +379,9 @@ pub(crate) fn describe_information(
                 .map(|(_, n)| n),
         ),
     };
+    // Stopped (and terminated) nodes are not returned; their compliance data stays.
     let mut page: Vec<&Node> = candidates
+        .filter(|n| !n.is_stopped())
         .filter(|n| parsed.iter().all(|f| f.matches(n, region, now)))
         .take(max + 1)
         .collect();

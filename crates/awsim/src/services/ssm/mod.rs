@@ -113,6 +113,11 @@ impl Node {
     pub(crate) fn is_online(&self) -> bool {
         self.spec.ping_status == "Online"
     }
+
+    /// Whether the node's EC2 instance is stopped (see [`crate::fleet::STOPPED`]).
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.spec.ping_status == crate::fleet::STOPPED
+    }
 }
 
 impl SsmRegion {

@@ -1,0 +1,361 @@
+//! awsim as unkind as AWS by default: each test names the AWS behaviour it holds awsim to and
+//! where that behaviour is documented.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use awsim::fleet::{Fleet, STOPPED};
+use awsim::{Awsim, Config, GenerateSpec};
+
+fn key_for(account: &str) -> String {
+    format!("AKIAREAL{account}")
+}
+
+fn sdk_with_key(url: &str, key: &str, region: &str) -> SdkConfig {
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_string()))
+        .endpoint_url(url)
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            key, "secret", None, None, "realism",
+        )))
+        .build()
+}
+
+fn sdk(sim: &Awsim, account: &str, region: &str) -> SdkConfig {
+    sdk_with_key(&sim.url(), &key_for(account), region)
+}
+
+/// A generated fleet in an awsim acting for each of its accounts through a static key.
+async fn start(spec: &str, mut config: Config) -> (Awsim, Fleet) {
+    let spec: GenerateSpec = spec.parse().expect("spec");
+    let fleet = awsim::generate::generate(&spec, chrono::Utc::now());
+    for a in &fleet.accounts {
+        config.static_keys.insert(key_for(&a.id), a.id.clone());
+    }
+    let sim = Awsim::start(config).await.expect("awsim starts");
+    sim.load_fleet(fleet.clone()).expect("fleet loads");
+    (sim, fleet)
+}
+
+fn management(fleet: &Fleet) -> String {
+    fleet
+        .organization
+        .as_ref()
+        .unwrap()
+        .management_account
+        .clone()
+}
+
+/// Source: the doc comment of `Account::status` in aws-sdk-organizations ("This field is
+/// deprecated … after September 9, 2026 … use State"), model path
+/// `aws-sdk-organizations/src/types/_account.rs`; `AccountState` is
+/// `ACTIVE | SUSPENDED | PENDING_CLOSURE | CLOSED`.
+#[tokio::test]
+async fn organizations_sends_state_only_and_generates_suspended_and_closed_accounts() {
+    let (sim, fleet) = start(
+        "accounts=3,regions=1,instances=2,patches=3,suspended=1,closed=2",
+        Config::default(),
+    )
+    .await;
+    assert_eq!(fleet.accounts.len(), 6, "3 active + 1 suspended + 2 closed");
+    for a in fleet.accounts.iter().filter(|a| a.status != "ACTIVE") {
+        assert!(a.roles.is_empty(), "no role to assume in {}", a.status);
+        assert!(a.instances.is_empty());
+    }
+    let org = aws_sdk_organizations::Client::new(&sdk(&sim, &management(&fleet), "us-east-1"));
+    let accounts: Vec<_> = org
+        .list_accounts()
+        .into_paginator()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .unwrap()
+        .into_iter()
+        .flat_map(|p| p.accounts.unwrap_or_default())
+        .collect();
+    assert_eq!(accounts.len(), 6);
+    assert!(
+        accounts.iter().all(|a| a.status().is_none()),
+        "Status is retired"
+    );
+    let count = |s: &str| {
+        accounts
+            .iter()
+            .filter(|a| a.state().map(|x| x.as_str()) == Some(s))
+            .count()
+    };
+    assert_eq!(
+        (count("ACTIVE"), count("SUSPENDED"), count("CLOSED")),
+        (3, 1, 2)
+    );
+}
+
+/// Source: Organizations API reference, ListAccounts, `NextToken`: "you should check NextToken
+/// after every operation to ensure that you receive all of the results", and the same for every
+/// Organizations list call (empty pages with a token are allowed).
+#[tokio::test]
+async fn the_first_account_page_is_empty_but_carries_a_token() {
+    let (sim, fleet) = start(
+        "accounts=2,regions=1,instances=1,patches=1",
+        Config::default(),
+    )
+    .await;
+    let org = aws_sdk_organizations::Client::new(&sdk(&sim, &management(&fleet), "us-east-1"));
+    let first = org.list_accounts().send().await.unwrap();
+    assert!(first.accounts().is_empty());
+    let token = first.next_token().expect("a token on the empty page");
+    let second = org.list_accounts().next_token(token).send().await.unwrap();
+    assert_eq!(second.accounts().len(), 2);
+    assert!(second.next_token().is_none());
+
+    // Named leniency: a test that wants the old, kinder paging says so.
+    let mut config = Config::default();
+    config.leniency.no_empty_org_pages = true;
+    config.leniency.org_account_status = true;
+    let (sim, fleet) = start("accounts=2,regions=1,instances=1,patches=1", config).await;
+    let org = aws_sdk_organizations::Client::new(&sdk(&sim, &management(&fleet), "us-east-1"));
+    let first = org.list_accounts().send().await.unwrap();
+    assert_eq!(first.accounts().len(), 2);
+    assert!(first.accounts().iter().all(|a| a.status().is_some()));
+}
+
+/// Source: Security Hub user guide, "Designating a Security Hub delegated administrator": the
+/// delegated administrator is an Organizations delegated administrator for Security Hub, and
+/// Organizations lets delegated administrators call its read-only `List*`/`Describe*` actions
+/// (Organizations user guide, "Delegated administrator for AWS Organizations").
+#[tokio::test]
+async fn the_security_hub_delegated_administrator_may_list_accounts() {
+    let (sim, fleet) = start(
+        "accounts=3,regions=1,instances=1,patches=1",
+        Config::default(),
+    )
+    .await;
+    let mgmt = management(&fleet);
+    let admin = fleet.accounts[1].id.clone();
+    let other = fleet.accounts[2].id.clone();
+    let list = |account: String| {
+        let sim = &sim;
+        async move {
+            aws_sdk_organizations::Client::new(&sdk(sim, &account, "us-east-1"))
+                .list_accounts()
+                .into_paginator()
+                .send()
+                .collect::<Result<Vec<_>, _>>()
+                .await
+                .map(|pages| {
+                    pages
+                        .into_iter()
+                        .flat_map(|p| p.accounts.unwrap_or_default())
+                        .collect::<Vec<_>>()
+                })
+        }
+    };
+    // Before the designation, a member may not list.
+    let err = list(admin.clone()).await.unwrap_err();
+    assert_eq!(
+        err.as_service_error().and_then(|e| e.meta().code()),
+        Some("AccessDeniedException")
+    );
+    for account in [&mgmt, &admin] {
+        aws_sdk_securityhub::Client::new(&sdk(&sim, account, "us-east-1"))
+            .enable_security_hub()
+            .send()
+            .await
+            .unwrap();
+    }
+    aws_sdk_securityhub::Client::new(&sdk(&sim, &mgmt, "us-east-1"))
+        .enable_organization_admin_account()
+        .admin_account_id(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(list(admin).await.unwrap().len(), 3);
+    let err = list(other).await.unwrap_err();
+    assert_eq!(
+        err.as_service_error().and_then(|e| e.meta().code()),
+        Some("AccessDeniedException")
+    );
+}
+
+/// Source: SSM API reference, DescribeInstanceInformation ("… stopped or terminated instances
+/// are not returned" in the instance information list), and the Patch Manager user guide: a
+/// node's compliance data stays until the next scan overwrites it. The generator's `stopped=PCT`
+/// stops that percentage of each account's nodes per Region.
+#[tokio::test]
+async fn stopped_nodes_leave_instance_information_but_keep_their_compliance() {
+    let (sim, fleet) = start(
+        "accounts=1,regions=1,instances=20,patches=5,stopped=25",
+        Config::default(),
+    )
+    .await;
+    let account = &fleet.accounts[0];
+    let stopped: Vec<&str> = account
+        .instances
+        .iter()
+        .filter(|i| i.ping_status == STOPPED)
+        .map(|i| i.id.as_str())
+        .collect();
+    assert_eq!(stopped.len(), 5, "25% of 20");
+    let ssm = aws_sdk_ssm::Client::new(&sdk(&sim, &account.id, "us-east-1"));
+    let listed: Vec<String> = ssm
+        .describe_instance_information()
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|i| i.instance_id)
+        .collect();
+    assert_eq!(listed.len(), 15);
+    assert!(stopped.iter().all(|s| !listed.iter().any(|l| l == s)));
+    let summaries: Vec<String> = ssm
+        .list_resource_compliance_summaries()
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|s| s.resource_id)
+        .collect();
+    let scanned_stopped: Vec<&&str> = stopped
+        .iter()
+        .filter(|s| {
+            account
+                .instances
+                .iter()
+                .any(|i| i.id == **s && i.operation.is_some())
+        })
+        .collect();
+    assert!(!scanned_stopped.is_empty());
+    for s in &scanned_stopped {
+        assert!(summaries.iter().any(|x| x == **s), "{s} keeps its summary");
+    }
+    let states = ssm
+        .describe_instance_patch_states()
+        .set_instance_ids(Some(
+            scanned_stopped.iter().map(|s| s.to_string()).collect(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(states.instance_patch_states().len(), scanned_stopped.len());
+
+    // Terminated (the fleet reloaded without the node): both views lose it.
+    let mut fleet2 = sim.export_fleet();
+    let gone = scanned_stopped[0].to_string();
+    fleet2.accounts[0].instances.retain(|i| i.id != gone);
+    sim.load_fleet(fleet2).unwrap();
+    let summaries = ssm
+        .list_resource_compliance_summaries()
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .unwrap();
+    assert!(
+        summaries
+            .iter()
+            .all(|s| s.resource_id.as_deref() != Some(&gone))
+    );
+}
+
+/// The README's recipe: `awsim --generate …` then the AWS CLI (any static key) sees the fleet,
+/// because static credentials belong to the generated management account unless
+/// `--default-account` says otherwise.
+#[tokio::test]
+async fn generated_fleet_is_visible_to_static_credentials() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_awsim"))
+        .args([
+            "--port",
+            "0",
+            "--generate",
+            "accounts=2,regions=1,instances=6,patches=3",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("awsim starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("awsim listening on ")
+        .expect("listening line")
+        .to_string();
+    let conf = sdk_with_key(&url, "AKIAEXAMPLE", "us-east-1");
+    let nodes = aws_sdk_ssm::Client::new(&conf)
+        .describe_instance_information()
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await;
+    let me = aws_sdk_sts::Client::new(&conf)
+        .get_caller_identity()
+        .send()
+        .await;
+    child.kill().ok();
+    child.wait().ok();
+    assert!(!nodes.unwrap().is_empty(), "the generated nodes are listed");
+    let spec: GenerateSpec = "accounts=2,regions=1,instances=6,patches=3"
+        .parse()
+        .unwrap();
+    let fleet = awsim::generate::generate(&spec, chrono::Utc::now());
+    assert_eq!(me.unwrap().account(), Some(management(&fleet).as_str()));
+}
+
+/// Source: the service's InvalidInput message for `Types`, quoted in prowler issue #2519
+/// ("should match pattern ^([^/]+)(/[^/]+){0,2}$"), and the 2020 Patch Manager blog sample that
+/// sends `Types: ["PATCH"]`: a type outside the documented namespaces lands; four parts do not.
+#[tokio::test]
+async fn a_third_party_patch_type_imports() {
+    use aws_sdk_securityhub::types::{AwsSecurityFinding, Resource, Severity, SeverityLabel};
+    let (sim, fleet) = start(
+        "accounts=1,regions=1,instances=1,patches=1",
+        Config::default(),
+    )
+    .await;
+    let account = fleet.accounts[0].id.clone();
+    let hub = aws_sdk_securityhub::Client::new(&sdk(&sim, &account, "us-east-1"));
+    hub.enable_security_hub().send().await.unwrap();
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let finding = |id: &str, types: &str| {
+        AwsSecurityFinding::builder()
+            .schema_version("2018-10-08")
+            .id(id)
+            .product_arn(format!(
+                "arn:aws:securityhub:us-east-1:{account}:product/{account}/default"
+            ))
+            .generator_id("blog-sample")
+            .aws_account_id(&account)
+            .types(types)
+            .created_at(&now)
+            .updated_at(&now)
+            .severity(Severity::builder().label(SeverityLabel::High).build())
+            .title("Missing patch")
+            .description("A patch is missing")
+            .resources(Resource::builder().r#type("Other").id("i-01234567").build())
+            .build()
+    };
+    let out = hub
+        .batch_import_findings()
+        .findings(finding("patch", "PATCH"))
+        .findings(finding("four-parts", "a/b/c/d"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.success_count(), Some(1));
+    assert_eq!(out.failed_findings().len(), 1);
+    assert_eq!(out.failed_findings()[0].id(), Some("four-parts"));
+}

@@ -1,0 +1,255 @@
+//! patchhub against awsim's faithful defaults: organizations with suspended and closed
+//! accounts, stopped and terminated nodes. Each test names its source.
+
+use std::collections::BTreeSet;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_sdk_securityhub::types::{AwsSecurityFindingFilters, StringFilter, StringFilterComparison};
+use awsim::fleet::{Fleet, STOPPED};
+use awsim::{Awsim, Config, GenerateSpec};
+use patchhub_aws::clients::RoleOptions;
+use patchhub_aws::fanout::{AccountSource, FanOut, RunReport, run_sync};
+use patchhub_aws::quota::{QuotaSettings, Rate};
+use patchhub_aws::sync::SyncOptions;
+use patchhub_aws::targets::RegionSelection;
+use patchhub_core::finding::{GENERATOR_PATCH, GENERATOR_ROLLUP, GENERATOR_STALE};
+use patchhub_core::policy::FindingPolicy;
+
+const REGION: &str = "us-east-1";
+
+fn key_for(account: &str) -> String {
+    format!("AKIAREAL{account}")
+}
+
+async fn start(spec: &str) -> (Awsim, Fleet) {
+    let spec: GenerateSpec = spec.parse().expect("spec");
+    let fleet = awsim::generate::generate(&spec, chrono::Utc::now());
+    load(fleet).await
+}
+
+async fn load(fleet: Fleet) -> (Awsim, Fleet) {
+    let mut config = Config::default();
+    for a in &fleet.accounts {
+        config.static_keys.insert(key_for(&a.id), a.id.clone());
+    }
+    let sim = Awsim::start(config).await.expect("awsim starts");
+    sim.load_fleet(fleet.clone()).expect("fleet loads");
+    for a in fleet.accounts.iter().filter(|a| a.status == "ACTIVE") {
+        for r in &a.regions {
+            aws_sdk_securityhub::Client::new(&sdk(&sim, &a.id, r).await)
+                .enable_security_hub()
+                .send()
+                .await
+                .expect("enable hub");
+        }
+    }
+    (sim, fleet)
+}
+
+async fn sdk(sim: &Awsim, account: &str, region: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(region.to_string()))
+        .endpoint_url(sim.url())
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            key_for(account),
+            "secret",
+            None,
+            None,
+            "realism",
+        )))
+        .load()
+        .await
+}
+
+async fn sync(
+    sim: &Awsim,
+    account: &str,
+    accounts: AccountSource,
+    role: Option<&str>,
+    opts: SyncOptions,
+) -> RunReport {
+    let fan = FanOut {
+        accounts,
+        regions: RegionSelection::List(vec![REGION.to_string()]),
+        role: RoleOptions {
+            role_name: role.map(str::to_string),
+            external_id: None,
+            session_name: "patchhub-realism".into(),
+        },
+        concurrency: 4,
+        per_account_concurrency: 2,
+        quotas: QuotaSettings {
+            batch_import: Rate::new(1000.0, 1000.0),
+            get_findings: Rate::new(1000.0, 1000.0),
+            ssm: Rate::new(1000.0, 1000.0),
+        },
+    };
+    run_sync(&sdk(sim, account, REGION).await, &fan, &opts, None)
+        .await
+        .expect("run starts")
+}
+
+fn opts() -> SyncOptions {
+    SyncOptions::new(FindingPolicy::default())
+}
+
+/// Active finding ids of one generator, with the node id each is about.
+async fn active(sim: &Awsim, account: &str, generator: &str) -> BTreeSet<(String, String)> {
+    let client = aws_sdk_securityhub::Client::new(&sdk(sim, account, REGION).await);
+    let filters = AwsSecurityFindingFilters::builder()
+        .generator_id(
+            StringFilter::builder()
+                .value(generator)
+                .comparison(StringFilterComparison::Equals)
+                .build(),
+        )
+        .record_state(
+            StringFilter::builder()
+                .value("ACTIVE")
+                .comparison(StringFilterComparison::Equals)
+                .build(),
+        )
+        .build();
+    let mut out = BTreeSet::new();
+    let mut token = None;
+    loop {
+        let page = client
+            .get_findings()
+            .filters(filters.clone())
+            .max_results(100)
+            .set_next_token(token)
+            .send()
+            .await
+            .expect("GetFindings");
+        for f in page.findings() {
+            let node = f
+                .resources()
+                .first()
+                .and_then(|r| r.id())
+                .and_then(|id| id.rsplit('/').next())
+                .unwrap_or_default()
+                .to_string();
+            out.insert((f.id().unwrap_or_default().to_string(), node));
+        }
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            return out;
+        }
+    }
+}
+
+/// Source: the doc comment of `Account::status` in aws-sdk-organizations (Status retired on
+/// September 9, 2026; `State` is `ACTIVE | SUSPENDED | PENDING_CLOSURE | CLOSED`), and the
+/// Organizations API reference on `NextToken` (a page may be empty and still carry a token;
+/// awsim's first account page is). Suspended and closed accounts have no role to assume.
+#[tokio::test]
+async fn organization_sync_skips_suspended_and_closed_accounts_and_succeeds() {
+    let (sim, fleet) =
+        start("accounts=3,regions=1,instances=4,patches=6,suspended=1,closed=1").await;
+    let mgmt = fleet
+        .organization
+        .as_ref()
+        .unwrap()
+        .management_account
+        .clone();
+    let report = sync(
+        &sim,
+        &mgmt,
+        AccountSource::Organization { ou: None },
+        Some("PatchhubRole"),
+        opts(),
+    )
+    .await;
+    assert!(report.is_ok(), "{report:#?}");
+    assert!(report.account_errors.is_empty());
+    let mut skipped: Vec<(String, String)> = report
+        .skipped_accounts
+        .iter()
+        .map(|s| (s.account.clone(), s.state.clone()))
+        .collect();
+    skipped.sort();
+    let mut expected: Vec<(String, String)> = fleet
+        .accounts
+        .iter()
+        .filter(|a| a.status != "ACTIVE")
+        .map(|a| (a.id.clone(), a.status.clone()))
+        .collect();
+    expected.sort();
+    assert_eq!(skipped, expected);
+    assert_eq!(expected.len(), 2);
+    let synced: BTreeSet<&str> = report.targets.iter().map(|t| t.account.as_str()).collect();
+    assert_eq!(synced.len(), 3, "the three ACTIVE accounts");
+    assert!(report.targets.iter().all(|t| t.failed == 0));
+}
+
+/// Source: SSM API reference, DescribeInstanceInformation (stopped and terminated nodes are not
+/// returned) and the Patch Manager user guide (compliance data stays until overwritten by the next
+/// scan; terminated nodes lose it). Stopping nodes must not change their patch findings or
+/// roll-ups, nor add a lost-agent stale finding; `--instance` on a stopped node works; a
+/// terminated node's findings are archived by the next sweep.
+#[tokio::test]
+async fn stopped_nodes_keep_their_findings_and_terminated_ones_are_archived() {
+    let spec = "accounts=1,regions=1,instances=16,patches=8";
+    let (base_sim, base) = start(spec).await;
+    let (sim, fleet) = start(&format!("{spec},stopped=25")).await;
+    let account = fleet.accounts[0].id.clone();
+    assert_eq!(
+        account, base.accounts[0].id,
+        "same fleet, some nodes stopped"
+    );
+    let stopped: Vec<String> = fleet.accounts[0]
+        .instances
+        .iter()
+        .filter(|i| i.ping_status == STOPPED && i.operation.is_some())
+        .map(|i| i.id.clone())
+        .collect();
+    assert!(!stopped.is_empty());
+
+    for s in [&base_sim, &sim] {
+        let r = sync(s, &account, AccountSource::Caller, None, opts()).await;
+        assert!(r.is_ok(), "{r:#?}");
+    }
+    for generator in [GENERATOR_PATCH, GENERATOR_ROLLUP] {
+        assert_eq!(
+            active(&sim, &account, generator).await,
+            active(&base_sim, &account, generator).await,
+            "{generator}: stopping nodes changes nothing"
+        );
+    }
+    let rollups = active(&sim, &account, GENERATOR_ROLLUP).await;
+    for s in &stopped {
+        assert!(rollups.iter().any(|(_, n)| n == s), "{s} keeps its roll-up");
+    }
+    let stale_base = active(&base_sim, &account, GENERATOR_STALE).await;
+    let stale = active(&sim, &account, GENERATOR_STALE).await;
+    assert!(
+        stale.is_subset(&stale_base),
+        "stopping a node never makes it a lost agent"
+    );
+
+    // Single-node mode on a stopped node.
+    let mut one = opts();
+    one.only_instance = Some(stopped[0].clone());
+    let r = sync(&sim, &account, AccountSource::Caller, None, one).await;
+    assert!(r.is_ok(), "{r:#?}");
+    assert_eq!(r.targets[0].nodes_read, 1);
+
+    // Terminate it: the next sweep archives its findings.
+    let gone = stopped[0].clone();
+    let mut after = sim.export_fleet();
+    after.accounts[0].instances.retain(|i| i.id != gone);
+    sim.load_fleet(after).unwrap();
+    let r = sync(&sim, &account, AccountSource::Caller, None, opts()).await;
+    assert!(r.is_ok(), "{r:#?}");
+    for generator in [GENERATOR_PATCH, GENERATOR_ROLLUP] {
+        assert!(
+            active(&sim, &account, generator)
+                .await
+                .iter()
+                .all(|(_, n)| n != &gone),
+            "{gone}'s {generator} findings are archived"
+        );
+    }
+}
