@@ -31,6 +31,16 @@ fn all_scope() -> Scope {
     Scope::all(ACCOUNT, REGION)
 }
 
+/// Imports `windows()` at `now()`, then returns it as a second scan a day later sees it
+/// (execution `second-scan`), with that scan's end.
+fn imported_then_rescanned(hub: &mut FakeHub) -> (NodeCompliance, chrono::DateTime<chrono::Utc>) {
+    run(hub, &all_scope(), &[windows()], now());
+    let mut nc = windows();
+    let next_scan = scan_end() + Duration::days(1);
+    nc.node.last_operation = Some(op(next_scan, "second-scan"));
+    (nc, next_scan)
+}
+
 #[test]
 fn first_run_creates_second_run_skips() {
     let mut hub = FakeHub::default();
@@ -69,10 +79,7 @@ fn refresh_before_retention_expires() {
 #[test]
 fn a_rescan_that_changes_nothing_updates_only_the_rollup() {
     let mut hub = FakeHub::default();
-    run(&mut hub, &all_scope(), &[windows()], now());
-    let mut nc = windows();
-    let next_scan = scan_end() + Duration::days(1);
-    nc.node.last_operation = Some(op(next_scan, "second-scan"));
+    let (nc, next_scan) = imported_then_rescanned(&mut hub);
     let p = run(
         &mut hub,
         &all_scope(),
@@ -88,10 +95,7 @@ fn a_rescan_that_changes_nothing_updates_only_the_rollup() {
 #[test]
 fn update_carries_created_and_first_observed() {
     let mut hub = FakeHub::default();
-    run(&mut hub, &all_scope(), &[windows()], now());
-    let mut nc = windows();
-    let next_scan = scan_end() + Duration::days(1);
-    nc.node.last_operation = Some(op(next_scan, "second-scan"));
+    let (mut nc, next_scan) = imported_then_rescanned(&mut hub);
     // The install attempt failed: both patches change state.
     for p in &mut nc.patches {
         p.state = match p.state {

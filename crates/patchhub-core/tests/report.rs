@@ -26,6 +26,11 @@ fn t(y: i32, mo: u32, d: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, mo, d, 10, 0, 0).unwrap()
 }
 
+/// The fields of each row a test compares, in order.
+fn rows<'a, T, R>(items: &'a [T], fields: impl Fn(&'a T) -> R) -> Vec<R> {
+    items.iter().map(fields).collect()
+}
+
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, 3, 20, 12, 0, 0).unwrap()
 }
@@ -225,7 +230,7 @@ fn compliance_per_account_and_region_with_its_severity_split() {
     assert_eq!(c.findings_by_severity, sev(2, 2, 1, 0));
     assert_eq!(c.stale, 3);
 
-    let accounts: Vec<_> = r.accounts.iter().map(|a| a.account.as_str()).collect();
+    let accounts = rows(&r.accounts, |a| a.account.as_str());
     assert_eq!(accounts, [A, B]);
     let a = &r.accounts[0].compliance;
     assert_eq!(
@@ -244,17 +249,13 @@ fn compliance_per_account_and_region_with_its_severity_split() {
     assert_eq!(b.compliance_rate, Some(0.5));
     assert_eq!(b.non_compliant_by_severity, sev(1, 0, 0, 0));
 
-    let regions: Vec<_> = r
-        .regions
-        .iter()
-        .map(|x| {
-            (
-                x.region.as_str(),
-                x.account_count,
-                x.compliance.compliance_rate,
-            )
-        })
-        .collect();
+    let regions = rows(&r.regions, |x| {
+        (
+            x.region.as_str(),
+            x.account_count,
+            x.compliance.compliance_rate,
+        )
+    });
     assert_eq!(regions, [(EU, 2, Some(0.5)), (US, 2, Some(0.0))]);
     assert_eq!(r.regions[1].compliance.scanned, 1, "b3 never scanned");
 }
@@ -262,19 +263,15 @@ fn compliance_per_account_and_region_with_its_severity_split() {
 #[test]
 fn severities_patches_and_cves() {
     let r = build(&fleet(), &opts());
-    let s: Vec<_> = r
-        .severities
-        .iter()
-        .map(|s| {
-            (
-                s.severity.as_str(),
-                s.open_findings,
-                s.nodes,
-                s.patches,
-                s.cves,
-            )
-        })
-        .collect();
+    let s = rows(&r.severities, |s| {
+        (
+            s.severity.as_str(),
+            s.open_findings,
+            s.nodes,
+            s.patches,
+            s.cves,
+        )
+    });
     assert_eq!(
         s,
         [
@@ -288,19 +285,15 @@ fn severities_patches_and_cves() {
 
     // The pending-reboot kernel is installed, so not a missing patch.
     assert_eq!(r.totals.missing_patches, 3);
-    let p: Vec<_> = r
-        .top_patches
-        .iter()
-        .map(|p| {
-            (
-                p.patch_id.as_str(),
-                p.nodes,
-                p.accounts,
-                p.missing,
-                p.failed,
-            )
-        })
-        .collect();
+    let p = rows(&r.top_patches, |p| {
+        (
+            p.patch_id.as_str(),
+            p.nodes,
+            p.accounts,
+            p.missing,
+            p.failed,
+        )
+    });
     assert_eq!(
         p,
         [
@@ -316,11 +309,9 @@ fn severities_patches_and_cves() {
     assert_eq!(kb1.cves, ["CVE-2024-0001", "CVE-2024-0002"]);
 
     assert_eq!(r.totals.open_cves, 3);
-    let c: Vec<_> = r
-        .cves
-        .iter()
-        .map(|c| (c.cve.as_str(), c.severity.as_str(), c.nodes, c.accounts))
-        .collect();
+    let c = rows(&r.cves, |c| {
+        (c.cve.as_str(), c.severity.as_str(), c.nodes, c.accounts)
+    });
     assert_eq!(
         c,
         [
@@ -338,11 +329,9 @@ fn severities_patches_and_cves() {
 #[test]
 fn ages_stale_nodes_reboots_and_platforms() {
     let r = build(&fleet(), &opts());
-    let oldest: Vec<_> = r
-        .oldest_findings
-        .iter()
-        .map(|f| (f.node_id.as_str(), f.patch_id.as_str(), f.age_days))
-        .collect();
+    let oldest = rows(&r.oldest_findings, |f| {
+        (f.node_id.as_str(), f.patch_id.as_str(), f.age_days)
+    });
     assert_eq!(
         oldest,
         [
@@ -356,11 +345,7 @@ fn ages_stale_nodes_reboots_and_platforms() {
     assert_eq!(r.oldest_findings[0].state, "FAILED");
     assert_eq!(r.oldest_findings[0].node_name.as_deref(), Some("i-a1-name"));
 
-    let buckets: Vec<_> = r
-        .age_buckets
-        .iter()
-        .map(|b| (b.label.as_str(), b.findings))
-        .collect();
+    let buckets = rows(&r.age_buckets, |b| (b.label.as_str(), b.findings));
     assert_eq!(
         buckets,
         [
@@ -374,11 +359,9 @@ fn ages_stale_nodes_reboots_and_platforms() {
     assert_eq!(r.age_buckets[0].by_severity, sev(1, 0, 1, 0));
     assert_eq!(r.age_buckets[4].by_severity, sev(0, 1, 0, 0));
 
-    let stale: Vec<_> = r
-        .stale_nodes
-        .iter()
-        .map(|s| (s.node_id.as_str(), s.reasons.join(","), s.days_since_scan))
-        .collect();
+    let stale = rows(&r.stale_nodes, |s| {
+        (s.node_id.as_str(), s.reasons.join(","), s.days_since_scan)
+    });
     assert_eq!(
         stale,
         [
@@ -400,18 +383,14 @@ fn ages_stale_nodes_reboots_and_platforms() {
     assert_eq!(rb.reboot_option.as_deref(), Some("RebootIfNeeded"));
     assert_eq!(rb.since, Some(t(2024, 3, 20)));
 
-    let p: Vec<_> = r
-        .platforms
-        .iter()
-        .map(|p| {
-            (
-                p.platform.as_str(),
-                p.compliance.nodes,
-                p.compliance.compliant,
-                p.compliance.stale,
-            )
-        })
-        .collect();
+    let p = rows(&r.platforms, |p| {
+        (
+            p.platform.as_str(),
+            p.compliance.nodes,
+            p.compliance.compliant,
+            p.compliance.stale,
+        )
+    });
     assert_eq!(
         p,
         [

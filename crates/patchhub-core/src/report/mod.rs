@@ -209,6 +209,23 @@ fn nodes<'a>(open: &[&'a Finding]) -> Vec<Node<'a>> {
     by_key.into_values().collect()
 }
 
+/// The nodes grouped by `key`, in key order: each key, how many distinct `other` values its
+/// nodes have, and their compliance.
+fn per_group<'n>(
+    nodes: &'n [Node<'n>],
+    key: impl Fn(&'n Node<'n>) -> &'n str,
+    other: impl Fn(&'n Node<'n>) -> &'n str,
+) -> impl Iterator<Item = (String, usize, Compliance)> {
+    let mut groups: BTreeMap<&str, Vec<&Node>> = BTreeMap::new();
+    for n in nodes {
+        groups.entry(key(n)).or_default().push(n);
+    }
+    groups.into_iter().map(move |(k, ns)| {
+        let others = ns.iter().map(|n| other(n)).collect::<BTreeSet<_>>().len();
+        (k.to_string(), others, compliance(ns))
+    })
+}
+
 /// Compliance of a group of nodes.
 fn compliance<'a>(group: impl IntoIterator<Item = &'a Node<'a>>) -> Compliance {
     let mut c = Compliance::default();
@@ -268,26 +285,18 @@ pub fn build(findings: &[Finding], opts: &ReportOptions) -> Report {
         .collect();
 
     // Per account and per Region.
-    let mut by_account: BTreeMap<&str, Vec<&Node>> = BTreeMap::new();
-    let mut by_region: BTreeMap<&str, Vec<&Node>> = BTreeMap::new();
-    for n in &nodes {
-        by_account.entry(&n.account).or_default().push(n);
-        by_region.entry(&n.region).or_default().push(n);
-    }
-    let accounts: Vec<AccountRow> = by_account
-        .iter()
-        .map(|(a, ns)| AccountRow {
-            account: a.to_string(),
-            region_count: ns.iter().map(|n| &n.region).collect::<BTreeSet<_>>().len(),
-            compliance: compliance(ns.iter().copied()),
+    let accounts: Vec<AccountRow> = per_group(&nodes, |n| &n.account, |n| &n.region)
+        .map(|(account, region_count, compliance)| AccountRow {
+            account,
+            region_count,
+            compliance,
         })
         .collect();
-    let regions: Vec<RegionRow> = by_region
-        .iter()
-        .map(|(r, ns)| RegionRow {
-            region: r.to_string(),
-            account_count: ns.iter().map(|n| &n.account).collect::<BTreeSet<_>>().len(),
-            compliance: compliance(ns.iter().copied()),
+    let regions: Vec<RegionRow> = per_group(&nodes, |n| &n.region, |n| &n.account)
+        .map(|(region, account_count, compliance)| RegionRow {
+            region,
+            account_count,
+            compliance,
         })
         .collect();
 

@@ -61,16 +61,30 @@ pub fn op(end: DateTime<Utc>, execution: &str) -> PatchOperation {
     }
 }
 
-pub fn windows_node() -> ManagedNode {
-    let mut n = ManagedNode::new(ACCOUNT, REGION, "aws", "i-0123456789abcdef0");
-    n.platform = Platform::Windows;
-    n.platform_name = "Microsoft Windows Server 2022 Datacenter".into();
-    n.name = Some("web-1".into());
+/// An online node in [`ACCOUNT`]/[`REGION`] whose last operation is a scan ending at
+/// [`scan_end`].
+fn scanned_node(
+    instance_id: &str,
+    platform: Platform,
+    platform_name: &str,
+    name: &str,
+    baseline_id: &str,
+    execution: &str,
+    counts: PatchCounts,
+) -> ManagedNode {
+    let mut n = ManagedNode::new(ACCOUNT, REGION, "aws", instance_id);
+    n.platform = platform;
+    n.platform_name = platform_name.into();
+    n.name = Some(name.into());
     n.ping_status = PingStatus::Online;
-    n.patch_group = Some("prod-web".into());
-    n.baseline_id = Some("pb-0a1b2c3d4e5f60718".into());
-    n.last_operation = Some(op(scan_end(), "0b6b8e2c-5d1e-4a7b-9c3d-2f1e0a9b8c7d"));
-    n.counts = PatchCounts {
+    n.baseline_id = Some(baseline_id.into());
+    n.last_operation = Some(op(scan_end(), execution));
+    n.counts = counts;
+    n
+}
+
+pub fn windows_node() -> ManagedNode {
+    let counts = PatchCounts {
         installed: 42,
         installed_other: 3,
         missing: 2,
@@ -81,46 +95,59 @@ pub fn windows_node() -> ManagedNode {
         other_non_compliant: 1,
         ..Default::default()
     };
+    let mut n = scanned_node(
+        "i-0123456789abcdef0",
+        Platform::Windows,
+        "Microsoft Windows Server 2022 Datacenter",
+        "web-1",
+        "pb-0a1b2c3d4e5f60718",
+        "0b6b8e2c-5d1e-4a7b-9c3d-2f1e0a9b8c7d",
+        counts,
+    );
+    n.patch_group = Some("prod-web".into());
     n.tags.insert("Name".into(), "web-1".into());
     n.tags.insert("Env".into(), "prod".into());
     n
 }
 
 pub fn linux_node() -> ManagedNode {
-    let mut n = ManagedNode::new(ACCOUNT, REGION, "aws", "i-0fedcba9876543210");
-    n.platform = Platform::Linux;
-    n.platform_name = "Amazon Linux".into();
-    n.name = Some("db-2".into());
-    n.ping_status = PingStatus::Online;
-    n.patch_group = Some("prod-db".into());
-    n.baseline_id = Some("pb-0c50b9a1f8e1d3a2b".into());
-    n.last_operation = Some(op(scan_end(), "7e0f1d2c-3b4a-4958-8766-554433221100"));
-    n.counts = PatchCounts {
+    let counts = PatchCounts {
         installed: 512,
         missing: 1,
         installed_pending_reboot: 1,
         security_non_compliant: 2,
         ..Default::default()
     };
+    let mut n = scanned_node(
+        "i-0fedcba9876543210",
+        Platform::Linux,
+        "Amazon Linux",
+        "db-2",
+        "pb-0c50b9a1f8e1d3a2b",
+        "7e0f1d2c-3b4a-4958-8766-554433221100",
+        counts,
+    );
+    n.patch_group = Some("prod-db".into());
     n.tags.insert("Env".into(), "prod".into());
     n
 }
 
 pub fn hybrid_node() -> ManagedNode {
-    let mut n = ManagedNode::new(ACCOUNT, REGION, "aws", "mi-0123456789abcdef0");
-    n.platform = Platform::Linux;
-    n.platform_name = "Ubuntu".into();
-    n.name = Some("onprem-build-01".into());
-    n.ping_status = PingStatus::Online;
-    n.baseline_id = Some("pb-0ubuntu0default00".into());
-    n.last_operation = Some(op(scan_end(), "c0ffee00-1234-4abc-8def-0123456789ab"));
-    n.counts = PatchCounts {
+    let counts = PatchCounts {
         installed: 800,
         missing: 1,
         other_non_compliant: 1,
         ..Default::default()
     };
-    n
+    scanned_node(
+        "mi-0123456789abcdef0",
+        Platform::Linux,
+        "Ubuntu",
+        "onprem-build-01",
+        "pb-0ubuntu0default00",
+        "c0ffee00-1234-4abc-8def-0123456789ab",
+        counts,
+    )
 }
 
 pub fn kb_missing() -> PatchItem {
