@@ -1,11 +1,8 @@
 //! The function: SDK clients, the quota limiter and the account's identity, built once per cold
 //! start, and the handler that turns one event into one sync and one summary line.
 
-use std::time::Instant;
-
 use aws_config::SdkConfig;
 use chrono::Utc;
-use lambda_runtime::LambdaEvent;
 use patchhub_aws::clients;
 use patchhub_aws::quota::Limiter;
 use patchhub_aws::sink::SecurityHubSink;
@@ -13,12 +10,10 @@ use patchhub_aws::sync::{SyncOptions, TargetSummary, sync_target};
 use patchhub_aws::target::Target;
 use patchhub_core::policy::FindingPolicy;
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::config::LambdaConfig;
 use crate::error::{ErrorType, LambdaError};
-use crate::event::{self, Request};
-use crate::{batch, custom_resource};
+use crate::event::Request;
 
 /// Failed findings quoted in a `PartialFailure` message (the rest are counted).
 const QUOTED_FAILURES: usize = 3;
@@ -289,48 +284,6 @@ impl Function {
         &self.policy
     }
 
-    /// Handles one invocation: classify, sync, log one summary line, answer.
-    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, LambdaError> {
-        let started = Instant::now();
-        let (payload, context) = event.into_parts();
-        let mut summary = InvocationSummary {
-            ok: true,
-            account: self.account().to_string(),
-            region: self.region().to_string(),
-            request_id: context.request_id,
-            ..Default::default()
-        };
-        // An SQS batch answers with its failed records; everything else with the summary.
-        let mut answer = None;
-        let result = if let Some(req) = custom_resource::parse(&payload) {
-            self.custom_resource(req, context.deadline, &mut summary)
-                .await
-        } else if batch::is_sqs_batch(&payload) {
-            self.sqs_batch(&payload, &mut summary)
-                .await
-                .map(|failed| answer = Some(batch::response(&failed)))
-        } else {
-            match event::classify(&payload, self.account(), self.region()) {
-                Err(e) => {
-                    summary.trigger = "unknown";
-                    summary.mode = "rejected";
-                    Err(e)
-                }
-                Ok(request) => self.run(request, &mut summary).await,
-            }
-        };
-        summary.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        if let Err(e) = &result {
-            summary.ok = false;
-            summary.error_type = Some(e.error_type.as_str());
-            summary.note = Some(e.message.clone());
-        }
-        summary.log();
-        result.map(|()| {
-            answer.unwrap_or_else(|| serde_json::to_value(&summary).unwrap_or(Value::Null))
-        })
-    }
-
     /// Syncs with `opts` in the function's account and Region, counting the calls it made.
     pub(crate) async fn sync(&self, mut opts: SyncOptions) -> TargetSummary {
         opts.batch_concurrency = self.batch_concurrency;
@@ -347,7 +300,7 @@ impl Function {
         self.target.hub()
     }
 
-    async fn run(
+    pub(crate) async fn run(
         &self,
         request: Request,
         summary: &mut InvocationSummary,

@@ -12,6 +12,7 @@ pub mod custom_resource;
 pub mod error;
 pub mod event;
 pub mod function;
+mod handler;
 pub mod logging;
 pub mod response_url;
 pub mod runtime_api;
