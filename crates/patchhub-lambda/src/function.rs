@@ -235,8 +235,12 @@ pub struct Function {
     ssm: aws_sdk_ssm::Client,
     hub: aws_sdk_securityhub::Client,
     /// Quotas are per account and Region, and so is the function: one limiter for its life, so
-    /// back-to-back invocations share the buckets as they share AWS's.
+    /// back-to-back invocations share the buckets as they share AWS's. This one paces node and
+    /// batch syncs at the instance's share (`PATCHHUB_CONCURRENCY`).
     limiter: Limiter,
+    /// Paces sweeps and the archive on stack deletion, which run outside the window and may take
+    /// its part of the quotas too.
+    sweep_limiter: Limiter,
     account: String,
     region: String,
     partition: String,
@@ -270,6 +274,7 @@ impl Function {
             ssm: aws_sdk_ssm::Client::new(sdk),
             hub: aws_sdk_securityhub::Client::new(sdk),
             limiter: Limiter::new(config.quotas),
+            sweep_limiter: Limiter::new(config.sweep_quotas),
             account: session.account_id,
             region,
             partition: session.partition,
@@ -340,21 +345,27 @@ impl Function {
         })
     }
 
-    /// Syncs with `opts` in the function's account and Region, counting the calls it made.
+    /// Syncs with `opts` in the function's account and Region, counting the calls it made. A
+    /// sweep (no node named) goes at the sweep's pace, nodes and batches at the instance's share.
     pub(crate) async fn sync(&self, mut opts: SyncOptions) -> TargetSummary {
         opts.batch_concurrency = self.batch_concurrency;
-        let calls_before = self.limiter.calls();
+        let sweep = opts.only_instance.is_none() && opts.only_instances.is_empty();
+        let limiter = if sweep {
+            &self.sweep_limiter
+        } else {
+            &self.limiter
+        };
+        let calls_before = limiter.calls();
         let mut target = sync_target(
-            self.source(),
-            self.sink(),
+            self.source_with(limiter),
+            self.sink_with(limiter),
             &self.account,
             &self.region,
             opts,
             Utc::now(),
         )
         .await;
-        target.api_calls = self
-            .limiter
+        target.api_calls = limiter
             .calls()
             .into_iter()
             .map(|(api, n)| {
@@ -366,26 +377,32 @@ impl Function {
         target
     }
 
-    /// SSM of the function's account and Region, paced by the function's limiter.
-    pub(crate) fn source(&self) -> SsmSource {
+    /// SSM of the function's account and Region, paced by `limiter`.
+    fn source_with(&self, limiter: &Limiter) -> SsmSource {
         SsmSource::new(
             self.ssm.clone(),
             &self.account,
             &self.region,
             &self.partition,
-            self.limiter.clone(),
+            limiter.clone(),
         )
     }
 
-    /// Security Hub of the function's account and Region, paced by the function's limiter.
-    pub(crate) fn sink(&self) -> SecurityHubSink {
+    /// Security Hub of the function's account and Region, paced by `limiter`.
+    fn sink_with(&self, limiter: &Limiter) -> SecurityHubSink {
         SecurityHubSink::new(
             self.hub.clone(),
             &self.account,
             &self.region,
             &self.partition,
-            self.limiter.clone(),
+            limiter.clone(),
         )
+    }
+
+    /// Security Hub of the function's account and Region at the sweep's pace (the archive on
+    /// stack deletion reads and writes every finding, as a sweep does).
+    pub(crate) fn sink(&self) -> SecurityHubSink {
+        self.sink_with(&self.sweep_limiter)
     }
 
     async fn run(
