@@ -11,7 +11,11 @@
 //! the response of the first invocation) and `peak_rss_kib` (`VmHWM` of the process, read from
 //! `/proc` after that response). Options: `--bootstrap PATH` (default: `target/<profile>/bootstrap`, from
 //! `cargo build -p patchhub-lambda`),
-//! `--event node|sweep`, `--instances N` (500), `--patches N` (30), `--runs N` (5).
+//! `--event node|sweep`, `--instances N` (500), `--patches N` (30), `--runs N` (5), and
+//! `--runner "CMD ARGS"` to start the binary through an emulator, e.g.
+//! `--runner "qemu-aarch64 -L /usr/aarch64-linux-gnu"` for an arm64 build on an x86_64 machine
+//! (times and memory are then the emulator's, not the CPU's: they prove the build runs, they
+//! do not measure an arm64 cold start).
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -24,6 +28,7 @@ use support::runtime_api::{Report, RuntimeApi};
 
 struct Args {
     bootstrap: String,
+    runner: Vec<String>,
     event: String,
     instances: usize,
     patches: usize,
@@ -38,6 +43,7 @@ fn args() -> Result<Args, String> {
             .and_then(|p| Some(p.parent()?.parent()?.join("bootstrap")))
             .map(|p| p.display().to_string())
             .unwrap_or_default(),
+        runner: Vec::new(),
         event: "node".into(),
         instances: 500,
         patches: 30,
@@ -48,6 +54,9 @@ fn args() -> Result<Args, String> {
         let mut value = || it.next().ok_or(format!("{flag} needs a value"));
         match flag.as_str() {
             "--bootstrap" => a.bootstrap = value()?,
+            "--runner" => {
+                a.runner = value()?.split_whitespace().map(str::to_string).collect();
+            }
             "--event" => a.event = value()?,
             "--instances" => a.instances = value()?.parse().map_err(|e| format!("{e}"))?,
             "--patches" => a.patches = value()?.parse().map_err(|e| format!("{e}"))?,
@@ -90,7 +99,15 @@ async fn one_run(a: &Args, run: usize) -> Result<String, String> {
     api.enqueue(payload);
 
     let started = Instant::now();
-    let mut child = tokio::process::Command::new(&a.bootstrap)
+    let mut command = match a.runner.split_first() {
+        Some((program, args)) => {
+            let mut c = tokio::process::Command::new(program);
+            c.args(args).arg(&a.bootstrap);
+            c
+        }
+        None => tokio::process::Command::new(&a.bootstrap),
+    };
+    let mut child = command
         .env_clear()
         .envs(support::bootstrap_env(&api.address(), &sim.url(), &acct))
         .stdin(Stdio::null())
@@ -132,7 +149,7 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    println!("bootstrap={}", a.bootstrap);
+    println!("bootstrap={} runner={:?}", a.bootstrap, a.runner);
     for run in 1..=a.runs {
         match one_run(&a, run).await {
             Ok(line) => println!("{line}"),

@@ -325,6 +325,43 @@ mod tests {
     }
 
     #[test]
+    fn failures_are_pinned_to_their_nodes() {
+        use patchhub_aws::sink::FailedFinding;
+        let asked: BTreeSet<String> = [
+            "i-0aaaaaaaaaaaaaaa1",
+            "i-0aaaaaaaaaaaaaaa2",
+            "i-0aaaaaaaaaaaaaaa3",
+        ]
+        .map(String::from)
+        .into();
+        let prefix = |n: &str| format!("patchhub/aws/{ACCT}/{REG}/{n}/");
+        let ok = TargetSummary::default();
+        assert!(nodes_not_done(&ok, &asked, prefix).is_empty());
+        let t = TargetSummary {
+            failed: 1,
+            failures: vec![FailedFinding {
+                id: format!("patchhub/aws/{ACCT}/{REG}/i-0aaaaaaaaaaaaaaa2/patch/KB1"),
+                code: "InternalFailure".into(),
+                message: "x".into(),
+            }],
+            nodes_failed: vec!["i-0aaaaaaaaaaaaaaa3".into(), "i-0ffffffffffffffff".into()],
+            ..Default::default()
+        };
+        assert_eq!(
+            nodes_not_done(&t, &asked, prefix),
+            ["i-0aaaaaaaaaaaaaaa2", "i-0aaaaaaaaaaaaaaa3"]
+                .map(String::from)
+                .into()
+        );
+        // A failure that names no node fails them all: nothing is known to be done.
+        let blind = TargetSummary {
+            error: Some("GetFindings failed".into()),
+            ..Default::default()
+        };
+        assert_eq!(nodes_not_done(&blind, &asked, prefix), asked);
+    }
+
+    #[test]
     fn the_response_names_failed_records() {
         assert_eq!(response(&[]), json!({"batchItemFailures": []}));
         assert_eq!(

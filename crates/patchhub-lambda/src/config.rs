@@ -11,11 +11,13 @@ use crate::error::{ErrorType, LambdaError};
 /// Requests per second per SSM API, like the CLI's `--ssm-rate` (SSM publishes no quota).
 pub const SSM_RATE_VAR: &str = "PATCHHUB_SSM_RATE";
 
-/// How many instances of the function can run at once in the account and Region, as a number or
-/// a sum (`10+2+1`: the maintenance window task's concurrency, the queue's maximum concurrency,
-/// and one for the sweep). Each instance has its own client-side limiter, while AWS's quotas are
-/// per account and Region: every instance therefore paces itself at this share of each rate, so
-/// the instances together stay inside the quotas. Unset: `1` (the whole rate, as the CLI).
+/// How many instances of the function can run at once in the account and Region: a number, or
+/// the sum `WINDOW+QUEUE+SWEEP` (the template's `SyncMaxConcurrency+EventMaxConcurrency+1`).
+/// Each instance has its own client-side limiter, while AWS's quotas are per account and
+/// Region: every instance paces itself at `1/total` of each rate, so the instances together stay
+/// inside the quotas. With the three terms, a sweep (which runs after the window has closed,
+/// beside the queue's instances only) takes the window's part too: `(WINDOW+SWEEP)/total`.
+/// Unset: `1` (the whole rate, as the CLI).
 pub const CONCURRENCY_VAR: &str = "PATCHHUB_CONCURRENCY";
 
 /// Upper bound of [`CONCURRENCY_VAR`] (Lambda's default account concurrency quota is 1,000).
@@ -26,15 +28,19 @@ const MAX_CONCURRENCY: u32 = 1000;
 pub struct LambdaConfig {
     /// What findings exist and what they say.
     pub policy: FindingPolicy,
-    /// Client-side pace of each API: this instance's share.
+    /// Client-side pace of each API for one node or one batch: this instance's share.
     pub quotas: QuotaSettings,
+    /// The pace of a sweep (and of the archive on stack deletion): the same share, or the
+    /// window's part too when [`CONCURRENCY_VAR`] names it.
+    pub sweep_quotas: QuotaSettings,
     /// Instances that share the account's quotas ([`CONCURRENCY_VAR`]).
     pub concurrency: u32,
 }
 
-/// Parses `N` or `A+B+…` (each a whole number) into the sum, between 1 and [`MAX_CONCURRENCY`].
-pub fn parse_concurrency(raw: &str) -> Result<u32, String> {
-    let mut total: u32 = 0;
+/// Parses `N` or `A+B+…` (each a whole number) into its terms, whose sum is between 1 and
+/// [`MAX_CONCURRENCY`].
+pub fn parse_concurrency(raw: &str) -> Result<Vec<u32>, String> {
+    let mut terms = Vec::new();
     for part in raw.split('+') {
         let n: u32 = part.trim().parse().map_err(|_| {
             format!(
@@ -42,10 +48,11 @@ pub fn parse_concurrency(raw: &str) -> Result<u32, String> {
                 patchhub_aws::targets::shown(raw)
             )
         })?;
-        total = total.saturating_add(n);
+        terms.push(n);
     }
+    let total = terms.iter().fold(0u32, |a, n| a.saturating_add(*n));
     if (1..=MAX_CONCURRENCY).contains(&total) {
-        Ok(total)
+        Ok(terms)
     } else {
         Err(format!(
             "{CONCURRENCY_VAR}=`{}`: the sum must be between 1 and {MAX_CONCURRENCY}",
@@ -54,15 +61,14 @@ pub fn parse_concurrency(raw: &str) -> Result<u32, String> {
     }
 }
 
-/// `quotas` divided among `concurrency` instances: each paces at `1/concurrency` of every rate
-/// and burst (the limiter keeps at least one call's worth of burst, so a share never stalls).
-pub fn shared(quotas: &QuotaSettings, concurrency: u32) -> QuotaSettings {
-    let n = f64::from(concurrency.max(1));
-    let share = |r: Rate| Rate::new(r.per_second / n, r.burst / n);
+/// `quotas` scaled to `share` (0 < share <= 1) of every rate and burst (the limiter keeps at least
+/// one call's worth of burst, so a share never stalls).
+pub fn shared(quotas: &QuotaSettings, share: f64) -> QuotaSettings {
+    let part = |r: Rate| Rate::new(r.per_second * share, r.burst * share);
     QuotaSettings {
-        batch_import: share(quotas.batch_import),
-        get_findings: share(quotas.get_findings),
-        ssm: share(quotas.ssm),
+        batch_import: part(quotas.batch_import),
+        get_findings: part(quotas.get_findings),
+        ssm: part(quotas.ssm),
     }
 }
 
@@ -85,17 +91,24 @@ impl LambdaConfig {
                 )),
             }
         }
-        let mut concurrency = 1;
+        let mut terms = vec![1];
         if let Some(raw) = get(CONCURRENCY_VAR).filter(|v| !v.trim().is_empty()) {
             match parse_concurrency(&raw) {
-                Ok(n) => concurrency = n,
+                Ok(t) => terms = t,
                 Err(e) => errors.push(e),
             }
         }
+        let concurrency: u32 = terms.iter().sum();
+        let total = f64::from(concurrency.max(1));
+        let sweep_share = match terms.as_slice() {
+            [window, _queue, sweep] => f64::from(window + sweep).max(1.0) / total,
+            _ => 1.0 / total,
+        };
         match policy {
             Some(policy) if errors.is_empty() => Ok(LambdaConfig {
                 policy,
-                quotas: shared(&quotas, concurrency),
+                sweep_quotas: shared(&quotas, sweep_share),
+                quotas: shared(&quotas, 1.0 / total),
                 concurrency,
             }),
             _ => Err(LambdaError::new(
@@ -149,7 +162,20 @@ mod tests {
         assert!((c.quotas.batch_import.burst * 13.0 - d.batch_import.burst).abs() < 1e-9);
         let c = from(&[("PATCHHUB_CONCURRENCY", " 4 "), ("PATCHHUB_SSM_RATE", "8")]).unwrap();
         assert_eq!(c.quotas.ssm, Rate::new(2.0, 4.0));
-        assert_eq!(from(&[]).unwrap().concurrency, 1);
+        assert_eq!(c.sweep_quotas, c.quotas, "a plain number shares alike");
+        let none = from(&[]).unwrap();
+        assert_eq!(none.concurrency, 1);
+        assert_eq!(none.sweep_quotas, QuotaSettings::default());
+
+        // The sweep runs after the window: it takes the window's part beside the queue's.
+        let c = from(&[("PATCHHUB_CONCURRENCY", "10+2+1")]).unwrap();
+        let sweep = c.sweep_quotas.get_findings.per_second;
+        assert!((sweep - 3.0 * 11.0 / 13.0).abs() < 1e-9, "{sweep}");
+        let queue_instances = 2.0 * c.quotas.get_findings.per_second;
+        assert!(
+            sweep + queue_instances <= 3.0 + 1e-9,
+            "sweep and queue stay in the quota"
+        );
         for bad in ["0", "-1", "ten", "1+", "2000", "600+600"] {
             let e = from(&[("PATCHHUB_CONCURRENCY", bad)]).unwrap_err();
             assert!(

@@ -229,8 +229,12 @@ pub fn verdict(t: &TargetSummary) -> Option<LambdaError> {
 pub struct Function {
     /// The function's own account and Region. Quotas are per account and Region, and so is the
     /// function: one target (and so one limiter) for its life, so back-to-back invocations share
-    /// the buckets as they share AWS's.
+    /// the buckets as they share AWS's. This one paces node and batch syncs at the instance's
+    /// share (`PATCHHUB_CONCURRENCY`).
     target: Target,
+    /// The same account and Region at the pace of sweeps and the archive on stack deletion,
+    /// which run outside the window and may take its part of the quotas too.
+    sweep_target: Target,
     policy: FindingPolicy,
     batch_concurrency: usize,
 }
@@ -259,6 +263,11 @@ impl Function {
         })?;
         Ok(Function {
             target: Target::with_limiter(&session, &region, Limiter::new(config.quotas)),
+            sweep_target: Target::with_limiter(
+                &session,
+                &region,
+                Limiter::new(config.sweep_quotas),
+            ),
             policy: config.policy,
             batch_concurrency: 8,
         })
@@ -284,10 +293,16 @@ impl Function {
         &self.policy
     }
 
-    /// Syncs with `opts` in the function's account and Region, counting the calls it made.
+    /// Syncs with `opts` in the function's account and Region, counting the calls it made. A
+    /// sweep (no node named) goes at the sweep's pace, nodes and batches at the instance's share.
     pub(crate) async fn sync(&self, mut opts: SyncOptions) -> TargetSummary {
         opts.batch_concurrency = self.batch_concurrency;
-        let t = &self.target;
+        let sweep = opts.only_instance.is_none() && opts.only_instances.is_empty();
+        let t = if sweep {
+            &self.sweep_target
+        } else {
+            &self.target
+        };
         let calls_before = t.calls();
         let mut target =
             sync_target(t.ssm(), t.hub(), t.account(), t.region(), opts, Utc::now()).await;
@@ -295,9 +310,10 @@ impl Function {
         target
     }
 
-    /// Security Hub of the function's account and Region, paced by the function's limiter.
+    /// Security Hub of the function's account and Region at the sweep's pace (the archive on
+    /// stack deletion reads and writes every finding, as a sweep does).
     pub(crate) fn sink(&self) -> SecurityHubSink {
-        self.target.hub()
+        self.sweep_target.hub()
     }
 
     pub(crate) async fn run(
