@@ -8,11 +8,11 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use awsim::fleet::{Fleet, STOPPED};
-use awsim::{Awsim, Config, GenerateSpec};
+mod common;
 
-fn key_for(account: &str) -> String {
-    format!("AKIAREAL{account}")
-}
+use awsim::{Config, GenerateSpec};
+use common::all_items;
+use patchhub_testkit::{sdk, start};
 
 fn sdk_with_key(url: &str, key: &str, region: &str) -> SdkConfig {
     SdkConfig::builder()
@@ -23,22 +23,6 @@ fn sdk_with_key(url: &str, key: &str, region: &str) -> SdkConfig {
             key, "secret", None, None, "realism",
         )))
         .build()
-}
-
-fn sdk(sim: &Awsim, account: &str, region: &str) -> SdkConfig {
-    sdk_with_key(&sim.url(), &key_for(account), region)
-}
-
-/// A generated fleet in an awsim acting for each of its accounts through a static key.
-async fn start(spec: &str, mut config: Config) -> (Awsim, Fleet) {
-    let spec: GenerateSpec = spec.parse().expect("spec");
-    let fleet = awsim::generate::generate(&spec, chrono::Utc::now());
-    for a in &fleet.accounts {
-        config.static_keys.insert(key_for(&a.id), a.id.clone());
-    }
-    let sim = Awsim::start(config).await.expect("awsim starts");
-    sim.load_fleet(fleet.clone()).expect("fleet loads");
-    (sim, fleet)
 }
 
 fn management(fleet: &Fleet) -> String {
@@ -66,7 +50,8 @@ async fn organizations_sends_state_only_and_generates_suspended_and_closed_accou
         assert!(a.roles.is_empty(), "no role to assume in {}", a.status);
         assert!(a.instances.is_empty());
     }
-    let org = aws_sdk_organizations::Client::new(&sdk(&sim, &management(&fleet), "us-east-1"));
+    let org =
+        aws_sdk_organizations::Client::new(&sdk(&sim, &management(&fleet), "us-east-1").await);
     let accounts: Vec<_> = org
         .list_accounts()
         .into_paginator()
@@ -104,7 +89,8 @@ async fn the_first_account_page_is_empty_but_carries_a_token() {
         Config::default(),
     )
     .await;
-    let org = aws_sdk_organizations::Client::new(&sdk(&sim, &management(&fleet), "us-east-1"));
+    let org =
+        aws_sdk_organizations::Client::new(&sdk(&sim, &management(&fleet), "us-east-1").await);
     let first = org.list_accounts().send().await.unwrap();
     assert!(first.accounts().is_empty());
     let token = first.next_token().expect("a token on the empty page");
@@ -117,7 +103,8 @@ async fn the_first_account_page_is_empty_but_carries_a_token() {
     config.leniency.no_empty_org_pages = true;
     config.leniency.org_account_status = true;
     let (sim, fleet) = start("accounts=2,regions=1,instances=1,patches=1", config).await;
-    let org = aws_sdk_organizations::Client::new(&sdk(&sim, &management(&fleet), "us-east-1"));
+    let org =
+        aws_sdk_organizations::Client::new(&sdk(&sim, &management(&fleet), "us-east-1").await);
     let first = org.list_accounts().send().await.unwrap();
     assert_eq!(first.accounts().len(), 2);
     assert!(first.accounts().iter().all(|a| a.status().is_some()));
@@ -140,7 +127,7 @@ async fn the_security_hub_delegated_administrator_may_list_accounts() {
     let list = |account: String| {
         let sim = &sim;
         async move {
-            aws_sdk_organizations::Client::new(&sdk(sim, &account, "us-east-1"))
+            aws_sdk_organizations::Client::new(&sdk(sim, &account, "us-east-1").await)
                 .list_accounts()
                 .into_paginator()
                 .send()
@@ -161,13 +148,13 @@ async fn the_security_hub_delegated_administrator_may_list_accounts() {
         Some("AccessDeniedException")
     );
     for account in [&mgmt, &admin] {
-        aws_sdk_securityhub::Client::new(&sdk(&sim, account, "us-east-1"))
+        aws_sdk_securityhub::Client::new(&sdk(&sim, account, "us-east-1").await)
             .enable_security_hub()
             .send()
             .await
             .unwrap();
     }
-    aws_sdk_securityhub::Client::new(&sdk(&sim, &mgmt, "us-east-1"))
+    aws_sdk_securityhub::Client::new(&sdk(&sim, &mgmt, "us-east-1").await)
         .enable_organization_admin_account()
         .admin_account_id(&admin)
         .send()
@@ -200,28 +187,14 @@ async fn stopped_nodes_leave_instance_information_but_keep_their_compliance() {
         .map(|i| i.id.as_str())
         .collect();
     assert_eq!(stopped.len(), 5, "25% of 20");
-    let ssm = aws_sdk_ssm::Client::new(&sdk(&sim, &account.id, "us-east-1"));
-    let listed: Vec<String> = ssm
-        .describe_instance_information()
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .unwrap()
+    let ssm = aws_sdk_ssm::Client::new(&sdk(&sim, &account.id, "us-east-1").await);
+    let listed: Vec<String> = all_items!(ssm.describe_instance_information())
         .into_iter()
         .filter_map(|i| i.instance_id)
         .collect();
     assert_eq!(listed.len(), 15);
     assert!(stopped.iter().all(|s| !listed.iter().any(|l| l == s)));
-    let summaries: Vec<String> = ssm
-        .list_resource_compliance_summaries()
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .unwrap()
+    let summaries: Vec<String> = all_items!(ssm.list_resource_compliance_summaries())
         .into_iter()
         .filter_map(|s| s.resource_id)
         .collect();
@@ -327,7 +300,7 @@ async fn a_third_party_patch_type_imports() {
     )
     .await;
     let account = fleet.accounts[0].id.clone();
-    let hub = aws_sdk_securityhub::Client::new(&sdk(&sim, &account, "us-east-1"));
+    let hub = aws_sdk_securityhub::Client::new(&sdk(&sim, &account, "us-east-1").await);
     hub.enable_security_hub().send().await.unwrap();
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let finding = |id: &str, types: &str| {

@@ -217,6 +217,13 @@ pub(crate) async fn targets(
     base: &SdkConfig,
     fan: &FanOut,
 ) -> Result<(Vec<Target>, Entered), ApiError> {
+    // No Region given anywhere: the base configuration's.
+    let mut fan = fan.clone();
+    if matches!(&fan.regions, RegionSelection::List(l) if l.is_empty()) {
+        let home = base.region().map(|r| r.to_string()).unwrap_or_default();
+        fan.regions = RegionSelection::List(vec![home]);
+    }
+    let fan = &fan;
     let mut entered = sessions(base, fan).await?;
     let (with_regions, region_failures) =
         with_regions(std::mem::take(&mut entered.sessions), fan).await;

@@ -50,13 +50,8 @@ pub async fn collect(
     policy: &FindingPolicy,
     now: DateTime<Utc>,
 ) -> Result<Collected, ApiError> {
-    let mut fan = fan.clone();
-    if matches!(&fan.regions, RegionSelection::List(l) if l.is_empty()) {
-        let home = base.region().map(|r| r.to_string()).unwrap_or_default();
-        fan.regions = RegionSelection::List(vec![home]);
-    }
     let all_enabled = matches!(fan.regions, RegionSelection::AllEnabled);
-    let (targets, entered) = fanout::targets(base, &fan).await?;
+    let (targets, entered) = fanout::targets(base, fan).await?;
     let mut gaps: Vec<String> = entered
         .failures
         .iter()

@@ -106,7 +106,7 @@ impl TargetArgs {
     }
 
     /// `--regions` as given, else the `--region`/`AWS_REGION` one, else an empty list that
-    /// [`fill_regions`] completes from the loaded configuration.
+    /// the fan-out completes with the loaded configuration's Region.
     pub fn region_selection(&self, aws: &AwsArgs) -> Result<RegionSelection, Failure> {
         if let Some(r) = &self.regions {
             return targets::parse_regions(r)
@@ -167,16 +167,6 @@ impl TargetArgs {
                 ..QuotaSettings::default()
             },
         })
-    }
-}
-
-/// An empty Region list (nothing given anywhere) becomes the loaded configuration's Region.
-pub fn fill_regions(fan: &mut FanOut, base: &aws_config::SdkConfig) {
-    if let RegionSelection::List(l) = &fan.regions
-        && l.is_empty()
-    {
-        let r = base.region().map(|r| r.to_string()).unwrap_or_default();
-        fan.regions = RegionSelection::List(vec![r]);
     }
 }
 

@@ -10,7 +10,7 @@ use patchhub_aws::fanout::{AccountSource, FanOut, RunReport, run_sync};
 use patchhub_aws::sync::{FindingObserver, SyncOptions};
 use patchhub_aws::targets;
 
-use crate::args::{AwsArgs, PolicyArgs, TargetArgs, fill_regions};
+use crate::args::{AwsArgs, PolicyArgs, TargetArgs};
 use crate::error::Failure;
 use crate::output::{self, Output};
 
@@ -85,7 +85,6 @@ fn prepare(args: &SyncArgs) -> Result<Prepared, Failure> {
 /// Runs a prepared sync.
 async fn execute(mut p: Prepared, quiet: bool) -> Result<RunReport, Failure> {
     let base = clients::load_base(&p.aws).await?;
-    fill_regions(&mut p.fan, &base);
     // JSONL goes to stdout as findings are accepted, so a long run streams.
     if p.output == Output::Jsonl {
         let out = Arc::new(Mutex::new(std::io::stdout()));
