@@ -112,7 +112,7 @@ impl RunReport {
 /// The accounts a run entered, those it could not enter, and those it left alone.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Entered {
-    /// Sessions, by account id.
+    /// Sessions, by account id (empty once [`targets`] has turned them into targets).
     pub sessions: Vec<AccountSession>,
     /// Accounts that could not be entered (or whose Regions could not be listed).
     pub failures: Vec<AccountFailure>,
@@ -237,7 +237,6 @@ pub(crate) async fn targets(
                 .map(|r| Target::new(s, r, fan.quotas.clone()))
         })
         .collect();
-    entered.sessions = with_regions.into_iter().map(|(s, _)| s).collect();
     Ok((targets, entered))
 }
 
