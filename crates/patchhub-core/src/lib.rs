@@ -98,6 +98,7 @@
 //! assert_eq!(second.update[0].created_at, now);
 //! ```
 
+pub mod deadline;
 pub mod finding;
 pub mod limits;
 pub mod mapping;
