@@ -211,6 +211,9 @@ pub fn to_sdk(f: &Finding) -> sdk::AwsSecurityFinding {
         b = b.compliance(
             sdk::Compliance::builder()
                 .status(sdk::ComplianceStatus::from(compliance_status_str(c.status)))
+                .set_related_requirements(
+                    (!c.related_requirements.is_empty()).then(|| c.related_requirements.clone()),
+                )
                 .build(),
         );
     }
@@ -324,13 +327,16 @@ pub fn from_sdk(f: &sdk::AwsSecurityFinding) -> Result<Finding, String> {
         source_url: f.source_url().map(str::to_string),
         product_fields: btree(f.product_fields()),
         resources: f.resources().iter().map(resource_from_sdk).collect(),
-        compliance: f.compliance().and_then(|c| c.status()).map(|s| Compliance {
-            status: match s.as_str() {
-                "PASSED" => ComplianceStatus::Passed,
-                "WARNING" => ComplianceStatus::Warning,
-                "NOT_AVAILABLE" => ComplianceStatus::NotAvailable,
-                _ => ComplianceStatus::Failed,
-            },
+        compliance: f.compliance().and_then(|c| {
+            c.status().map(|s| Compliance {
+                status: match s.as_str() {
+                    "PASSED" => ComplianceStatus::Passed,
+                    "WARNING" => ComplianceStatus::Warning,
+                    "NOT_AVAILABLE" => ComplianceStatus::NotAvailable,
+                    _ => ComplianceStatus::Failed,
+                },
+                related_requirements: c.related_requirements().to_vec(),
+            })
         }),
         patch_summary: f.patch_summary().map(|p| PatchSummary {
             id: p.id().unwrap_or_default().to_string(),

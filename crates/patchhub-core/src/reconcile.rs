@@ -333,9 +333,13 @@ fn stamp_carried(d: &mut Finding, e: &Finding, now: DateTime<Utc>) {
 fn resolved(mut e: Finding, reason: &str, now: DateTime<Utc>) -> Finding {
     e.updated_at = next_update(e.updated_at, now);
     e.created_at = e.created_at.min(e.updated_at);
-    e.compliance = Some(Compliance {
+    // The requirements it was held to stay on record; only the status changes.
+    let mut compliance = e.compliance.take().unwrap_or(Compliance {
         status: ComplianceStatus::Passed,
+        related_requirements: Vec::new(),
     });
+    compliance.status = ComplianceStatus::Passed;
+    e.compliance = Some(compliance);
     e.record_state = RecordState::Archived;
     e.product_fields.retain(|k, _| !k.starts_with("aws/"));
     e.product_fields

@@ -488,6 +488,7 @@ fn the_json_schema_is_versioned_and_stable() {
         "stale_nodes",
         "pending_reboots",
         "platforms",
+        "deadlines",
     ]
     .into();
     assert_eq!(keys, expected);

@@ -6,9 +6,11 @@
 //! explicit instant (`as_of`), never at "now" inside this module, so backfills and tests can
 //! move time.
 
+mod apply;
 mod kev;
 mod sla;
 
+pub use apply::{DeadlinePolicy, REQUIREMENT_KEV, REQUIREMENT_SLA, TYPE_DEADLINE_BREACHED};
 pub use kev::{KEV_STALE_AFTER_DAYS, KevCatalog, KevEntry, KevError};
 pub use sla::{SlaError, SlaPolicy};
 
@@ -53,11 +55,11 @@ impl Deadline {
     }
 }
 
-/// A KEV `dueDate` is a calendar day; the deadline is the end of that day, UTC.
+/// A KEV `dueDate` is a calendar day; the deadline is the last millisecond of that day, UTC
+/// (findings keep millisecond precision), so the day shown is the day CISA wrote.
 fn end_of_day(d: NaiveDate) -> DateTime<Utc> {
-    (d + Duration::days(1))
-        .and_hms_opt(0, 0, 0)
-        .expect("midnight exists")
+    d.and_hms_milli_opt(23, 59, 59, 999)
+        .expect("the last millisecond of a day exists")
         .and_utc()
 }
 
@@ -142,8 +144,8 @@ mod tests {
         assert_eq!(d.known_exploited, ["CVE-2026-1111"]);
         assert_eq!(d.source, Some(DueSource::Kev));
         assert_eq!(
-            d.due_at,
-            Some(Utc.with_ymd_and_hms(2026, 3, 6, 0, 0, 0).unwrap())
+            d.due_at.map(|t| t.to_rfc3339()),
+            Some("2026-03-05T23:59:59.999+00:00".to_string())
         );
         assert!(!d.breached);
         assert!(evaluate(Severity::High, &cves, t(1), t(6), &sla, Some(&k)).breached);

@@ -49,6 +49,11 @@ impl SlaPolicy {
             .map(|(_, d)| *d)
     }
 
+    /// The severity's deadline as written, e.g. `critical=15d`, if it has one.
+    pub fn describe(&self, severity: Severity) -> Option<String> {
+        self.allowed(severity).map(|d| entry(severity, d))
+    }
+
     /// Every `(severity, time allowed)`, highest severity first.
     pub fn deadlines(&self) -> &[(Severity, Duration)] {
         &self.deadlines
@@ -88,19 +93,19 @@ impl FromStr for SlaPolicy {
 impl fmt::Display for SlaPolicy {
     /// The canonical spelling, e.g. `critical=15d,high=30d` (hours when not whole days).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, (sev, d)) in self.deadlines.iter().enumerate() {
-            if i > 0 {
-                f.write_str(",")?;
-            }
-            let hours = d.num_hours();
-            let name = sev.as_str().to_ascii_lowercase();
-            if hours % 24 == 0 {
-                write!(f, "{name}={}d", hours / 24)?;
-            } else {
-                write!(f, "{name}={hours}h")?;
-            }
-        }
-        Ok(())
+        let entries: Vec<String> = self.deadlines.iter().map(|(s, d)| entry(*s, *d)).collect();
+        f.write_str(&entries.join(","))
+    }
+}
+
+/// `critical=15d`, or hours when the deadline is not whole days.
+fn entry(severity: Severity, allowed: Duration) -> String {
+    let name = severity.as_str().to_ascii_lowercase();
+    let hours = allowed.num_hours();
+    if hours % 24 == 0 {
+        format!("{name}={}d", hours / 24)
+    } else {
+        format!("{name}={hours}h")
     }
 }
 

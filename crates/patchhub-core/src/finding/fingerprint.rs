@@ -111,7 +111,8 @@ impl Serialize for ContentFields<'_> {
                 .iter()
                 // Which scan last confirmed a finding is bookkeeping, not content: a rescan
                 // that changes nothing must not cost an update (the roll-up still changes,
-                // through its PatchSummary operation times).
+                // through its PatchSummary operation times). Days open follow from
+                // FirstObservedAt and would otherwise change every finding every day.
                 .filter(|(k, _)| {
                     !matches!(
                         k.as_str(),
@@ -119,6 +120,7 @@ impl Serialize for ContentFields<'_> {
                             | fields::SCAN_TIME
                             | fields::EXECUTION_ID
                             | fields::OPERATION
+                            | fields::DAYS_OPEN
                     ) && !k.starts_with("aws/")
                 }),
         )

@@ -71,6 +71,15 @@ pub mod fields {
     pub const CVE_OVERFLOW: &str = "patchhub/CveOverflow";
     /// Why the planner resolved the finding.
     pub const RESOLUTION: &str = "patchhub/Resolution";
+    /// Whole days the patch has been missing on the node, as of the last import. Not part
+    /// of the fingerprint (it follows from `FirstObservedAt`).
+    pub const DAYS_OPEN: &str = "patchhub/DaysOpen";
+    /// When the patch is due (RFC 3339), from the SLA or the KEV catalog.
+    pub const SLA_DUE_AT: &str = "patchhub/SlaDueAt";
+    /// `true`/`false`: the due date has passed.
+    pub const SLA_BREACHED: &str = "patchhub/SlaBreached";
+    /// `true`: the patch fixes a CVE in CISA's Known Exploited Vulnerabilities catalog.
+    pub const KNOWN_EXPLOITED: &str = "patchhub/KnownExploited";
     /// Content fingerprint, see [`crate::Finding::compute_fingerprint`].
     pub const FINGERPRINT: &str = "patchhub/Fingerprint";
 }

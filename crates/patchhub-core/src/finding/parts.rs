@@ -263,6 +263,10 @@ pub struct AwsSsmComplianceSummary {
 pub struct Compliance {
     /// Status.
     pub status: ComplianceStatus,
+    /// Requirements the finding relates to (1..=32 entries in the service model); patchhub
+    /// names the deadline a per-patch finding is held to (see [`crate::deadline`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub related_requirements: Vec<String>,
 }
 
 /// ASFF `PatchSummary`. Counts are integers, times are strings, as in the service model.

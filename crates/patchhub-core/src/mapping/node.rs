@@ -195,6 +195,7 @@ impl Draft {
             resources: vec![self.resource],
             compliance: Some(Compliance {
                 status: self.compliance,
+                related_requirements: Vec::new(),
             }),
             patch_summary: self.patch_summary,
             vulnerabilities: self.vulnerabilities,

@@ -23,6 +23,7 @@
 //!
 //! The output types are in `schema`; this module reads the findings node by node and fills them.
 
+mod deadlines;
 mod schema;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -30,9 +31,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, Utc};
 
 pub use schema::{
-    AccountRow, AgeBucket, Compliance, CveRow, OpenFinding, PatchRow, PlatformRow, RebootNode,
-    RegionRow, Report, ReportOptions, ReportSource, SCHEMA_VERSION, SEVERITIES, SeverityCounts,
-    SeverityRow, StaleNode, Totals,
+    AccountRow, AgeBucket, Compliance, CveRow, DeadlineFinding, DeadlineRow, Deadlines, KevRow,
+    OpenFinding, PatchRow, PlatformRow, RebootNode, RegionRow, Report, ReportOptions, ReportSource,
+    SCHEMA_VERSION, SEVERITIES, SeverityCounts, SeverityRow, StaleNode, Totals,
 };
 
 use crate::finding::{ComplianceStatus, Finding, FindingKind, SeverityLabel, fields};
@@ -151,6 +152,25 @@ fn cves_of(f: &Finding) -> impl Iterator<Item = &str> {
         .iter()
         .map(|v| v.id.as_str())
         .filter(|id| id.starts_with("CVE-"))
+}
+
+/// An open patch finding of node `n` as the report lists it.
+fn open_finding(n: &Node<'_>, f: &Finding, now: DateTime<Utc>) -> OpenFinding {
+    OpenFinding {
+        account: n.account.clone(),
+        region: n.region.clone(),
+        node_id: n.node_id.clone(),
+        node_name: n.name.clone(),
+        patch_id: f.patch_id().unwrap_or_default().to_string(),
+        state: field(f, fields::PATCH_STATE)
+            .unwrap_or_default()
+            .to_string(),
+        severity: label(f),
+        title: f.title.clone(),
+        first_observed_at: first_observed(f),
+        age_days: age_days(now, first_observed(f)),
+        finding_id: f.id.clone(),
+    }
 }
 
 /// Keeps one version of each finding (the newest `UpdatedAt`), patchhub's only.
@@ -444,21 +464,7 @@ pub fn build(findings: &[Finding], opts: &ReportOptions) -> Report {
     // Ages.
     let mut oldest: Vec<OpenFinding> = patches
         .iter()
-        .map(|(n, f)| OpenFinding {
-            account: n.account.clone(),
-            region: n.region.clone(),
-            node_id: n.node_id.clone(),
-            node_name: n.name.clone(),
-            patch_id: f.patch_id().unwrap_or_default().to_string(),
-            state: field(f, fields::PATCH_STATE)
-                .unwrap_or_default()
-                .to_string(),
-            severity: label(f),
-            title: f.title.clone(),
-            first_observed_at: first_observed(f),
-            age_days: age_days(now, first_observed(f)),
-            finding_id: f.id.clone(),
-        })
+        .map(|(n, f)| open_finding(n, f, now))
         .collect();
     oldest.sort_by(|a, b| {
         a.first_observed_at
@@ -634,5 +640,6 @@ pub fn build(findings: &[Finding], opts: &ReportOptions) -> Report {
         stale_nodes,
         pending_reboots,
         platforms,
+        deadlines: deadlines::deadlines(&nodes, opts),
     }
 }

@@ -135,6 +135,95 @@ pub struct Report {
     pub pending_reboots: Vec<RebootNode>,
     /// Per platform (`PlatformName`, else the platform type), most nodes first.
     pub platforms: Vec<PlatformRow>,
+    /// Patch deadlines (SLA and CISA KEV), judged at the report time.
+    pub deadlines: Deadlines,
+}
+
+/// Patch deadlines: per-patch findings with a due date (`patchhub/SlaDueAt`), judged at the
+/// report time; empty when the sync ran without `--sla` or `--kev`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Deadlines {
+    /// Open patch findings with a due date.
+    pub with_deadline: usize,
+    /// Of those, past their due date.
+    pub breached: usize,
+    /// Not breached, due within 7 days.
+    pub due_soon: usize,
+    /// Scanned nodes (with an open roll-up).
+    pub nodes: usize,
+    /// Scanned nodes without a breached finding.
+    pub nodes_without_breach: usize,
+    /// nodes_without_breach / nodes, 0..=1, four decimals; absent when nothing was scanned.
+    pub nodes_without_breach_rate: Option<f64>,
+    /// Per account, Region and severity (worst first), with a due date.
+    pub by_scope: Vec<DeadlineRow>,
+    /// Breached and due-soon findings, the most overdue first (at most `top`).
+    pub findings: Vec<DeadlineFinding>,
+    /// CVEs in CISA's KEV catalog that open findings still miss, earliest due first (all).
+    pub known_exploited: Vec<KevRow>,
+}
+
+/// Deadlines of one account, Region and severity.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeadlineRow {
+    /// Account id.
+    pub account: String,
+    /// Region.
+    pub region: String,
+    /// Severity label.
+    pub severity: SeverityLabel,
+    /// Open patch findings with a due date.
+    pub with_deadline: usize,
+    /// Past their due date.
+    pub breached: usize,
+    /// Due within 7 days.
+    pub due_soon: usize,
+}
+
+impl Default for DeadlineRow {
+    fn default() -> Self {
+        DeadlineRow {
+            account: String::new(),
+            region: String::new(),
+            severity: SeverityLabel::Informational,
+            with_deadline: 0,
+            breached: 0,
+            due_soon: 0,
+        }
+    }
+}
+
+/// One breached or due-soon patch finding: the open finding, and its deadline.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeadlineFinding {
+    /// The finding, as the oldest-findings list shows it.
+    #[serde(flatten)]
+    pub finding: OpenFinding,
+    /// When it is (was) due.
+    #[serde(serialize_with = "ts")]
+    pub due_at: DateTime<Utc>,
+    /// Whole days past the due date (0 when not breached).
+    pub days_overdue: i64,
+    /// Past its due date.
+    pub breached: bool,
+    /// The patch fixes a CVE in CISA's KEV catalog.
+    pub known_exploited: bool,
+}
+
+/// A CVE in CISA's KEV catalog that an open finding still misses.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KevRow {
+    /// CVE id.
+    pub cve: String,
+    /// The earliest due date among its findings.
+    #[serde(serialize_with = "ts")]
+    pub due_at: DateTime<Utc>,
+    /// That date has passed.
+    pub breached: bool,
+    /// Nodes missing a patch for it.
+    pub nodes: usize,
+    /// Those patches.
+    pub patches: Vec<String>,
 }
 
 /// Fleet-wide figures.

@@ -13,6 +13,7 @@ pub(crate) fn charts(section: &str, r: &Report) -> Vec<Chart> {
         "accounts" => vec![account_chart(r)],
         "severity" => vec![severity_chart(r)],
         "ages" => vec![age_chart(r)],
+        "deadlines" => vec![deadline_chart(r)],
         _ => Vec::new(),
     }
 }
@@ -343,6 +344,68 @@ fn age_chart(r: &Report) -> Chart {
             b.label.clone(),
         );
         desc.push(format!("{}: {} findings.", b.label, num(b.findings)));
+    }
+    c.desc = desc.join(" ");
+    c
+}
+
+/// Per severity, open patch findings with a due date: breached, due within 7 days, on track.
+fn deadline_chart(r: &Report) -> Chart {
+    let (label_w, bar_x, bar_w, row_h, bar_h, top) = (120.0, 130.0, 560.0, 30.0, 20.0, 8.0);
+    // (severity, with a due date, breached, due soon), worst first.
+    let rows: Vec<(SeverityLabel, usize, usize, usize)> = SEVERITIES
+        .into_iter()
+        .map(|s| {
+            let of = r.deadlines.by_scope.iter().filter(|x| x.severity == s);
+            of.fold((s, 0, 0, 0), |(s, n, b, d), x| {
+                (s, n + x.with_deadline, b + x.breached, d + x.due_soon)
+            })
+        })
+        .collect();
+    let max = rows.iter().map(|r| r.1).max().unwrap_or(0).max(1) as f64;
+    let mut c = Chart {
+        id: "chart-deadlines",
+        title: "Deadlines by severity".into(),
+        desc: String::new(),
+        caption: "Open patch findings with a due date, per severity: past the deadline (dark red), due within 7 days (amber), on track (green). The tables below have the same figures by account and Region.".into(),
+        width: CHART_WIDTH as u32,
+        height: (top * 2.0 + rows.len() as f64 * row_h) as u32,
+        rects: Vec::new(),
+        texts: Vec::new(),
+        lines: Vec::new(),
+        legend: vec![
+            ("critical", "Breached"),
+            ("medium", "Due within 7 days"),
+            ("compliant", "On track"),
+        ],
+    };
+    let mut desc = vec!["Stacked bar chart of patch deadlines per severity.".to_string()];
+    for (i, (sev, total, breached, soon)) in rows.into_iter().enumerate() {
+        let y = top + i as f64 * row_h;
+        let name = severity_name(sev);
+        c.text(label_w, y + bar_h * 0.75, "end", "label", name.into());
+        let mut x = bar_x;
+        for (n, class, what) in [
+            (breached, "critical", "breached"),
+            (soon, "medium", "due within 7 days"),
+            (total - breached - soon, "compliant", "on track"),
+        ] {
+            let w = n as f64 / max * bar_w;
+            c.rect(x, y, w, bar_h, class, format!("{name}: {} {what}", num(n)));
+            x += w;
+        }
+        let value = if total == 0 {
+            "no due dates".to_string()
+        } else {
+            format!(
+                "{} breached, {} due soon, of {}",
+                num(breached),
+                num(soon),
+                num(total)
+            )
+        };
+        c.text(x + 8.0, y + bar_h * 0.75, "start", "value", value.clone());
+        desc.push(format!("{name}: {value}."));
     }
     c.desc = desc.join(" ");
     c

@@ -41,6 +41,12 @@ pub enum Section {
     Reboots,
     /// Compliance per platform.
     Platforms,
+    /// Patch deadlines per account, Region and severity.
+    Deadlines,
+    /// Breached and due-soon patch findings.
+    Overdue,
+    /// CVEs in CISA's KEV catalog still missing.
+    Kev,
 }
 
 /// The format a file name asks for, by its extension.

@@ -4,7 +4,7 @@
 use patchhub_core::report::{Compliance, Report, SEVERITIES, SeverityCounts};
 
 use super::format::Section as Csv;
-use super::model::{Cell, Column, Rows, Section, Table, num};
+use super::model::{Cell, Column, Rows, Section, Table, num, pct};
 
 /// Under the terminal's account table.
 const LEGEND: &str =
@@ -205,6 +205,12 @@ pub(crate) fn sections(r: &Report) -> Vec<Section> {
             vec![reboots(r)],
         ),
         section("platforms", "Nodes by platform", String::new(), vec![platforms(r)]),
+        section(
+            "deadlines",
+            "Deadlines",
+            deadline_intro(r),
+            vec![deadline_scopes(r), overdue(r), kev(r)],
+        ),
     ]
 }
 
@@ -556,4 +562,128 @@ fn platforms(r: &Report) -> Table {
         Cell::Text(p.platform_type.clone())
     });
     compliance(platforms, false, |p| &p.compliance).done()
+}
+
+/// What an auditor writes down: the share of nodes with no breached deadline.
+fn deadline_intro(r: &Report) -> String {
+    let d = &r.deadlines;
+    if d.with_deadline == 0 {
+        return "No open patch finding has a due date: sync with --sla (per-severity deadlines) or --kev (CISA's Known Exploited Vulnerabilities catalog) to track them.".into();
+    }
+    format!(
+        "{} of {} scanned nodes ({}) have no patch past its deadline. Of {} open patch findings with a due date, {} are breached and {} are due within 7 days. Deadlines count from when patchhub first saw the patch missing on the node; a CVE in CISA's KEV catalog is due by the catalog's date when that is earlier.",
+        num(d.nodes_without_breach),
+        num(d.nodes),
+        pct(d.nodes_without_breach_rate),
+        num(d.with_deadline),
+        num(d.breached),
+        num(d.due_soon)
+    )
+}
+
+/// Deadlines per account, Region and severity.
+fn deadline_scopes(r: &Report) -> Table {
+    Table::new(
+        Csv::Deadlines,
+        "table-deadlines",
+        "Deadlines by account, Region and severity",
+        "Deadlines by account, Region and severity",
+        "No open patch finding has a due date.",
+    )
+    .rows(&r.deadlines.by_scope)
+    .col(Column::all("account", "account", "Account"), |x| {
+        Cell::Id(x.account.clone())
+    })
+    .col(Column::all("region", "region", "Region"), |x| {
+        Cell::Id(x.region.clone())
+    })
+    .col(Column::all("severity", "severity", "Severity"), |x| {
+        Cell::Severity(x.severity)
+    })
+    .col(count("with_deadline", "due", "With a due date"), |x| {
+        Cell::Count(x.with_deadline)
+    })
+    .col(count("breached", "breached", "Breached"), |x| {
+        Cell::Count(x.breached)
+    })
+    .col(count("due_soon", "due soon", "Due within 7 days"), |x| {
+        Cell::Count(x.due_soon)
+    })
+    .done()
+}
+
+/// Breached and due-soon findings, the most overdue first.
+fn overdue(r: &Report) -> Table {
+    let rows = Table::new(
+        Csv::Overdue,
+        "table-overdue",
+        "Breached and due soon",
+        "Breached and due-soon findings, most overdue first",
+        "No finding is past or near its deadline.",
+    )
+    .rows(&r.deadlines.findings);
+    let rows = csv_node(rows, |d| {
+        let f = &d.finding;
+        (&f.account, &f.region, &f.node_id, f.node_name.as_deref())
+    })
+    .col(
+        Column::all("patch_id", "patch", "Patch").term_width(22),
+        |d| Cell::Text(d.finding.patch_id.clone()),
+    )
+    .col(Column::all("severity", "severity", "Severity"), |d| {
+        Cell::Severity(d.finding.severity)
+    })
+    .col(Column::csv("first_observed_at").html("First seen"), |d| {
+        Cell::Time(d.finding.first_observed_at)
+    })
+    .col(Column::all("due_at", "due", "Due"), |d| {
+        Cell::Time(d.due_at)
+    })
+    .col(
+        Column::all("days_overdue", "overdue", "Days overdue").numeric(),
+        |d| Cell::Days(d.days_overdue),
+    )
+    .col(
+        Column::all("known_exploited", "KEV", "Known exploited"),
+        |d| Cell::Text(if d.known_exploited { "yes" } else { "" }.into()),
+    )
+    .col(Column::csv("finding_id"), |d| {
+        Cell::Text(d.finding.finding_id.clone())
+    });
+    node_columns(rows, |d| {
+        let f = &d.finding;
+        (&f.node_id, f.node_name.as_deref(), &f.account)
+    })
+    .done()
+}
+
+/// CVEs in CISA's KEV catalog that open findings still miss.
+fn kev(r: &Report) -> Table {
+    Table::new(
+        Csv::Kev,
+        "table-kev",
+        "Known exploited CVEs still missing",
+        "Known exploited CVEs (CISA KEV) still missing, earliest due first",
+        "No CVE from CISA's KEV catalog is missing (or no catalog was given).",
+    )
+    .rows(&r.deadlines.known_exploited)
+    .col(Column::all("cve", "CVE", "CVE"), |x| Cell::Link {
+        text: x.cve.clone(),
+        href: nvd(&x.cve),
+    })
+    .col(Column::all("due_at", "due", "Due"), |x| {
+        Cell::Time(x.due_at)
+    })
+    .col(Column::all("breached", "breached", "Breached"), |x| {
+        Cell::Text(if x.breached { "yes" } else { "no" }.into())
+    })
+    .col(count("nodes", "nodes", "Nodes"), |x| Cell::Count(x.nodes))
+    .col(
+        Column::all("patches", "fixed by", "Fixed by")
+            .term_items(1)
+            .term_width(24)
+            .html_items(3),
+        |x| Cell::List(x.patches.clone()),
+    )
+    .done()
 }

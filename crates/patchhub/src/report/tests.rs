@@ -6,6 +6,7 @@ use std::path::Path;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use clap::ValueEnum;
+use patchhub_core::deadline::{DeadlinePolicy, KevCatalog};
 use patchhub_core::finding::Finding;
 use patchhub_core::model::{
     ManagedNode, NodeCompliance, Operation, PatchItem, PatchOperation, PatchState, PingStatus,
@@ -90,6 +91,24 @@ fn sample() -> Vec<Finding> {
             ));
         }
     }
+    // Deadlines as a sync with `--sla high=5d --kev FILE` writes them: the critical patch
+    // fixes a catalogued CVE whose due date has passed, the high one is due in five days.
+    let deadlines = DeadlinePolicy {
+        sla: "high=5d".parse().unwrap(),
+        kev: Some(
+            KevCatalog::from_json(
+                r#"{"title":"CISA Catalog of Known Exploited Vulnerabilities","catalogVersion":"2024.03.19",
+                "dateReleased":"2024-03-19T00:00:00Z","count":1,"vulnerabilities":[{"cveID":"CVE-2023-36563",
+                "dateAdded":"2023-10-10","dueDate":"2024-03-10"}]}"#,
+            )
+            .unwrap(),
+        ),
+        escalate_breached: false,
+    };
+    for f in &mut out {
+        let first = f.first_observed_at.unwrap_or(f.created_at);
+        deadlines.apply(f, first, now());
+    }
     out
 }
 
@@ -122,6 +141,9 @@ fn the_table_fits_100_columns_and_names_every_section() {
         "Stale and connection-lost nodes (2)",
         "Pending reboots (2)",
         "Nodes by platform",
+        "Deadlines by account, Region and severity",
+        "Breached and due soon",
+        "Known exploited CVEs still missing",
     ] {
         assert!(
             t.contains(&format!("\n{heading}\n")),
@@ -276,7 +298,7 @@ fn check_page(html: &str) -> roxmltree::Document<'_> {
     }
     // Charts are images with a title and a description.
     let svgs = all(&doc, "svg");
-    assert_eq!(svgs.len(), 3);
+    assert_eq!(svgs.len(), 4);
     for svg in svgs {
         assert_eq!(svg.attribute("role"), Some("img"));
         let kids: Vec<_> = svg.children().filter(|c| c.is_element()).collect();
@@ -343,7 +365,8 @@ fn the_html_page_is_self_contained_accessible_and_has_the_figures() {
             "ages",
             "stale",
             "reboots",
-            "platforms"
+            "platforms",
+            "deadlines"
         ]
     );
     assert_eq!(all(&doc, "h1").len(), 1);
