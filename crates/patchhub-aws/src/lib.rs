@@ -8,6 +8,7 @@
 pub mod actions;
 pub mod clients;
 pub mod convert;
+pub mod deadlines;
 mod error;
 pub mod fanout;
 mod findings_query;
