@@ -208,3 +208,119 @@ fn the_report_judges_deadlines_at_its_own_time() {
     let d = at(31);
     assert_eq!((d.breached, d.due_soon, d.nodes_without_breach), (3, 0, 1));
 }
+
+/// One sync as the AWS crate runs it: map, decorate against what the hub holds, plan, import.
+fn sync(
+    hub: &mut FakeHub,
+    ncs: &[NodeCompliance],
+    policy: &DeadlinePolicy,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Plan {
+    let scope = Scope::all(ACCOUNT, REGION);
+    let existing = hub.read();
+    let mut desired = desired_of(ncs, &FindingPolicy::default(), at);
+    policy.decorate(&mut desired, &existing, at, at);
+    let plan = plan(PlanInput {
+        scope: &scope,
+        desired,
+        existing,
+        node_scans: scans_of(ncs),
+        now: at,
+        refresh_after: FindingPolicy::default().refresh_after,
+    });
+    hub.apply(&plan);
+    plan
+}
+
+fn stored<'a>(hub: &'a FakeHub, id_end: &str) -> &'a Finding {
+    hub.store
+        .values()
+        .find(|f| f.id.ends_with(id_end))
+        .unwrap_or_else(|| panic!("no finding ending {id_end}"))
+}
+
+#[test]
+fn a_breach_is_written_once_by_the_first_sync_after_the_deadline_and_resolves_with_the_patch() {
+    let policy = sla("critical=15d");
+    let mut hub = FakeHub::default();
+    let t = now();
+    let mut fleet = [windows(), linux(), hybrid()];
+    for nc in &mut fleet {
+        // Scanned just before each sync, so no stale-scan finding interferes.
+        nc.node.last_operation = Some(op(t + Duration::days(20), "scan"));
+    }
+    let first = sync(&mut hub, &fleet, &policy, t);
+    assert!(
+        first
+            .create
+            .iter()
+            .any(|f| f.patch_id() == Some("KB5031364"))
+    );
+    let kb = stored(&hub, "/patch/KB5031364");
+    assert_eq!(pf(kb, fields::SLA_BREACHED), Some("false"));
+    assert_eq!(pf(kb, fields::SLA_DUE_AT), Some("2024-03-16T12:00:00.000Z"));
+    let rollup = stored(&hub, &format!("{}/rollup", windows().node.instance_id));
+    assert_eq!(
+        pf(rollup, fields::NEXT_DUE_AT),
+        Some("2024-03-16T12:00:00.000Z")
+    );
+    assert_eq!(
+        pf(rollup, fields::DEADLINE_POLICY),
+        Some("sla=critical=15d;kev=none;escalate=false")
+    );
+    assert!(!policy.rollup_stale(rollup, t + Duration::days(10)));
+    assert!(policy.rollup_stale(rollup, t + Duration::days(15)));
+    assert!(
+        sla("critical=10d").rollup_stale(rollup, t),
+        "another SLA judges again"
+    );
+    assert!(
+        DeadlinePolicy::default().rollup_stale(rollup, t),
+        "so does turning it off"
+    );
+
+    // Ten days on, nothing to write: days open alone is not content.
+    let quiet = sync(&mut hub, &fleet, &policy, t + Duration::days(10));
+    assert_eq!(quiet.counts().imports(), 0, "{:?}", quiet.counts());
+
+    // Twenty days on: the breach, counted from the first sighting, and the roll-up that no
+    // longer has a deadline ahead.
+    let late = sync(&mut hub, &fleet, &policy, t + Duration::days(20));
+    let ids: Vec<&str> = late.update.iter().map(|f| f.id.as_str()).collect();
+    assert_eq!(late.counts().imports(), 2, "{ids:?}");
+    let kb = stored(&hub, "/patch/KB5031364");
+    assert_eq!(pf(kb, fields::SLA_BREACHED), Some("true"));
+    assert_eq!(pf(kb, fields::DAYS_OPEN), Some("20"));
+    assert_eq!(kb.first_observed_at, Some(t), "the clock never restarts");
+    assert!(kb.types.iter().any(|x| x == TYPE_DEADLINE_BREACHED));
+    let rollup = stored(&hub, &format!("{}/rollup", windows().node.instance_id));
+    assert_eq!(pf(rollup, fields::NEXT_DUE_AT), None);
+    assert!(!policy.rollup_stale(rollup, t + Duration::days(30)));
+    assert_eq!(
+        sync(&mut hub, &fleet, &policy, t + Duration::days(21))
+            .counts()
+            .imports(),
+        0
+    );
+
+    // Installing the patch resolves the finding, and the breach with it.
+    fleet[0].patches.retain(|p| p.id != "KB5031364");
+    fleet[0].patches.push(installed("KB5031364"));
+    fleet[0].node.counts.critical_non_compliant = 0;
+    let fixed = sync(&mut hub, &fleet, &policy, t + Duration::days(22));
+    assert!(
+        fixed
+            .resolve
+            .iter()
+            .any(|f| f.patch_id() == Some("KB5031364"))
+    );
+    assert!(!stored(&hub, "/patch/KB5031364").is_active());
+    let report = patchhub_core::report::build(
+        &hub.read(),
+        &patchhub_core::report::ReportOptions::new(
+            t + Duration::days(22),
+            patchhub_core::report::ReportSource::SecurityHub,
+        ),
+    );
+    assert_eq!(report.deadlines.breached, 0, "{:?}", report.deadlines);
+}

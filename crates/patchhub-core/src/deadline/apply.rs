@@ -12,6 +12,8 @@
 //! re-imported every day for a number that follows from `FirstObservedAt`. The due date and
 //! the breach are content: the sync after the deadline passes updates the finding once.
 
+use std::collections::{BTreeMap, HashMap};
+
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::{Deadline, KevCatalog, SlaPolicy, evaluate};
@@ -45,6 +47,101 @@ impl DeadlinePolicy {
     /// Whether the policy can change any finding.
     pub fn is_off(&self) -> bool {
         self.sla.is_empty() && self.kev.is_none()
+    }
+
+    /// What the roll-up records of the policy (`patchhub/DeadlinePolicy`): a node judged
+    /// under another SLA, catalog version or escalation rule is judged again.
+    pub fn key(&self) -> String {
+        format!(
+            "sla={};kev={};escalate={}",
+            self.sla,
+            self.kev.as_ref().map_or("none", |k| k.version.as_str()),
+            self.escalate_breached
+        )
+    }
+
+    /// Decorates the run's `desired` findings before planning: each active per-patch finding
+    /// with its deadline, counted from the `FirstObservedAt` its stored twin in `existing`
+    /// carries (else its own, else `now`, as the planner stamps a new one); each roll-up with
+    /// the policy's [`key`](Self::key) and its node's next due date. Nothing when the policy
+    /// is off, so findings stay exactly as they were without `--sla`/`--kev`.
+    pub fn decorate(
+        &self,
+        desired: &mut [Finding],
+        existing: &[Finding],
+        as_of: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) {
+        if self.is_off() {
+            return;
+        }
+        let first_seen: HashMap<&str, DateTime<Utc>> = existing
+            .iter()
+            .filter_map(|e| e.first_observed_at.map(|t| (e.id.as_str(), t)))
+            .collect();
+        let mut next_due: BTreeMap<String, DateTime<Utc>> = BTreeMap::new();
+        for f in desired.iter_mut() {
+            let first = first_seen
+                .get(f.id.as_str())
+                .copied()
+                .or(f.first_observed_at)
+                .unwrap_or(now)
+                .min(now);
+            if let Some(d) = self.apply(f, first, as_of)
+                && let (Some(due), false, Some(node)) = (d.due_at, d.breached, f.node_id())
+            {
+                let e = next_due.entry(node.to_string()).or_insert(due);
+                *e = (*e).min(due);
+            }
+        }
+        let key = self.key();
+        for f in desired.iter_mut() {
+            if f.kind() != Some(FindingKind::Rollup) {
+                continue;
+            }
+            f.product_fields
+                .insert(fields::DEADLINE_POLICY.into(), key.clone());
+            if let Some(due) = f.node_id().and_then(|n| next_due.get(n)) {
+                f.product_fields.insert(
+                    fields::NEXT_DUE_AT.into(),
+                    due.to_rfc3339_opts(SecondsFormat::Millis, true),
+                );
+            }
+        }
+    }
+
+    /// Whether a stored roll-up says its node must be judged again: it was judged under
+    /// another policy, or its next due date has passed at `as_of`.
+    pub fn rollup_stale(&self, stored: &Finding, as_of: DateTime<Utc>) -> bool {
+        let recorded = stored.product_fields.get(fields::DEADLINE_POLICY);
+        if self.is_off() {
+            return recorded.is_some();
+        }
+        if recorded != Some(&self.key()) {
+            return true;
+        }
+        stored
+            .product_fields
+            .get(fields::NEXT_DUE_AT)
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+            .is_some_and(|due| due <= as_of)
+    }
+
+    /// The roll-up `fresh` (mapped from SSM just now) as this policy would store it, for
+    /// comparing with `stored`: the policy key, and the stored next due date (still ahead,
+    /// else [`rollup_stale`](Self::rollup_stale) says so first).
+    pub fn rollup_as_stored(&self, fresh: &mut Finding, stored: &Finding) {
+        if self.is_off() {
+            return;
+        }
+        fresh
+            .product_fields
+            .insert(fields::DEADLINE_POLICY.into(), self.key());
+        if let Some(next) = stored.product_fields.get(fields::NEXT_DUE_AT) {
+            fresh
+                .product_fields
+                .insert(fields::NEXT_DUE_AT.into(), next.clone());
+        }
     }
 
     /// Decorates an active per-patch finding (Compliance FAILED) with its deadline, as read

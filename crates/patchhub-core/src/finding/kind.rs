@@ -80,6 +80,12 @@ pub mod fields {
     pub const SLA_BREACHED: &str = "patchhub/SlaBreached";
     /// `true`: the patch fixes a CVE in CISA's Known Exploited Vulnerabilities catalog.
     pub const KNOWN_EXPLOITED: &str = "patchhub/KnownExploited";
+    /// The deadline policy the node was judged under (roll-up): SLA, KEV catalog version,
+    /// escalation. A change re-evaluates the node.
+    pub const DEADLINE_POLICY: &str = "patchhub/DeadlinePolicy";
+    /// The earliest due date among the node's per-patch findings not yet breached (roll-up,
+    /// RFC 3339): once it passes, the node is re-evaluated so the breach is written.
+    pub const NEXT_DUE_AT: &str = "patchhub/NextDueAt";
     /// Content fingerprint, see [`crate::Finding::compute_fingerprint`].
     pub const FINGERPRINT: &str = "patchhub/Fingerprint";
 }
