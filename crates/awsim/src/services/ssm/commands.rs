@@ -152,23 +152,11 @@ pub(crate) fn send(
     let targets = input.objects("Targets")?;
     let mut target_specs = Vec::new();
     if let Some(ts) = &targets {
-        v.length(
-            "targets",
-            &format!("[{} targets]", ts.len()),
-            ts.len(),
-            0,
-            5,
-        );
+        v.count("targets", ts.len(), 0, 5);
         for (i, t) in ts.iter().enumerate() {
             let key = t.str("Key")?.unwrap_or_default();
             let values = t.strings("Values")?.unwrap_or_default();
-            v.length(
-                &format!("targets.{}.member.key", i + 1),
-                key,
-                key.len(),
-                1,
-                163,
-            );
+            v.text_length(&format!("targets.{}.member.key", i + 1), key, 1, 163);
             v.list_length(&format!("targets.{}.member.values", i + 1), &values, 0, 50);
             target_specs.push((key, values));
         }
@@ -193,7 +181,7 @@ pub(crate) fn send(
     }
     let comment = input.str("Comment")?;
     if let Some(c) = comment {
-        v.length("comment", c, c.len(), 0, 100);
+        v.text_length("comment", c, 0, 100);
     }
     let concurrency = input.str("MaxConcurrency")?;
     if let Some(c) = concurrency {
@@ -456,7 +444,7 @@ const LIST_OP: &str = "ListCommands";
 type CommandTest<'a> = Box<dyn Fn(&CommandRecord) -> bool + 'a>;
 
 fn command_id_check(v: &mut Violations, path: &str, id: &str) {
-    v.length(path, id, id.len(), 36, 36);
+    v.text_length(path, id, 36, 36);
 }
 
 pub(crate) fn list(ssm: &SsmRegion, input: Input<'_>) -> Result<Value, AwsError> {
@@ -473,13 +461,7 @@ pub(crate) fn list(ssm: &SsmRegion, input: Input<'_>) -> Result<Value, AwsError>
     let filters = input.objects("Filters")?;
     let mut parsed = Vec::new();
     if let Some(fs) = &filters {
-        v.length(
-            "filters",
-            &format!("[{} filters]", fs.len()),
-            fs.len(),
-            1,
-            5,
-        );
+        v.count("filters", fs.len(), 1, 5);
         for (i, f) in fs.iter().enumerate() {
             let n = i + 1;
             let key = f.str("key")?;
@@ -500,7 +482,7 @@ pub(crate) fn list(ssm: &SsmRegion, input: Input<'_>) -> Result<Value, AwsError>
             }
             match value {
                 None => v.null(&format!("filters.{n}.member.value")),
-                Some(val) => v.length(&format!("filters.{n}.member.value"), val, val.len(), 1, 128),
+                Some(val) => v.text_length(&format!("filters.{n}.member.value"), val, 1, 128),
             }
             parsed.push((key.unwrap_or_default(), value.unwrap_or_default()));
         }
@@ -584,7 +566,7 @@ pub(crate) fn get_invocation(ssm: &SsmRegion, input: Input<'_>) -> Result<Value,
     }
     let plugin = input.str("PluginName")?;
     if let Some(p) = plugin {
-        v.length("pluginName", p, p.len(), 4, usize::MAX);
+        v.text_length("pluginName", p, 4, usize::MAX);
     }
     v.finish()?;
     let (command_id, instance_id) = (
