@@ -128,17 +128,12 @@ pub(crate) fn send(
 ) -> Result<Value, AwsError> {
     let mut v = Violations::default();
     let document = input.str("DocumentName")?;
-    match document {
-        None => v.null("documentName"),
-        Some(d) => v.pattern(
-            "documentName",
-            d,
-            (3..=128).contains(&d.len())
-                && d.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "_-.:/".contains(c)),
-            r"^[a-zA-Z0-9_\-.:/]{3,128}$",
-        ),
-    }
+    v.required("documentName", document, |v, path, d| {
+        let ok = (3..=128).contains(&d.len())
+            && d.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-.:/".contains(c));
+        v.pattern(path, d, ok, r"^[a-zA-Z0-9_\-.:/]{3,128}$")
+    });
     let ids = input.strings("InstanceIds")?;
     if let Some(ids) = &ids {
         v.list_length("instanceIds", ids, 0, 50);
@@ -555,15 +550,11 @@ pub(crate) fn list(ssm: &SsmRegion, input: Input<'_>) -> Result<Value, AwsError>
 pub(crate) fn get_invocation(ssm: &SsmRegion, input: Input<'_>) -> Result<Value, AwsError> {
     let mut v = Violations::default();
     let command_id = input.str("CommandId")?;
-    match command_id {
-        None => v.null("commandId"),
-        Some(c) => command_id_check(&mut v, "commandId", c),
-    }
+    v.required("commandId", command_id, command_id_check);
     let instance_id = input.str("InstanceId")?;
-    match instance_id {
-        None => v.null("instanceId"),
-        Some(i) => v.pattern("instanceId", i, valid_instance_id(i), INSTANCE_ID_PATTERN),
-    }
+    v.required("instanceId", instance_id, |v, path, i| {
+        v.pattern(path, i, valid_instance_id(i), INSTANCE_ID_PATTERN)
+    });
     let plugin = input.str("PluginName")?;
     if let Some(p) = plugin {
         v.text_length("pluginName", p, 4, usize::MAX);

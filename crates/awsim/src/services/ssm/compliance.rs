@@ -604,15 +604,13 @@ pub(crate) fn put_items(
 ) -> Result<Value, AwsError> {
     let mut v = Violations::default();
     let resource_id = input.str("ResourceId")?;
-    match resource_id {
-        None => v.null("resourceId"),
-        Some(r) => v.text_length("resourceId", r, 1, 100),
-    }
+    v.required("resourceId", resource_id, |v, path, r| {
+        v.text_length(path, r, 1, 100)
+    });
     let resource_type = input.str("ResourceType")?;
-    match resource_type {
-        None => v.null("resourceType"),
-        Some(r) => v.text_length("resourceType", r, 1, 50),
-    }
+    v.required("resourceType", resource_type, |v, path, r| {
+        v.text_length(path, r, 1, 50)
+    });
     let compliance_type = input.str("ComplianceType")?;
     match compliance_type {
         None => v.null("complianceType"),

@@ -246,15 +246,11 @@ fn key_values(
         let key = f.str(key_name)?;
         let values = f.strings(values_name)?;
         let key_path = format!("{member}.{}", lower_first(key_name));
-        match key {
-            None => v.null(&key_path),
-            Some(k) => check_key(v, &key_path, k),
-        }
+        v.required(&key_path, key, &check_key);
         let values_path = format!("{member}.{}", lower_first(values_name));
-        match &values {
-            None => v.null(&values_path),
-            Some(vals) => v.list_length(&values_path, vals, 1, 100),
-        }
+        v.required(&values_path, values.as_deref(), |v, path, vals| {
+            v.list_length(path, vals, 1, 100)
+        });
         if let (Some(k), Some(vals)) = (key, values) {
             out.push((k.to_string(), vals.iter().map(|s| s.to_string()).collect()));
         }
@@ -417,10 +413,9 @@ const STATES_OP: &str = "DescribeInstancePatchStates";
 pub(crate) fn describe_patch_states(ssm: &SsmRegion, input: Input<'_>) -> Result<Value, AwsError> {
     let mut v = Violations::default();
     let ids = input.strings("InstanceIds")?;
-    match &ids {
-        None => v.null("instanceIds"),
-        Some(ids) => validate_ids(&mut v, "instanceIds", ids, 50),
-    }
+    v.required("instanceIds", ids.as_deref(), |v, path, ids| {
+        validate_ids(v, path, ids, 50)
+    });
     let max = input.max_results(&mut v, 10, 100)?;
     v.finish()?;
     let cursor = wire::cursor(STATES_OP, input.str("NextToken")?)?;
@@ -487,10 +482,9 @@ enum PatchKey {
 pub(crate) fn describe_patches(ssm: &SsmRegion, input: Input<'_>) -> Result<Value, AwsError> {
     let mut v = Violations::default();
     let id = input.str("InstanceId")?;
-    match id {
-        None => v.null("instanceId"),
-        Some(id) => v.pattern("instanceId", id, valid_instance_id(id), INSTANCE_ID_PATTERN),
-    }
+    v.required("instanceId", id, |v, path, id| {
+        v.pattern(path, id, valid_instance_id(id), INSTANCE_ID_PATTERN)
+    });
     let filters = input.objects("Filters")?.unwrap_or_default();
     v.count("filters", filters.len(), 0, 5);
     let mut raw = Vec::new();

@@ -189,6 +189,19 @@ impl Violations {
         self.push("null", path, "Member must not be null");
     }
 
+    /// A required member: absent is a violation, present is checked by `check` (with its path).
+    pub(crate) fn required<T>(
+        &mut self,
+        path: &str,
+        value: Option<T>,
+        check: impl FnOnce(&mut Self, &str, T),
+    ) {
+        match value {
+            None => self.null(path),
+            Some(x) => check(self, path, x),
+        }
+    }
+
     /// An integer outside `min..=max`.
     pub(crate) fn range(&mut self, path: &str, value: i64, min: i64, max: i64) {
         self.bounds(path, &value.to_string(), "value", value, min, max);
