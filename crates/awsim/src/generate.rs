@@ -254,6 +254,45 @@ fn pick<T: Copy>(rng: &mut SmallRng, weighted: &[(T, u32)]) -> T {
     weighted[weighted.len() - 1].0
 }
 
+impl Entry {
+    fn new(
+        id: String,
+        title: String,
+        classification: &'static str,
+        (severity, compliance_severity): (&'static str, &'static str),
+        cve_ids: Vec<String>,
+        released: DateTime<Utc>,
+    ) -> Self {
+        Entry {
+            id,
+            title,
+            classification,
+            severity,
+            compliance_severity,
+            cve_ids,
+            released,
+        }
+    }
+}
+
+/// A security update's vendor severity, drawn with `weights` over critical, important,
+/// medium (the vendor's word `medium`) and low, with the compliance severity it maps to.
+fn vendor_severity(
+    rng: &mut SmallRng,
+    medium: &'static str,
+    weights: [u32; 4],
+) -> (&'static str, &'static str) {
+    pick(
+        rng,
+        &[
+            (("Critical", "CRITICAL"), weights[0]),
+            (("Important", "HIGH"), weights[1]),
+            ((medium, "MEDIUM"), weights[2]),
+            (("Low", "LOW"), weights[3]),
+        ],
+    )
+}
+
 fn cves(rng: &mut SmallRng, year: i32) -> Vec<String> {
     let n = pick(rng, &[(0, 10), (1, 35), (2, 30), (3, 15), (4, 10)]);
     (0..n)
@@ -341,35 +380,20 @@ fn windows_entry(
             rng.random_range(100..999)
         ),
     };
-    let (severity, compliance_severity) = if classification == "SecurityUpdates" {
-        pick(
-            rng,
-            &[
-                (("Critical", "CRITICAL"), 30),
-                (("Important", "HIGH"), 50),
-                (("Moderate", "MEDIUM"), 15),
-                (("Low", "LOW"), 5),
-            ],
-        )
+    let security = classification == "SecurityUpdates";
+    let severity = if security {
+        vendor_severity(rng, "Moderate", [30, 50, 15, 5])
     } else if classification == "CriticalUpdates" {
         ("Unspecified", "MEDIUM")
     } else {
         ("Unspecified", "UNSPECIFIED")
     };
-    let cve_ids = if classification == "SecurityUpdates" {
+    let cve_ids = if security {
         cves(rng, year)
     } else {
         Vec::new()
     };
-    Entry {
-        id: kb,
-        title,
-        classification,
-        severity,
-        compliance_severity,
-        cve_ids,
-        released,
-    }
+    Entry::new(kb, title, classification, severity, cve_ids, released)
 }
 
 fn linux_entry(rng: &mut SmallRng, os: Os, k: usize, released: DateTime<Utc>, year: i32) -> Entry {
@@ -384,16 +408,8 @@ fn linux_entry(rng: &mut SmallRng, os: Os, k: usize, released: DateTime<Utc>, ye
         rng,
         &[("Security", 55), ("Bugfix", 35), ("Enhancement", 10)],
     );
-    let (severity, compliance_severity) = if classification == "Security" {
-        pick(
-            rng,
-            &[
-                (("Critical", "CRITICAL"), 15),
-                (("Important", "HIGH"), 45),
-                (("Medium", "MEDIUM"), 30),
-                (("Low", "LOW"), 10),
-            ],
-        )
+    let severity = if classification == "Security" {
+        vendor_severity(rng, "Medium", [15, 45, 30, 10])
     } else {
         ("None", "UNSPECIFIED")
     };
@@ -429,15 +445,7 @@ fn linux_entry(rng: &mut SmallRng, os: Os, k: usize, released: DateTime<Utc>, ye
     } else {
         Vec::new()
     };
-    Entry {
-        id,
-        title,
-        classification,
-        severity,
-        compliance_severity,
-        cve_ids,
-        released,
-    }
+    Entry::new(id, title, classification, severity, cve_ids, released)
 }
 
 fn hex_id(rng: &mut SmallRng, len: usize) -> String {
@@ -465,6 +473,20 @@ fn uuid(rng: &mut SmallRng) -> String {
         &h[17..20],
         &h[20..32]
     )
+}
+
+/// A 12-digit account id not in `used` (and now in it).
+fn account_id(rng: &mut SmallRng, used: &mut HashSet<String>) -> String {
+    loop {
+        let id = format!(
+            "{}{:011}",
+            rng.random_range(1..10),
+            rng.random_range(0..100_000_000_000u64)
+        );
+        if used.insert(id.clone()) {
+            return id;
+        }
+    }
 }
 
 /// A baseline id per account, Region, platform and environment (`pb-` + 17 hex).
@@ -513,16 +535,7 @@ pub fn generate(spec: &GenerateSpec, now: DateTime<Utc>) -> Fleet {
     let mut used_ids = HashSet::new();
     let mut accounts = Vec::with_capacity(spec.accounts);
     for a in 0..spec.accounts {
-        let id = loop {
-            let id = format!(
-                "{}{:011}",
-                rng.random_range(1..10),
-                rng.random_range(0..100_000_000_000u64)
-            );
-            if used_ids.insert(id.clone()) {
-                break id;
-            }
-        };
+        let id = account_id(&mut rng, &mut used_ids);
         let name = if a == 0 {
             "management".to_string()
         } else {
@@ -590,16 +603,7 @@ pub fn generate(spec: &GenerateSpec, now: DateTime<Utc>) -> Fleet {
     let states = std::iter::repeat_n("SUSPENDED", spec.suspended)
         .chain(std::iter::repeat_n("CLOSED", spec.closed));
     for (k, state) in states.enumerate() {
-        let id = loop {
-            let id = format!(
-                "{}{:011}",
-                extra.random_range(1..10),
-                extra.random_range(0..100_000_000_000u64)
-            );
-            if used_ids.insert(id.clone()) {
-                break id;
-            }
-        };
+        let id = account_id(&mut extra, &mut used_ids);
         let name = format!("{}-{}", state.to_lowercase(), k + 1);
         accounts.push(AccountSpec {
             email: format!("aws+{name}@example.com"),

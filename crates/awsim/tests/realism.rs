@@ -1,29 +1,12 @@
 //! awsim as unkind as AWS by default: each test names the AWS behaviour it holds awsim to and
 //! where that behaviour is documented.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::Credentials;
-use aws_credential_types::provider::SharedCredentialsProvider;
-use awsim::fleet::{Fleet, STOPPED};
 mod common;
 
-use awsim::{Config, GenerateSpec};
-use common::all_items;
+use awsim::fleet::{Fleet, STOPPED};
+use awsim::{Awsim, Config};
+use common::{all_items, all_pages, start_generated};
 use patchhub_testkit::{sdk, start};
-
-fn sdk_with_key(url: &str, key: &str, region: &str) -> SdkConfig {
-    SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(region.to_string()))
-        .endpoint_url(url)
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            key, "secret", None, None, "realism",
-        )))
-        .build()
-}
 
 fn management(fleet: &Fleet) -> String {
     fleet
@@ -34,31 +17,26 @@ fn management(fleet: &Fleet) -> String {
         .clone()
 }
 
+/// An Organizations client acting as the fleet's management account.
+async fn management_org(sim: &Awsim, fleet: &Fleet) -> aws_sdk_organizations::Client {
+    aws_sdk_organizations::Client::new(&sdk(sim, &management(fleet), "us-east-1").await)
+}
+
 /// Source: the doc comment of `Account::status` in aws-sdk-organizations ("This field is
 /// deprecated … after September 9, 2026 … use State"), model path
 /// `aws-sdk-organizations/src/types/_account.rs`; `AccountState` is
 /// `ACTIVE | SUSPENDED | PENDING_CLOSURE | CLOSED`.
 #[tokio::test]
 async fn organizations_sends_state_only_and_generates_suspended_and_closed_accounts() {
-    let (sim, fleet) = start(
-        "accounts=3,regions=1,instances=2,patches=3,suspended=1,closed=2",
-        Config::default(),
-    )
-    .await;
+    let (sim, fleet) =
+        start_generated("accounts=3,regions=1,instances=2,patches=3,suspended=1,closed=2").await;
     assert_eq!(fleet.accounts.len(), 6, "3 active + 1 suspended + 2 closed");
     for a in fleet.accounts.iter().filter(|a| a.status != "ACTIVE") {
         assert!(a.roles.is_empty(), "no role to assume in {}", a.status);
         assert!(a.instances.is_empty());
     }
-    let org =
-        aws_sdk_organizations::Client::new(&sdk(&sim, &management(&fleet), "us-east-1").await);
-    let accounts: Vec<_> = org
-        .list_accounts()
-        .into_paginator()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .unwrap()
+    let org = management_org(&sim, &fleet).await;
+    let accounts: Vec<_> = all_pages!(org.list_accounts())
         .into_iter()
         .flat_map(|p| p.accounts.unwrap_or_default())
         .collect();
@@ -84,13 +62,8 @@ async fn organizations_sends_state_only_and_generates_suspended_and_closed_accou
 /// Organizations list call (empty pages with a token are allowed).
 #[tokio::test]
 async fn the_first_account_page_is_empty_but_carries_a_token() {
-    let (sim, fleet) = start(
-        "accounts=2,regions=1,instances=1,patches=1",
-        Config::default(),
-    )
-    .await;
-    let org =
-        aws_sdk_organizations::Client::new(&sdk(&sim, &management(&fleet), "us-east-1").await);
+    let (sim, fleet) = start_generated("accounts=2,regions=1,instances=1,patches=1").await;
+    let org = management_org(&sim, &fleet).await;
     let first = org.list_accounts().send().await.unwrap();
     assert!(first.accounts().is_empty());
     let token = first.next_token().expect("a token on the empty page");
@@ -103,8 +76,7 @@ async fn the_first_account_page_is_empty_but_carries_a_token() {
     config.leniency.no_empty_org_pages = true;
     config.leniency.org_account_status = true;
     let (sim, fleet) = start("accounts=2,regions=1,instances=1,patches=1", config).await;
-    let org =
-        aws_sdk_organizations::Client::new(&sdk(&sim, &management(&fleet), "us-east-1").await);
+    let org = management_org(&sim, &fleet).await;
     let first = org.list_accounts().send().await.unwrap();
     assert_eq!(first.accounts().len(), 2);
     assert!(first.accounts().iter().all(|a| a.status().is_some()));
@@ -116,11 +88,7 @@ async fn the_first_account_page_is_empty_but_carries_a_token() {
 /// (Organizations user guide, "Delegated administrator for AWS Organizations").
 #[tokio::test]
 async fn the_security_hub_delegated_administrator_may_list_accounts() {
-    let (sim, fleet) = start(
-        "accounts=3,regions=1,instances=1,patches=1",
-        Config::default(),
-    )
-    .await;
+    let (sim, fleet) = start_generated("accounts=3,regions=1,instances=1,patches=1").await;
     let mgmt = management(&fleet);
     let admin = fleet.accounts[1].id.clone();
     let other = fleet.accounts[2].id.clone();
@@ -174,11 +142,8 @@ async fn the_security_hub_delegated_administrator_may_list_accounts() {
 /// stops that percentage of each account's nodes per Region.
 #[tokio::test]
 async fn stopped_nodes_leave_instance_information_but_keep_their_compliance() {
-    let (sim, fleet) = start(
-        "accounts=1,regions=1,instances=20,patches=5,stopped=25",
-        Config::default(),
-    )
-    .await;
+    let (sim, fleet) =
+        start_generated("accounts=1,regions=1,instances=20,patches=5,stopped=25").await;
     let account = &fleet.accounts[0];
     let stopped: Vec<&str> = account
         .instances
@@ -226,66 +191,12 @@ async fn stopped_nodes_leave_instance_information_but_keep_their_compliance() {
     let gone = scanned_stopped[0].to_string();
     fleet2.accounts[0].instances.retain(|i| i.id != gone);
     sim.load_fleet(fleet2).unwrap();
-    let summaries = ssm
-        .list_resource_compliance_summaries()
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .unwrap();
+    let summaries = all_items!(ssm.list_resource_compliance_summaries());
     assert!(
         summaries
             .iter()
             .all(|s| s.resource_id.as_deref() != Some(&gone))
     );
-}
-
-/// The README's recipe: `awsim --generate …` then the AWS CLI (any static key) sees the fleet,
-/// because static credentials belong to the generated management account unless
-/// `--default-account` says otherwise.
-#[tokio::test]
-async fn generated_fleet_is_visible_to_static_credentials() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_awsim"))
-        .args([
-            "--port",
-            "0",
-            "--generate",
-            "accounts=2,regions=1,instances=6,patches=3",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("awsim starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("awsim listening on ")
-        .expect("listening line")
-        .to_string();
-    let conf = sdk_with_key(&url, "AKIAEXAMPLE", "us-east-1");
-    let nodes = aws_sdk_ssm::Client::new(&conf)
-        .describe_instance_information()
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await;
-    let me = aws_sdk_sts::Client::new(&conf)
-        .get_caller_identity()
-        .send()
-        .await;
-    child.kill().ok();
-    child.wait().ok();
-    assert!(!nodes.unwrap().is_empty(), "the generated nodes are listed");
-    let spec: GenerateSpec = "accounts=2,regions=1,instances=6,patches=3"
-        .parse()
-        .unwrap();
-    let fleet = awsim::generate::generate(&spec, chrono::Utc::now());
-    assert_eq!(me.unwrap().account(), Some(management(&fleet).as_str()));
 }
 
 /// Source: the service's InvalidInput message for `Types`, quoted in prowler issue #2519
@@ -294,11 +205,7 @@ async fn generated_fleet_is_visible_to_static_credentials() {
 #[tokio::test]
 async fn a_third_party_patch_type_imports() {
     use aws_sdk_securityhub::types::{AwsSecurityFinding, Resource, Severity, SeverityLabel};
-    let (sim, fleet) = start(
-        "accounts=1,regions=1,instances=1,patches=1",
-        Config::default(),
-    )
-    .await;
+    let (sim, fleet) = start_generated("accounts=1,regions=1,instances=1,patches=1").await;
     let account = fleet.accounts[0].id.clone();
     let hub = aws_sdk_securityhub::Client::new(&sdk(&sim, &account, "us-east-1").await);
     hub.enable_security_hub().send().await.unwrap();

@@ -55,23 +55,15 @@ pub async fn load_base(opts: &AwsOptions) -> Result<SdkConfig, ApiError> {
             .build(),
     );
     let config = loader.load().await;
+    let missing = |kind, what: &str| ApiError::other("-", "-", "configuration", kind, what);
     if config.region().is_none() {
-        return Err(ApiError::other(
-            "-",
-            "-",
-            "configuration",
+        return Err(missing(
             ErrorKind::InvalidInput,
             "no AWS Region configured: pass --region or set AWS_REGION",
         ));
     }
     if config.credentials_provider().is_none() {
-        return Err(ApiError::other(
-            "-",
-            "-",
-            "configuration",
-            ErrorKind::Credentials,
-            "no AWS credentials found",
-        ));
+        return Err(missing(ErrorKind::Credentials, "no AWS credentials found"));
     }
     Ok(config)
 }

@@ -18,6 +18,7 @@ mod paging;
 pub mod quota;
 mod regions;
 pub mod report_read;
+pub mod runtime;
 pub mod scan;
 pub mod settings;
 pub mod sink;

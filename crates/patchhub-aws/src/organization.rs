@@ -5,7 +5,7 @@
 use aws_config::SdkConfig;
 
 use crate::error::ApiError;
-use crate::paging::all_pages;
+use crate::paging::{all_pages, page_of};
 use crate::targets::AccountTarget;
 
 /// An account of the organization that patchhub leaves alone, and why.
@@ -62,10 +62,7 @@ pub(crate) async fn organization_accounts(
                         .send()
                         .await
                         .map_err(|e| err("organizations:ListAccounts", &e, show(&e)))?;
-                    Ok((
-                        page.accounts().to_vec(),
-                        page.next_token().map(str::to_string),
-                    ))
+                    Ok(page_of(page.accounts(), page.next_token()))
                 }
             })
             .await?;
@@ -85,10 +82,7 @@ pub(crate) async fn organization_accounts(
                             .map_err(|e| {
                                 err("organizations:ListAccountsForParent", &e, show(&e))
                             })?;
-                        Ok((
-                            page.accounts().to_vec(),
-                            page.next_token().map(str::to_string),
-                        ))
+                        Ok(page_of(page.accounts(), page.next_token()))
                     }
                 })
                 .await?;
@@ -109,10 +103,7 @@ pub(crate) async fn organization_accounts(
                                     show(&e),
                                 )
                             })?;
-                        Ok((
-                            page.organizational_units().to_vec(),
-                            page.next_token().map(str::to_string),
-                        ))
+                        Ok(page_of(page.organizational_units(), page.next_token()))
                     }
                 })
                 .await?;

@@ -15,6 +15,11 @@ use crate::quota::{Api, Limiter};
 const THROTTLE_RETRIES: u32 = 5;
 const FIRST_PAUSE: Duration = Duration::from_millis(500);
 
+/// A page as [`all_pages`] takes it: its items and the token of the next one.
+pub(crate) fn page_of<T: Clone>(items: &[T], next: Option<&str>) -> (Vec<T>, Option<String>) {
+    (items.to_vec(), next.map(str::to_string))
+}
+
 /// Calls `page(token)` until it returns no next token, collecting the items.
 pub(crate) async fn all_pages<T, F, Fut>(
     limit: Option<(&Limiter, Api)>,

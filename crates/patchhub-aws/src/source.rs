@@ -27,7 +27,7 @@ use patchhub_core::model::{
 use patchhub_core::policy::TagFilter;
 
 use crate::error::ApiError;
-use crate::paging::all_pages;
+use crate::paging::{all_pages, page_of};
 use crate::quota::{Api, Limiter};
 
 /// Where compliance comes from. The SSM implementation is [`SsmSource`]; tests may substitute.
@@ -106,10 +106,7 @@ impl SsmSource {
                         .send()
                         .await
                         .map_err(|e| self.err(Api::DescribeInstanceInformation, &e))?;
-                    Ok((
-                        page.instance_information_list().to_vec(),
-                        page.next_token().map(str::to_string),
-                    ))
+                    Ok(page_of(page.instance_information_list(), page.next_token()))
                 }
             },
         )
@@ -138,9 +135,9 @@ impl SsmSource {
                         .send()
                         .await
                         .map_err(|e| self.err(Api::ListResourceComplianceSummaries, &e))?;
-                    Ok((
-                        page.resource_compliance_summary_items().to_vec(),
-                        page.next_token().map(str::to_string),
+                    Ok(page_of(
+                        page.resource_compliance_summary_items(),
+                        page.next_token(),
                     ))
                 }
             },
@@ -184,10 +181,7 @@ impl SsmSource {
                         .send()
                         .await
                         .map_err(|e| self.err(Api::DescribeInstancePatchStates, &e))?;
-                    Ok((
-                        page.instance_patch_states().to_vec(),
-                        page.next_token().map(str::to_string),
-                    ))
+                    Ok(page_of(page.instance_patch_states(), page.next_token()))
                 }
             },
         )
@@ -493,10 +487,7 @@ impl ComplianceSource for SsmSource {
                     .send()
                     .await
                     .map_err(|e| self.err(Api::DescribeInstancePatches, &e))?;
-                Ok((
-                    page.patches().to_vec(),
-                    page.next_token().map(str::to_string),
-                ))
+                Ok(page_of(page.patches(), page.next_token()))
             },
         );
         let (patches, items) = tokio::try_join!(

@@ -3,12 +3,8 @@
 
 use std::collections::BTreeSet;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::Credentials;
-use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_sdk_securityhub::types::{AwsSecurityFindingFilters, StringFilter, StringFilterComparison};
-use awsim::fleet::{Fleet, STOPPED};
-use awsim::{Awsim, Config, GenerateSpec};
+use awsim::Awsim;
+use awsim::fleet::STOPPED;
 use patchhub_aws::clients::RoleOptions;
 use patchhub_aws::fanout::{AccountSource, FanOut, RunReport, run_sync};
 use patchhub_aws::quota::{QuotaSettings, Rate};
@@ -16,52 +12,8 @@ use patchhub_aws::sync::SyncOptions;
 use patchhub_aws::targets::RegionSelection;
 use patchhub_core::finding::{GENERATOR_PATCH, GENERATOR_ROLLUP, GENERATOR_STALE};
 use patchhub_core::policy::FindingPolicy;
-
-const REGION: &str = "us-east-1";
-
-fn key_for(account: &str) -> String {
-    format!("AKIAREAL{account}")
-}
-
-async fn start(spec: &str) -> (Awsim, Fleet) {
-    let spec: GenerateSpec = spec.parse().expect("spec");
-    let fleet = awsim::generate::generate(&spec, chrono::Utc::now());
-    load(fleet).await
-}
-
-async fn load(fleet: Fleet) -> (Awsim, Fleet) {
-    let mut config = Config::default();
-    for a in &fleet.accounts {
-        config.static_keys.insert(key_for(&a.id), a.id.clone());
-    }
-    let sim = Awsim::start(config).await.expect("awsim starts");
-    sim.load_fleet(fleet.clone()).expect("fleet loads");
-    for a in fleet.accounts.iter().filter(|a| a.status == "ACTIVE") {
-        for r in &a.regions {
-            aws_sdk_securityhub::Client::new(&sdk(&sim, &a.id, r).await)
-                .enable_security_hub()
-                .send()
-                .await
-                .expect("enable hub");
-        }
-    }
-    (sim, fleet)
-}
-
-async fn sdk(sim: &Awsim, account: &str, region: &str) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new(region.to_string()))
-        .endpoint_url(sim.url())
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            key_for(account),
-            "secret",
-            None,
-            None,
-            "realism",
-        )))
-        .load()
-        .await
-}
+use patchhub_testkit::read::{findings, is_active};
+use patchhub_testkit::{REGION, sdk, start_with_hubs as start};
 
 async fn sync(
     sim: &Awsim,
@@ -97,33 +49,11 @@ fn opts() -> SyncOptions {
 
 /// Active finding ids of one generator, with the node id each is about.
 async fn active(sim: &Awsim, account: &str, generator: &str) -> BTreeSet<(String, String)> {
-    let client = aws_sdk_securityhub::Client::new(&sdk(sim, account, REGION).await);
-    let filters = AwsSecurityFindingFilters::builder()
-        .generator_id(
-            StringFilter::builder()
-                .value(generator)
-                .comparison(StringFilterComparison::Equals)
-                .build(),
-        )
-        .record_state(
-            StringFilter::builder()
-                .value("ACTIVE")
-                .comparison(StringFilterComparison::Equals)
-                .build(),
-        )
-        .build();
-    let mut out = BTreeSet::new();
-    let mut token = None;
-    loop {
-        let page = client
-            .get_findings()
-            .filters(filters.clone())
-            .max_results(100)
-            .set_next_token(token)
-            .send()
-            .await
-            .expect("GetFindings");
-        for f in page.findings() {
+    findings(sim, account, REGION)
+        .await
+        .iter()
+        .filter(|f| f.generator_id() == Some(generator) && is_active(f))
+        .map(|f| {
             let node = f
                 .resources()
                 .first()
@@ -131,13 +61,9 @@ async fn active(sim: &Awsim, account: &str, generator: &str) -> BTreeSet<(String
                 .and_then(|id| id.rsplit('/').next())
                 .unwrap_or_default()
                 .to_string();
-            out.insert((f.id().unwrap_or_default().to_string(), node));
-        }
-        token = page.next_token().map(str::to_string);
-        if token.is_none() {
-            return out;
-        }
-    }
+            (f.id().unwrap_or_default().to_string(), node)
+        })
+        .collect()
 }
 
 /// Source: the doc comment of `Account::status` in aws-sdk-organizations (Status retired on

@@ -148,6 +148,19 @@ fn both() -> AccountSource {
     )
 }
 
+/// One sync over `everywhere` that must succeed in every account and Region.
+async fn sync_all(base: &SdkConfig, everywhere: &FanOut, policy: &FindingPolicy) {
+    let sync = patchhub_aws::fanout::run_sync(
+        base,
+        everywhere,
+        &patchhub_aws::sync::SyncOptions::new(policy.clone()),
+        None,
+    )
+    .await
+    .unwrap();
+    assert!(sync.is_ok(), "{sync:#?}");
+}
+
 /// The figures a security lead reads, as one comparable line each.
 fn figures(r: &Report) -> Vec<String> {
     let mut out = vec![format!("{:?}", r.totals)];
@@ -196,15 +209,7 @@ fn awsim_fleet_figures_from_security_hub_ssm_and_the_administrator_view() {
         let base = sdk(&url, A, EU).await;
         let policy = FindingPolicy::default();
         let everywhere = fan(both(), Some("PatchhubRole"), &[EU, US]);
-        let sync = patchhub_aws::fanout::run_sync(
-            &base,
-            &everywhere,
-            &patchhub_aws::sync::SyncOptions::new(policy.clone()),
-            None,
-        )
-        .await
-        .unwrap();
-        assert!(sync.is_ok(), "{sync:#?}");
+        sync_all(&base, &everywhere, &policy).await;
 
         let now = Utc::now();
         let report_of = |c: Collected, source| {
@@ -336,16 +341,12 @@ fn awsim_fleet_figures_from_security_hub_ssm_and_the_administrator_view() {
             .send()
             .await
             .unwrap();
+        // The administrator's own view: its account, the aggregation Region.
+        let admin_view = fan(AccountSource::Caller, None, &[EU]);
         let admin = report_of(
-            collect(
-                &base,
-                &fan(AccountSource::Caller, None, &[EU]),
-                ReadSource::SecurityHub,
-                &policy,
-                now,
-            )
-            .await
-            .unwrap(),
+            collect(&base, &admin_view, ReadSource::SecurityHub, &policy, now)
+                .await
+                .unwrap(),
             ReportSource::SecurityHub,
         );
         assert_eq!(
@@ -374,27 +375,13 @@ fn awsim_fleet_figures_from_security_hub_ssm_and_the_administrator_view() {
                 .await
                 .unwrap();
         }
-        let again = patchhub_aws::fanout::run_sync(
-            &base,
-            &everywhere,
-            &patchhub_aws::sync::SyncOptions::new(policy.clone()),
-            None,
-        )
-        .await
-        .unwrap();
-        assert!(again.is_ok(), "{again:#?}");
+        sync_all(&base, &everywhere, &policy).await;
         let later = Utc::now();
         let after = report::build(
-            &collect(
-                &base,
-                &fan(AccountSource::Caller, None, &[EU]),
-                ReadSource::SecurityHub,
-                &policy,
-                later,
-            )
-            .await
-            .unwrap()
-            .findings,
+            &collect(&base, &admin_view, ReadSource::SecurityHub, &policy, later)
+                .await
+                .unwrap()
+                .findings,
             &ReportOptions::new(later, ReportSource::SecurityHub),
         );
         assert_eq!(after.totals.resolved_recently, Some(1));

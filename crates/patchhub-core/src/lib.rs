@@ -106,7 +106,7 @@ pub mod model;
 pub mod policy;
 pub mod reconcile;
 pub mod report;
-mod text;
+pub mod text;
 
 pub use finding::{
     ComplianceStatus, Finding, FindingKind, FindingSeverity, GENERATOR_PATCH, GENERATOR_PREFIX,

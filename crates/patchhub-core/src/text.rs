@@ -84,18 +84,17 @@ pub(crate) fn human(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
+/// The first `show` items joined with `, `, and how many items are left out.
+pub fn join_shown(items: &[String], show: usize) -> (String, usize) {
+    let shown = items.iter().take(show).cloned().collect::<Vec<_>>();
+    (shown.join(", "), items.len() - shown.len())
+}
+
 /// Joins up to `show` items and says how many more there are.
 pub(crate) fn list_some(items: &[String], show: usize) -> String {
-    let shown = items
-        .iter()
-        .take(show)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(", ");
-    if items.len() > show {
-        format!("{shown} and {} more", items.len() - show)
-    } else {
-        shown
+    match join_shown(items, show) {
+        (shown, 0) => shown,
+        (shown, more) => format!("{shown} and {more} more"),
     }
 }
 

@@ -188,12 +188,13 @@ pub fn classify(payload: &Value, account: &str, region: &str) -> Result<Request,
                     payload,
                 ));
             };
-            let instance_id =
-                node_id(key, raw, account, region).map_err(|p| invalid(p, payload))?;
-            Ok(Request::Node {
-                instance_id,
-                trigger: Trigger::MaintenanceWindow,
-            })
+            node_request(
+                Trigger::MaintenanceWindow,
+                (key, raw),
+                payload,
+                account,
+                region,
+            )
         }
     }
 }
@@ -210,6 +211,21 @@ fn is_node_key(k: &str) -> bool {
 }
 
 /// A validated node id from a payload value: a bare id or a node ARN of this account and Region.
+/// The single-node request for the node `raw` (read from the payload's `key`).
+fn node_request(
+    trigger: Trigger,
+    (key, raw): (&str, &str),
+    payload: &Value,
+    account: &str,
+    region: &str,
+) -> Result<Request, LambdaError> {
+    let instance_id = node_id(key, raw, account, region).map_err(|p| invalid(p, payload))?;
+    Ok(Request::Node {
+        instance_id,
+        trigger,
+    })
+}
+
 fn node_id(key: &str, raw: &str, account: &str, region: &str) -> Result<String, String> {
     let v = raw.trim();
     if v.is_empty() {
@@ -335,12 +351,13 @@ fn eventbridge(
                     payload,
                 ));
             };
-            let instance_id =
-                node_id(key, raw, account, region).map_err(|p| invalid(p, payload))?;
-            Ok(Request::Node {
-                instance_id,
-                trigger: Trigger::ComplianceChange,
-            })
+            node_request(
+                Trigger::ComplianceChange,
+                (key, raw),
+                payload,
+                account,
+                region,
+            )
         }
         _ => Err(invalid(
             format_args!(

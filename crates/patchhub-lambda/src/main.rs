@@ -5,14 +5,8 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     patchhub_lambda::logging::init();
-    // Worker threads with deep stacks: the SDK's finding deserializer recurses deeply in debug
-    // builds (32 MB is address space, not memory, until touched). Everything runs on a worker,
-    // not on the main thread, for the same reason.
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .thread_stack_size(32 << 20)
-        .enable_all()
-        .build()
-    {
+    // Everything runs on a deep-stacked worker, not on the main thread.
+    let runtime = match patchhub_aws::runtime::build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("bootstrap: cannot start the async runtime: {e}");

@@ -130,11 +130,9 @@ async fn other_compliance_types_are_acknowledged_without_aws_calls() {
     .expect("acknowledged");
     assert_eq!(out["ok"], true);
     assert_eq!(out["mode"], "ignored");
-    assert!(
-        out["note"]
-            .as_str()
-            .unwrap()
-            .contains("`Association` is not Patch")
+    assert_mentions(
+        out["note"].as_str().unwrap(),
+        &["`Association` is not Patch"],
     );
     assert_eq!(sim.stats().total_calls(), 0);
     assert!(findings(&sim, &acct, REGION).await.is_empty());

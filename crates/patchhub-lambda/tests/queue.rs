@@ -4,11 +4,10 @@
 
 mod support;
 
-use awsim::Config;
 use patchhub_core::finding::{GENERATOR_PATCH, GENERATOR_ROLLUP};
 use patchhub_lambda::error::ErrorType;
 use serde_json::{Value, json};
-use support::{call, fixture, function, sqs_batch};
+use support::{call, first_account, fixture, sqs_batch};
 
 const SPEC: &str = "accounts=1,regions=1,instances=16,patches=20,seed=7";
 
@@ -28,14 +27,8 @@ fn failures(out: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn a_batch_syncs_its_nodes_with_one_read_back_and_reports_only_bad_records() {
-    let (sim, fleet) = patchhub_testkit::start(
-        "accounts=1,regions=1,instances=40,patches=20,seed=7",
-        Config::default(),
-    )
-    .await;
-    let acct = fleet.accounts[0].id.clone();
-    patchhub_testkit::enable_hub(&sim, &acct, patchhub_testkit::REGION).await;
-    let f = function(&sim, &acct, 2).await;
+    let (sim, fleet, acct, f) =
+        first_account("accounts=1,regions=1,instances=40,patches=20,seed=7", true).await;
     let nodes = support::missing_nodes(&fleet, 1);
     assert!(
         nodes.len() >= 4,
@@ -103,10 +96,7 @@ async fn a_batch_syncs_its_nodes_with_one_read_back_and_reports_only_bad_records
 
 #[tokio::test]
 async fn a_node_ssm_cannot_read_fails_its_own_records_only() {
-    let (sim, fleet) = patchhub_testkit::start(SPEC, Config::default()).await;
-    let acct = fleet.accounts[0].id.clone();
-    patchhub_testkit::enable_hub(&sim, &acct, patchhub_testkit::REGION).await;
-    let f = function(&sim, &acct, 2).await;
+    let (sim, fleet, acct, f) = first_account(SPEC, true).await;
     let good = support::missing_nodes(&fleet, 1)[0].clone();
     let unknown = "i-0fffffffffffffff0";
     let a = fixture("compliance-change-non-compliant.json", &acct, &good);
@@ -127,10 +117,8 @@ async fn a_node_ssm_cannot_read_fails_its_own_records_only() {
 
 #[tokio::test]
 async fn a_batch_that_fails_whole_is_a_failed_invocation_of_its_type() {
-    let (sim, fleet) = patchhub_testkit::start(SPEC, Config::default()).await;
-    let acct = fleet.accounts[0].id.clone();
     // Security Hub is off: nothing can be written, every record fails.
-    let f = function(&sim, &acct, 2).await;
+    let (_sim, fleet, acct, f) = first_account(SPEC, false).await;
     let nodes = support::missing_nodes(&fleet, 2);
     let a = fixture("compliance-change-non-compliant.json", &acct, &nodes[0]);
     let b = fixture("compliance-change-non-compliant.json", &acct, &nodes[1]);
@@ -147,10 +135,7 @@ async fn a_batch_that_fails_whole_is_a_failed_invocation_of_its_type() {
 
 #[tokio::test]
 async fn a_sweep_in_the_queue_answers_every_record() {
-    let (sim, fleet) = patchhub_testkit::start(SPEC, Config::default()).await;
-    let acct = fleet.accounts[0].id.clone();
-    patchhub_testkit::enable_hub(&sim, &acct, patchhub_testkit::REGION).await;
-    let f = function(&sim, &acct, 2).await;
+    let (sim, fleet, acct, f) = first_account(SPEC, true).await;
     let node = support::missing_nodes(&fleet, 1)[0].clone();
     let change = fixture("compliance-change-non-compliant.json", &acct, &node);
     let sweep = fixture("scheduled-event.json", &acct, "-");

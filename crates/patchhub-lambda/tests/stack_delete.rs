@@ -7,9 +7,9 @@ mod support;
 
 use awsim::Config;
 use patchhub_lambda::error::ErrorType;
-use patchhub_testkit::REGION;
+use patchhub_testkit::{REGION, assert_mentions};
 use serde_json::Value;
-use support::{ResponseUrl, call, cfn_request, fixture, function};
+use support::{ResponseUrl, call, cfn_request, first_account, fixture, function};
 
 const SPEC: &str = "accounts=2,regions=1,instances=12,patches=20,seed=21";
 
@@ -29,6 +29,13 @@ fn answer(url: &ResponseUrl) -> (String, Value) {
         path,
         serde_json::from_str(&body).expect("the answer is JSON"),
     )
+}
+
+/// The one answer says SUCCESS and its `Reason` mentions `reason`.
+fn assert_success_saying(url: &ResponseUrl, reason: &str) {
+    let (_, body) = answer(url);
+    assert_eq!(body["Status"], "SUCCESS", "{body}");
+    assert_mentions(body["Reason"].as_str().unwrap(), &[reason]);
 }
 
 #[tokio::test]
@@ -87,23 +94,15 @@ async fn deleting_the_stack_archives_the_accounts_findings_and_answers_success()
     assert_eq!(body["Status"], "SUCCESS", "{body}");
     assert_eq!(body["RequestId"], "5d478078-13e9-baf0-464a-7ef285ecc786");
     assert_eq!(body["LogicalResourceId"], "ArchiveFindingsOnDelete");
-    assert!(
-        body["StackId"]
-            .as_str()
-            .unwrap()
-            .contains(":stack/patchhub/")
-    );
+    assert_mentions(body["StackId"].as_str().unwrap(), &[":stack/patchhub/"]);
     assert_eq!(
         body["PhysicalResourceId"],
         format!("patchhub-findings-{a}-{REGION}")
     );
     assert_eq!(body["Data"]["Archived"].as_u64(), Some(before_a as u64));
-    assert!(
-        body["Reason"]
-            .as_str()
-            .unwrap()
-            .contains(&format!("archived {before_a} patchhub findings")),
-        "{body}"
+    assert_mentions(
+        body["Reason"].as_str().unwrap(),
+        &[&format!("archived {before_a} patchhub findings")],
     );
 
     // A retried Delete (Lambda retries failed asynchronous invocations) finds nothing left and
@@ -113,22 +112,12 @@ async fn deleting_the_stack_archives_the_accounts_findings_and_answers_success()
         .await
         .expect("answered");
     assert!(out.get("archived").is_none(), "{out}");
-    let (_, body) = answer(&again);
-    assert_eq!(body["Status"], "SUCCESS");
-    assert!(
-        body["Reason"]
-            .as_str()
-            .unwrap()
-            .contains("no active patchhub finding")
-    );
+    assert_success_saying(&again, "no active patchhub finding");
 }
 
 #[tokio::test]
 async fn create_and_update_only_answer() {
-    let (sim, fleet) = patchhub_testkit::start(SPEC, Config::default()).await;
-    let acct = fleet.accounts[0].id.clone();
-    patchhub_testkit::enable_hub(&sim, &acct, patchhub_testkit::REGION).await;
-    let f = function(&sim, &acct, 2).await;
+    let (sim, _, acct, f) = first_account(SPEC, true).await;
     sim.reset_stats();
     for kind in ["Create", "Update"] {
         let url = ResponseUrl::start(0).await;
@@ -150,10 +139,7 @@ async fn create_and_update_only_answer() {
 
 #[tokio::test]
 async fn archive_off_leaves_the_findings() {
-    let (sim, fleet) = patchhub_testkit::start(SPEC, Config::default()).await;
-    let acct = fleet.accounts[0].id.clone();
-    patchhub_testkit::enable_hub(&sim, &acct, patchhub_testkit::REGION).await;
-    let f = function(&sim, &acct, 2).await;
+    let (sim, _, acct, f) = first_account(SPEC, true).await;
     call(&f, fixture("sweep-action.json", &acct, "-"))
         .await
         .expect("sweep");
@@ -170,40 +156,23 @@ async fn archive_off_leaves_the_findings() {
         ),
         before
     );
-    let (_, body) = answer(&url);
-    assert_eq!(body["Status"], "SUCCESS");
-    assert!(
-        body["Reason"]
-            .as_str()
-            .unwrap()
-            .contains("left as they are")
-    );
+    assert_success_saying(&url, "left as they are");
 }
 
 #[tokio::test]
 async fn without_security_hub_the_delete_still_succeeds() {
-    let (sim, fleet) = patchhub_testkit::start(SPEC, Config::default()).await;
-    let acct = fleet.accounts[0].id.clone();
-    let f = function(&sim, &acct, 2).await;
+    let (_sim, _, acct, f) = first_account(SPEC, false).await;
     let url = ResponseUrl::start(0).await;
     let out = call(&f, cfn_request("Delete", &acct, &url.url(), "true"))
         .await
         .expect("answered");
     assert_eq!(out["ok"], true);
-    let (_, body) = answer(&url);
-    assert_eq!(body["Status"], "SUCCESS");
-    assert!(
-        body["Reason"].as_str().unwrap().contains("not enabled"),
-        "{body}"
-    );
+    assert_success_saying(&url, "not enabled");
 }
 
 #[tokio::test]
 async fn the_answer_is_retried_and_an_undeliverable_one_fails_the_invocation() {
-    let (sim, fleet) = patchhub_testkit::start(SPEC, Config::default()).await;
-    let acct = fleet.accounts[0].id.clone();
-    patchhub_testkit::enable_hub(&sim, &acct, patchhub_testkit::REGION).await;
-    let f = function(&sim, &acct, 2).await;
+    let (_sim, _, acct, f) = first_account(SPEC, true).await;
 
     // Two 500s, then 200: the third attempt lands.
     let flaky = ResponseUrl::start(2).await;
@@ -220,11 +189,7 @@ async fn the_answer_is_retried_and_an_undeliverable_one_fails_the_invocation() {
         .await
         .unwrap_err();
     assert_eq!(e.error_type, ErrorType::ServiceError);
-    assert!(
-        e.message.contains("cannot answer CloudFormation"),
-        "{}",
-        e.message
-    );
+    assert_mentions(&e.message, &["cannot answer CloudFormation"]);
 
     // An unknown request type is answered FAILED (CloudFormation then fails the operation).
     let url = ResponseUrl::start(0).await;

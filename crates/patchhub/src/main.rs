@@ -49,12 +49,7 @@ fn init_tracing(verbose: u8, quiet: bool) {
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     init_tracing(cli.verbose, cli.quiet);
-    // The SDK's finding deserializer needs deep stacks in debug builds; 32 MB of address space costs nothing until touched.
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .thread_stack_size(32 << 20)
-        .enable_all()
-        .build()
-    {
+    let runtime = match patchhub_aws::runtime::build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("patchhub: cannot start the async runtime: {e}");

@@ -214,11 +214,7 @@ async fn disable_region(ctx: Arc<DisableCtx>, view: AdminView) -> usize {
                             );
                         }
                     }
-                    Err(e) => {
-                        for id in chunk {
-                            log.error(id, &region, Step::DisassociateMember, &e);
-                        }
-                    }
+                    Err(e) => log.errors(chunk, &region, Step::DisassociateMember, &e),
                 }
             }
         }
@@ -241,11 +237,7 @@ async fn disable_region(ctx: Arc<DisableCtx>, view: AdminView) -> usize {
     // Member records go (organization members went with the designation).
     if view.hub == HubState::Enabled && view.error.is_none() {
         match admin.members(false).await {
-            Err(e) => {
-                for id in &in_scope {
-                    log.error(id, &region, Step::DeleteMember, &e);
-                }
-            }
+            Err(e) => log.errors(&in_scope, &region, Step::DeleteMember, &e),
             Ok(now) => {
                 remaining = now.values().filter(|s| associated(s)).count();
                 let (present, gone): (Vec<String>, Vec<String>) = in_scope
@@ -291,11 +283,7 @@ async fn disable_region(ctx: Arc<DisableCtx>, view: AdminView) -> usize {
                                 }
                             }
                         }
-                        Err(e) => {
-                            for id in chunk {
-                                log.error(id, &region, Step::DeleteMember, &e);
-                            }
-                        }
+                        Err(e) => log.errors(chunk, &region, Step::DeleteMember, &e),
                     }
                 }
             }

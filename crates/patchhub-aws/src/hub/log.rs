@@ -111,6 +111,19 @@ impl Log {
         )
     }
 
+    /// [`Log::error`] for each of `accounts`, which one call covered.
+    pub(super) fn errors<'a>(
+        &self,
+        accounts: impl IntoIterator<Item = &'a String>,
+        region: &str,
+        step: Step,
+        e: &ApiError,
+    ) {
+        for account in accounts {
+            self.error(account, region, step, e);
+        }
+    }
+
     /// Logs an AWS error: a Region not enabled for the account is skipped, anything else fails
     /// with a resume hint.
     pub(super) fn error(&self, account: &str, region: &str, step: Step, e: &ApiError) -> Blocked {

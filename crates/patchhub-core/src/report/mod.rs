@@ -61,6 +61,11 @@ struct Node<'a> {
 }
 
 impl Node<'_> {
+    /// Account, Region and node id: which node this is.
+    fn key(&self) -> (&str, &str, &str) {
+        (&self.account, &self.region, &self.node_id)
+    }
+
     fn platform(&self) -> String {
         [&self.platform_name, &self.platform_type]
             .into_iter()
@@ -241,9 +246,14 @@ fn per_group<'n>(
         groups.entry(key(n)).or_default().push(n);
     }
     groups.into_iter().map(move |(k, ns)| {
-        let others = ns.iter().map(|n| other(n)).collect::<BTreeSet<_>>().len();
+        let others = distinct(ns.iter().map(|n| other(n)));
         (k.to_string(), others, compliance(ns))
     })
+}
+
+/// How many different values `items` holds.
+fn distinct<T: Ord>(items: impl IntoIterator<Item = T>) -> usize {
+    items.into_iter().collect::<BTreeSet<_>>().len()
 }
 
 /// Compliance of a group of nodes.
@@ -329,21 +339,9 @@ pub fn build(findings: &[Finding], opts: &ReportOptions) -> Report {
             SeverityRow {
                 severity: s,
                 open_findings: of.len(),
-                nodes: of
-                    .iter()
-                    .map(|(n, _)| (&n.account, &n.region, &n.node_id))
-                    .collect::<BTreeSet<_>>()
-                    .len(),
-                patches: of
-                    .iter()
-                    .filter_map(|(_, f)| f.patch_id())
-                    .collect::<BTreeSet<_>>()
-                    .len(),
-                cves: of
-                    .iter()
-                    .flat_map(|(_, f)| cves_of(f))
-                    .collect::<BTreeSet<_>>()
-                    .len(),
+                nodes: distinct(of.iter().map(|(n, _)| n.key())),
+                patches: distinct(of.iter().filter_map(|(_, f)| f.patch_id())),
+                cves: distinct(of.iter().flat_map(|(_, f)| cves_of(f))),
             }
         })
         .collect();
@@ -362,10 +360,6 @@ pub fn build(findings: &[Finding], opts: &ReportOptions) -> Report {
     let mut top_patches: Vec<PatchRow> = by_patch
         .iter()
         .map(|(id, list)| {
-            let node_set: BTreeSet<_> = list
-                .iter()
-                .map(|(n, _)| (&n.account, &n.region, &n.node_id))
-                .collect();
             let failed = list
                 .iter()
                 .filter(|(_, f)| field(f, fields::PATCH_STATE) == Some("FAILED"))
@@ -385,12 +379,8 @@ pub fn build(findings: &[Finding], opts: &ReportOptions) -> Report {
                     .map(|(_, f)| label(f))
                     .max()
                     .unwrap_or(SeverityLabel::Informational),
-                nodes: node_set.len(),
-                accounts: list
-                    .iter()
-                    .map(|(n, _)| &n.account)
-                    .collect::<BTreeSet<_>>()
-                    .len(),
+                nodes: distinct(list.iter().map(|(n, _)| n.key())),
+                accounts: distinct(list.iter().map(|(n, _)| &n.account)),
                 missing: list.len() - failed,
                 failed,
                 cves: list
@@ -430,8 +420,7 @@ pub fn build(findings: &[Finding], opts: &ReportOptions) -> Report {
                 first: first_observed(f),
             });
             acc.severity = acc.severity.max(label(f));
-            acc.nodes
-                .insert((n.account.as_str(), n.region.as_str(), n.node_id.as_str()));
+            acc.nodes.insert(n.key());
             acc.accounts.insert(n.account.as_str());
             if let Some(p) = f.patch_id() {
                 acc.patches.insert(p);

@@ -178,6 +178,26 @@ pub async fn function(
         .expect("cold start")
 }
 
+/// awsim started with `spec`, its first account, Security Hub enabled there when `hub`, and
+/// the function acting as that account (two attempts per call).
+pub async fn first_account(
+    spec: &str,
+    hub: bool,
+) -> (
+    awsim::Awsim,
+    awsim::Fleet,
+    String,
+    patchhub_lambda::function::Function,
+) {
+    let (sim, fleet) = patchhub_testkit::start(spec, awsim::Config::default()).await;
+    let acct = fleet.accounts[0].id.clone();
+    if hub {
+        patchhub_testkit::enable_hub(&sim, &acct, REGION).await;
+    }
+    let f = function(&sim, &acct, 2).await;
+    (sim, fleet, acct, f)
+}
+
 /// Calls the handler as Lambda would.
 pub async fn call(
     f: &patchhub_lambda::function::Function,

@@ -187,12 +187,15 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<(), Failure> {
         per_account_concurrency: 4,
         quotas: QuotaSettings::default(),
     };
-    let opts = SyncOptions::new(FindingPolicy::default());
-    say(
+    let sync = DemoSync {
+        base: &base,
+        fan,
+        opts: SyncOptions::new(FindingPolicy::default()),
         quiet,
-        "3. patchhub sync --organization --role-name PatchhubRole (first sync)",
-    );
-    let first = sync(&base, &fan, &opts).await?;
+    };
+    let first = sync
+        .run("3. patchhub sync --organization --role-name PatchhubRole (first sync)")
+        .await?;
     print_report(&first, quiet);
 
     // 4. Patch a quarter of the non-compliant nodes, then the next scan.
@@ -209,18 +212,14 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<(), Failure> {
     .await?;
     scan(&targets, &fleet, Operation::Scan, |_| true).await?;
 
-    say(
-        quiet,
-        "5. patchhub sync again: fixed patches are resolved, the rest is left alone",
-    );
-    let second = sync(&base, &fan, &opts).await?;
+    let second = sync
+        .run("5. patchhub sync again: fixed patches are resolved, the rest is left alone")
+        .await?;
     print_report(&second, quiet);
 
-    say(
-        quiet,
-        "6. patchhub sync once more: nothing changed, nothing is imported",
-    );
-    let third = sync(&base, &fan, &opts).await?;
+    let third = sync
+        .run("6. patchhub sync once more: nothing changed, nothing is imported")
+        .await?;
     let t = third.total();
     say(
         quiet,
@@ -296,10 +295,22 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<(), Failure> {
     Ok(())
 }
 
-async fn sync(base: &SdkConfig, fan: &FanOut, opts: &SyncOptions) -> Result<RunReport, Failure> {
-    run_sync(base, fan, opts, None)
-        .await
-        .map_err(|e| Failure::partial(e.to_string()))
+/// The demo's organization-wide sync, as `patchhub sync --organization` runs it.
+struct DemoSync<'a> {
+    base: &'a SdkConfig,
+    fan: FanOut,
+    opts: SyncOptions,
+    quiet: bool,
+}
+
+impl DemoSync<'_> {
+    /// Says `step`, then syncs.
+    async fn run(&self, step: &str) -> Result<RunReport, Failure> {
+        say(self.quiet, step);
+        run_sync(self.base, &self.fan, &self.opts, None)
+            .await
+            .map_err(|e| Failure::partial(e.to_string()))
+    }
 }
 
 fn print_report(report: &RunReport, quiet: bool) {

@@ -117,6 +117,11 @@ const SEVERITY_LEGEND: [(&str, &str); 5] = [
 
 const CHART_WIDTH: f64 = 960.0;
 
+/// The largest of `values`, at least 1: what a full-length bar stands for.
+fn scale(values: impl Iterator<Item = usize>) -> f64 {
+    values.max().unwrap_or(0).max(1) as f64
+}
+
 /// Per account: the compliant share of scanned nodes, the rest split by worst severity.
 fn account_chart(r: &Report) -> Chart {
     let (label_w, bar_x, bar_w, row_h, bar_h, top) = (150.0, 160.0, 560.0, 30.0, 20.0, 8.0);
@@ -239,13 +244,7 @@ fn account_chart(r: &Report) -> Chart {
 /// Open patch findings per severity, with their nodes.
 fn severity_chart(r: &Report) -> Chart {
     let (label_w, bar_x, bar_w, row_h, bar_h, top) = (120.0, 130.0, 560.0, 30.0, 20.0, 8.0);
-    let max = r
-        .severities
-        .iter()
-        .map(|s| s.open_findings)
-        .max()
-        .unwrap_or(0)
-        .max(1) as f64;
+    let max = scale(r.severities.iter().map(|s| s.open_findings));
     let mut c = Chart {
         id: "chart-severity",
         title: "Open patch findings by severity".into(),
@@ -293,13 +292,7 @@ fn severity_chart(r: &Report) -> Chart {
 fn age_chart(r: &Report) -> Chart {
     let (left, plot_w, top, plot_h) = (60.0, 860.0, 28.0, 220.0);
     let base = top + plot_h;
-    let max = r
-        .age_buckets
-        .iter()
-        .map(|b| b.findings)
-        .max()
-        .unwrap_or(0)
-        .max(1) as f64;
+    let max = scale(r.age_buckets.iter().map(|b| b.findings));
     let slot = plot_w / r.age_buckets.len().max(1) as f64;
     let bar_w = (slot * 0.6).min(120.0);
     let mut c = Chart {

@@ -7,8 +7,6 @@
 //! has one column per place (the terminal's compact layout, say, next to the CSV's documented
 //! one).
 
-use std::fmt::Write as _;
-
 use chrono::{DateTime, Utc};
 use patchhub_core::finding::SeverityLabel;
 use patchhub_core::report::ReportSource;
@@ -355,14 +353,8 @@ pub(crate) fn cut(s: &str, max: usize) -> String {
 
 /// `a, b +3`.
 pub(crate) fn some_of(items: &[String], show: usize) -> String {
-    let mut s = items
-        .iter()
-        .take(show)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(", ");
-    if items.len() > show {
-        let _ = write!(s, " +{}", items.len() - show);
+    match patchhub_core::text::join_shown(items, show) {
+        (shown, 0) => shown,
+        (shown, more) => format!("{shown} +{more}"),
     }
-    s
 }

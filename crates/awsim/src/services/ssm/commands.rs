@@ -128,17 +128,12 @@ pub(crate) fn send(
 ) -> Result<Value, AwsError> {
     let mut v = Violations::default();
     let document = input.str("DocumentName")?;
-    match document {
-        None => v.null("documentName"),
-        Some(d) => v.pattern(
-            "documentName",
-            d,
-            (3..=128).contains(&d.len())
-                && d.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "_-.:/".contains(c)),
-            r"^[a-zA-Z0-9_\-.:/]{3,128}$",
-        ),
-    }
+    v.required("documentName", document, |v, path, d| {
+        let ok = (3..=128).contains(&d.len())
+            && d.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-.:/".contains(c));
+        v.pattern(path, d, ok, r"^[a-zA-Z0-9_\-.:/]{3,128}$")
+    });
     let ids = input.strings("InstanceIds")?;
     if let Some(ids) = &ids {
         v.list_length("instanceIds", ids, 0, 50);
@@ -152,23 +147,11 @@ pub(crate) fn send(
     let targets = input.objects("Targets")?;
     let mut target_specs = Vec::new();
     if let Some(ts) = &targets {
-        v.length(
-            "targets",
-            &format!("[{} targets]", ts.len()),
-            ts.len(),
-            0,
-            5,
-        );
+        v.count("targets", ts.len(), 0, 5);
         for (i, t) in ts.iter().enumerate() {
             let key = t.str("Key")?.unwrap_or_default();
             let values = t.strings("Values")?.unwrap_or_default();
-            v.length(
-                &format!("targets.{}.member.key", i + 1),
-                key,
-                key.len(),
-                1,
-                163,
-            );
+            v.text_length(&format!("targets.{}.member.key", i + 1), key, 1, 163);
             v.list_length(&format!("targets.{}.member.values", i + 1), &values, 0, 50);
             target_specs.push((key, values));
         }
@@ -193,7 +176,7 @@ pub(crate) fn send(
     }
     let comment = input.str("Comment")?;
     if let Some(c) = comment {
-        v.length("comment", c, c.len(), 0, 100);
+        v.text_length("comment", c, 0, 100);
     }
     let concurrency = input.str("MaxConcurrency")?;
     if let Some(c) = concurrency {
@@ -456,7 +439,7 @@ const LIST_OP: &str = "ListCommands";
 type CommandTest<'a> = Box<dyn Fn(&CommandRecord) -> bool + 'a>;
 
 fn command_id_check(v: &mut Violations, path: &str, id: &str) {
-    v.length(path, id, id.len(), 36, 36);
+    v.text_length(path, id, 36, 36);
 }
 
 pub(crate) fn list(ssm: &SsmRegion, input: Input<'_>) -> Result<Value, AwsError> {
@@ -473,13 +456,7 @@ pub(crate) fn list(ssm: &SsmRegion, input: Input<'_>) -> Result<Value, AwsError>
     let filters = input.objects("Filters")?;
     let mut parsed = Vec::new();
     if let Some(fs) = &filters {
-        v.length(
-            "filters",
-            &format!("[{} filters]", fs.len()),
-            fs.len(),
-            1,
-            5,
-        );
+        v.count("filters", fs.len(), 1, 5);
         for (i, f) in fs.iter().enumerate() {
             let n = i + 1;
             let key = f.str("key")?;
@@ -500,7 +477,7 @@ pub(crate) fn list(ssm: &SsmRegion, input: Input<'_>) -> Result<Value, AwsError>
             }
             match value {
                 None => v.null(&format!("filters.{n}.member.value")),
-                Some(val) => v.length(&format!("filters.{n}.member.value"), val, val.len(), 1, 128),
+                Some(val) => v.text_length(&format!("filters.{n}.member.value"), val, 1, 128),
             }
             parsed.push((key.unwrap_or_default(), value.unwrap_or_default()));
         }
@@ -573,18 +550,14 @@ pub(crate) fn list(ssm: &SsmRegion, input: Input<'_>) -> Result<Value, AwsError>
 pub(crate) fn get_invocation(ssm: &SsmRegion, input: Input<'_>) -> Result<Value, AwsError> {
     let mut v = Violations::default();
     let command_id = input.str("CommandId")?;
-    match command_id {
-        None => v.null("commandId"),
-        Some(c) => command_id_check(&mut v, "commandId", c),
-    }
+    v.required("commandId", command_id, command_id_check);
     let instance_id = input.str("InstanceId")?;
-    match instance_id {
-        None => v.null("instanceId"),
-        Some(i) => v.pattern("instanceId", i, valid_instance_id(i), INSTANCE_ID_PATTERN),
-    }
+    v.required("instanceId", instance_id, |v, path, i| {
+        v.pattern(path, i, valid_instance_id(i), INSTANCE_ID_PATTERN)
+    });
     let plugin = input.str("PluginName")?;
     if let Some(p) = plugin {
-        v.length("pluginName", p, p.len(), 4, usize::MAX);
+        v.text_length("pluginName", p, 4, usize::MAX);
     }
     v.finish()?;
     let (command_id, instance_id) = (

@@ -306,7 +306,7 @@ fn parse_filters(
         let values = f.strings("Values")?;
         let ty = f.str("Type")?;
         if let Some(k) = key {
-            v.length(&format!("filters.{n}.member.key"), k, k.len(), 1, 200);
+            v.text_length(&format!("filters.{n}.member.key"), k, 1, 200);
         }
         if let Some(vals) = &values {
             v.list_length(&format!("filters.{n}.member.values"), vals, 1, 20);
@@ -387,26 +387,14 @@ pub(crate) fn list_items(ssm: &SsmRegion, input: Input<'_>) -> Result<Value, Aws
     if let Some(ids) = &ids {
         v.list_length("resourceIds", ids, 1, usize::MAX);
         for (i, id) in ids.iter().enumerate() {
-            v.length(
-                &format!("resourceIds.{}.member", i + 1),
-                id,
-                id.len(),
-                1,
-                100,
-            );
+            v.text_length(&format!("resourceIds.{}.member", i + 1), id, 1, 100);
         }
     }
     let types = input.strings("ResourceTypes")?;
     if let Some(types) = &types {
         v.list_length("resourceTypes", types, 1, usize::MAX);
         for (i, t) in types.iter().enumerate() {
-            v.length(
-                &format!("resourceTypes.{}.member", i + 1),
-                t,
-                t.len(),
-                1,
-                50,
-            );
+            v.text_length(&format!("resourceTypes.{}.member", i + 1), t, 1, 50);
         }
     }
     let max = input.max_results(&mut v, 1, 50)?;
@@ -616,20 +604,18 @@ pub(crate) fn put_items(
 ) -> Result<Value, AwsError> {
     let mut v = Violations::default();
     let resource_id = input.str("ResourceId")?;
-    match resource_id {
-        None => v.null("resourceId"),
-        Some(r) => v.length("resourceId", r, r.len(), 1, 100),
-    }
+    v.required("resourceId", resource_id, |v, path, r| {
+        v.text_length(path, r, 1, 100)
+    });
     let resource_type = input.str("ResourceType")?;
-    match resource_type {
-        None => v.null("resourceType"),
-        Some(r) => v.length("resourceType", r, r.len(), 1, 50),
-    }
+    v.required("resourceType", resource_type, |v, path, r| {
+        v.text_length(path, r, 1, 50)
+    });
     let compliance_type = input.str("ComplianceType")?;
     match compliance_type {
         None => v.null("complianceType"),
         Some(t) => {
-            v.length("complianceType", t, t.len(), 1, 100);
+            v.text_length("complianceType", t, 1, 100);
             v.pattern(
                 "complianceType",
                 t,
@@ -650,10 +636,10 @@ pub(crate) fn put_items(
                 v.null("executionSummary.executionTime");
             }
             if let Some(id) = id {
-                v.length("executionSummary.executionId", id, id.len(), 0, 100);
+                v.text_length("executionSummary.executionId", id, 0, 100);
             }
             if let Some(k) = kind {
-                v.length("executionSummary.executionType", k, k.len(), 0, 50);
+                v.text_length("executionSummary.executionType", k, 0, 50);
             }
             execution = time.map(|time| Execution {
                 time,
@@ -667,13 +653,7 @@ pub(crate) fn put_items(
     match &raw_items {
         None => v.null("items"),
         Some(list) => {
-            v.length(
-                "items",
-                &format!("[{} items]", list.len()),
-                list.len(),
-                0,
-                10_000,
-            );
+            v.count("items", list.len(), 0, 10_000);
             for (i, it) in list.iter().enumerate() {
                 let n = i + 1;
                 let severity = it.str("Severity")?;
@@ -691,23 +671,11 @@ pub(crate) fn put_items(
                         &["COMPLIANT", "NON_COMPLIANT"],
                     ),
                 }
-                v.length(
-                    &format!("items.{n}.member.title"),
-                    title,
-                    title.len(),
-                    0,
-                    500,
-                );
+                v.text_length(&format!("items.{n}.member.title"), title, 0, 500);
                 let details = it.string_map("Details")?.unwrap_or_default();
                 for (k, val) in &details {
-                    v.length(&format!("items.{n}.member.details"), k, k.len(), 1, 64);
-                    v.length(
-                        &format!("items.{n}.member.details"),
-                        val,
-                        val.len(),
-                        0,
-                        4096,
-                    );
+                    v.text_length(&format!("items.{n}.member.details"), k, 1, 64);
+                    v.text_length(&format!("items.{n}.member.details"), val, 0, 4096);
                 }
                 items.push((
                     it.str("Id")?,
@@ -727,7 +695,7 @@ pub(crate) fn put_items(
     }
     let hash = input.str("ItemContentHash")?;
     if let Some(h) = hash {
-        v.length("itemContentHash", h, h.len(), 0, 256);
+        v.text_length("itemContentHash", h, 0, 256);
     }
     let upload = input.str("UploadType")?;
     if let Some(u) = upload {

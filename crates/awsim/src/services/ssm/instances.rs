@@ -232,6 +232,40 @@ impl InfoFilter {
     }
 }
 
+/// The key and values of each filter of a list (`path`, with its key and values members
+/// named as the model names them), checked: the key by `check_key`, one to 100 values.
+fn key_values(
+    list: &[Input<'_>],
+    v: &mut Violations,
+    (path, key_name, values_name): (&str, &str, &str),
+    check_key: impl Fn(&mut Violations, &str, &str),
+) -> Result<Vec<(String, Vec<String>)>, AwsError> {
+    let mut out = Vec::new();
+    for (i, f) in list.iter().enumerate() {
+        let member = format!("{path}.{}.member", i + 1);
+        let key = f.str(key_name)?;
+        let values = f.strings(values_name)?;
+        let key_path = format!("{member}.{}", lower_first(key_name));
+        v.required(&key_path, key, &check_key);
+        let values_path = format!("{member}.{}", lower_first(values_name));
+        v.required(&values_path, values.as_deref(), |v, path, vals| {
+            v.list_length(path, vals, 1, 100)
+        });
+        if let (Some(k), Some(vals)) = (key, values) {
+            out.push((k.to_string(), vals.iter().map(|s| s.to_string()).collect()));
+        }
+    }
+    Ok(out)
+}
+
+/// `Values` -> `values` (`valueSet` stays): a member's name as AWS's messages print it.
+fn lower_first(name: &str) -> String {
+    let mut c = name.chars();
+    c.next()
+        .map(|f| f.to_ascii_lowercase().to_string() + c.as_str())
+        .unwrap_or_default()
+}
+
 const INFO_OP: &str = "DescribeInstanceInformation";
 
 pub(crate) fn describe_information(
@@ -242,60 +276,22 @@ pub(crate) fn describe_information(
 ) -> Result<Value, AwsError> {
     let mut v = Violations::default();
     let max = input.max_results(&mut v, 5, 50)?;
-    let mut raw: Vec<(String, Vec<String>)> = Vec::new();
     let filters = input.objects("Filters")?.unwrap_or_default();
-    for (i, f) in filters.iter().enumerate() {
-        let n = i + 1;
-        let key = f.str("Key")?;
-        let values = f.strings("Values")?;
-        match key {
-            None => v.null(&format!("filters.{n}.member.key")),
-            Some(k) => v.length(
-                &format!("filters.{n}.member.key"),
-                k,
-                k.len(),
-                1,
-                usize::MAX,
-            ),
-        }
-        match &values {
-            None => v.null(&format!("filters.{n}.member.values")),
-            Some(vals) => v.list_length(&format!("filters.{n}.member.values"), vals, 1, 100),
-        }
-        if let (Some(k), Some(vals)) = (key, values) {
-            raw.push((k.to_string(), vals.iter().map(|s| s.to_string()).collect()));
-        }
-    }
+    let mut raw = key_values(
+        &filters,
+        &mut v,
+        ("filters", "Key", "Values"),
+        |v, path, k| v.text_length(path, k, 1, usize::MAX),
+    )?;
     let legacy = input
         .objects("InstanceInformationFilterList")?
         .unwrap_or_default();
-    for (i, f) in legacy.iter().enumerate() {
-        let n = i + 1;
-        let key = f.str("key")?;
-        let values = f.strings("valueSet")?;
-        match key {
-            None => v.null(&format!("instanceInformationFilterList.{n}.member.key")),
-            Some(k) => v.one_of(
-                &format!("instanceInformationFilterList.{n}.member.key"),
-                k,
-                &LEGACY_KEYS,
-            ),
-        }
-        match &values {
-            None => v.null(&format!(
-                "instanceInformationFilterList.{n}.member.valueSet"
-            )),
-            Some(vals) => v.list_length(
-                &format!("instanceInformationFilterList.{n}.member.valueSet"),
-                vals,
-                1,
-                100,
-            ),
-        }
-        if let (Some(k), Some(vals)) = (key, values) {
-            raw.push((k.to_string(), vals.iter().map(|s| s.to_string()).collect()));
-        }
-    }
+    raw.extend(key_values(
+        &legacy,
+        &mut v,
+        ("instanceInformationFilterList", "key", "valueSet"),
+        |v, path, k| v.one_of(path, k, &LEGACY_KEYS),
+    )?);
     v.finish()?;
     let cursor = wire::cursor(INFO_OP, input.str("NextToken")?)?;
     if !filters.is_empty() && !legacy.is_empty() {
@@ -417,10 +413,9 @@ const STATES_OP: &str = "DescribeInstancePatchStates";
 pub(crate) fn describe_patch_states(ssm: &SsmRegion, input: Input<'_>) -> Result<Value, AwsError> {
     let mut v = Violations::default();
     let ids = input.strings("InstanceIds")?;
-    match &ids {
-        None => v.null("instanceIds"),
-        Some(ids) => validate_ids(&mut v, "instanceIds", ids, 50),
-    }
+    v.required("instanceIds", ids.as_deref(), |v, path, ids| {
+        validate_ids(v, path, ids, 50)
+    });
     let max = input.max_results(&mut v, 10, 100)?;
     v.finish()?;
     let cursor = wire::cursor(STATES_OP, input.str("NextToken")?)?;
@@ -487,23 +482,16 @@ enum PatchKey {
 pub(crate) fn describe_patches(ssm: &SsmRegion, input: Input<'_>) -> Result<Value, AwsError> {
     let mut v = Violations::default();
     let id = input.str("InstanceId")?;
-    match id {
-        None => v.null("instanceId"),
-        Some(id) => v.pattern("instanceId", id, valid_instance_id(id), INSTANCE_ID_PATTERN),
-    }
+    v.required("instanceId", id, |v, path, id| {
+        v.pattern(path, id, valid_instance_id(id), INSTANCE_ID_PATTERN)
+    });
     let filters = input.objects("Filters")?.unwrap_or_default();
-    v.length(
-        "filters",
-        &format!("[{} filters]", filters.len()),
-        filters.len(),
-        0,
-        5,
-    );
+    v.count("filters", filters.len(), 0, 5);
     let mut raw = Vec::new();
     for (i, f) in filters.iter().enumerate() {
         let key = f.str("Key")?;
         if let Some(k) = key {
-            v.length(&format!("filters.{}.member.key", i + 1), k, k.len(), 1, 128);
+            v.text_length(&format!("filters.{}.member.key", i + 1), k, 1, 128);
         }
         raw.push((key, f.strings("Values")?));
     }

@@ -36,24 +36,41 @@ impl<'a> Input<'a> {
         self.obj.get(name).filter(|v| !v.is_null())
     }
 
+    /// The member `name` as `read` takes it, or a serialization error saying what it must be.
+    fn typed<T>(
+        &self,
+        name: &str,
+        expected: &str,
+        read: impl FnOnce(&'a Value) -> Option<T>,
+    ) -> Result<Option<T>, AwsError> {
+        self.get(name)
+            .map(|v| read(v).ok_or_else(|| serialization(name, expected)))
+            .transpose()
+    }
+
+    /// The list `name`, each item as `read` takes it.
+    fn each<T>(
+        &self,
+        name: &str,
+        expected: &str,
+        read: impl Fn(&'a Value) -> Option<T>,
+    ) -> Result<Option<Vec<T>>, AwsError> {
+        self.list(name)?
+            .map(|items| {
+                items
+                    .iter()
+                    .map(|v| read(v).ok_or_else(|| serialization(name, expected)))
+                    .collect()
+            })
+            .transpose()
+    }
+
     pub(crate) fn str(&self, name: &str) -> Result<Option<&'a str>, AwsError> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(v) => v
-                .as_str()
-                .map(Some)
-                .ok_or_else(|| serialization(name, "a string")),
-        }
+        self.typed(name, "a string", Value::as_str)
     }
 
     pub(crate) fn int(&self, name: &str) -> Result<Option<i64>, AwsError> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(v) => v
-                .as_i64()
-                .map(Some)
-                .ok_or_else(|| serialization(name, "an integer")),
-        }
+        self.typed(name, "an integer", Value::as_i64)
     }
 
     /// `MaxResults`, its range (`min..=max`, the operation's bounds) checked into `v`.
@@ -71,54 +88,25 @@ impl<'a> Input<'a> {
     }
 
     pub(crate) fn list(&self, name: &str) -> Result<Option<&'a Vec<Value>>, AwsError> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(v) => v
-                .as_array()
-                .map(Some)
-                .ok_or_else(|| serialization(name, "a list")),
-        }
+        self.typed(name, "a list", Value::as_array)
     }
 
     pub(crate) fn object(&self, name: &str) -> Result<Option<Input<'a>>, AwsError> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(v) => v
-                .as_object()
-                .map(|obj| Some(Input { obj }))
-                .ok_or_else(|| serialization(name, "a structure")),
-        }
+        self.typed(name, "a structure", |v| {
+            v.as_object().map(|obj| Input { obj })
+        })
     }
 
     /// A list of strings.
     pub(crate) fn strings(&self, name: &str) -> Result<Option<Vec<&'a str>>, AwsError> {
-        match self.list(name)? {
-            None => Ok(None),
-            Some(items) => items
-                .iter()
-                .map(|v| {
-                    v.as_str()
-                        .ok_or_else(|| serialization(name, "a list of strings"))
-                })
-                .collect::<Result<Vec<_>, _>>()
-                .map(Some),
-        }
+        self.each(name, "a list of strings", Value::as_str)
     }
 
     /// A list of structures.
     pub(crate) fn objects(&self, name: &str) -> Result<Option<Vec<Input<'a>>>, AwsError> {
-        match self.list(name)? {
-            None => Ok(None),
-            Some(items) => items
-                .iter()
-                .map(|v| {
-                    v.as_object()
-                        .map(|obj| Input { obj })
-                        .ok_or_else(|| serialization(name, "a list of structures"))
-                })
-                .collect::<Result<Vec<_>, _>>()
-                .map(Some),
-        }
+        self.each(name, "a list of structures", |v| {
+            v.as_object().map(|obj| Input { obj })
+        })
     }
 
     /// A map of string to string.
@@ -126,22 +114,7 @@ impl<'a> Input<'a> {
         &self,
         name: &str,
     ) -> Result<Option<Vec<(&'a str, &'a str)>>, AwsError> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(v) => {
-                let obj = v
-                    .as_object()
-                    .ok_or_else(|| serialization(name, "a map of strings"))?;
-                obj.iter()
-                    .map(|(k, v)| {
-                        v.as_str()
-                            .map(|s| (k.as_str(), s))
-                            .ok_or_else(|| serialization(name, "a map of strings"))
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-                    .map(Some)
-            }
-        }
+        self.map_of(name, "a map of strings", Value::as_str)
     }
 
     /// A map of string to list of strings (SendCommand `Parameters`).
@@ -149,39 +122,35 @@ impl<'a> Input<'a> {
         &self,
         name: &str,
     ) -> Result<Option<StringListMap<'a>>, AwsError> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(v) => {
-                let bad = || serialization(name, "a map of string lists");
-                let obj = v.as_object().ok_or_else(bad)?;
+        self.map_of(name, "a map of string lists", |v| {
+            v.as_array()?.iter().map(Value::as_str).collect()
+        })
+    }
+
+    /// The map `name`, each value as `read` takes it.
+    fn map_of<T>(
+        &self,
+        name: &str,
+        expected: &str,
+        read: impl Fn(&'a Value) -> Option<T>,
+    ) -> Result<Option<Vec<(&'a str, T)>>, AwsError> {
+        let bad = || serialization(name, expected);
+        self.typed(name, expected, Value::as_object)?
+            .map(|obj| {
                 obj.iter()
-                    .map(|(k, v)| {
-                        let list = v.as_array().ok_or_else(bad)?;
-                        let strs = list
-                            .iter()
-                            .map(|s| s.as_str().ok_or_else(bad))
-                            .collect::<Result<Vec<_>, _>>()?;
-                        Ok((k.as_str(), strs))
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-                    .map(Some)
-            }
-        }
+                    .map(|(k, v)| read(v).map(|t| (k.as_str(), t)).ok_or_else(bad))
+                    .collect()
+            })
+            .transpose()
     }
 
     /// An awsJson timestamp: epoch seconds as a JSON number (fractions allowed).
     pub(crate) fn timestamp(&self, name: &str) -> Result<Option<DateTime<Utc>>, AwsError> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(v) => {
-                let secs = v
-                    .as_f64()
-                    .ok_or_else(|| serialization(name, "a timestamp (epoch seconds)"))?;
-                from_epoch(secs)
-                    .map(Some)
-                    .ok_or_else(|| serialization(name, "a timestamp within range"))
-            }
-        }
+        self.typed(name, "a timestamp (epoch seconds)", Value::as_f64)?
+            .map(|secs| {
+                from_epoch(secs).ok_or_else(|| serialization(name, "a timestamp within range"))
+            })
+            .transpose()
     }
 }
 
@@ -220,38 +189,61 @@ impl Violations {
         self.push("null", path, "Member must not be null");
     }
 
+    /// A required member: absent is a violation, present is checked by `check` (with its path).
+    pub(crate) fn required<T>(
+        &mut self,
+        path: &str,
+        value: Option<T>,
+        check: impl FnOnce(&mut Self, &str, T),
+    ) {
+        match value {
+            None => self.null(path),
+            Some(x) => check(self, path, x),
+        }
+    }
+
     /// An integer outside `min..=max`.
     pub(crate) fn range(&mut self, path: &str, value: i64, min: i64, max: i64) {
-        if value < min {
-            self.push(
-                &format!("'{value}'"),
-                path,
-                &format!("Member must have value greater than or equal to {min}"),
-            );
-        } else if value > max {
-            self.push(
-                &format!("'{value}'"),
-                path,
-                &format!("Member must have value less than or equal to {max}"),
-            );
-        }
+        self.bounds(path, &value.to_string(), "value", value, min, max);
     }
 
     /// A string or list whose length is outside `min..=max`; `shown` is how AWS prints it.
     pub(crate) fn length(&mut self, path: &str, shown: &str, len: usize, min: usize, max: usize) {
-        if len < min {
-            self.push(
-                &format!("'{shown}'"),
-                path,
-                &format!("Member must have length greater than or equal to {min}"),
-            );
-        } else if len > max {
-            self.push(
-                &format!("'{shown}'"),
-                path,
-                &format!("Member must have length less than or equal to {max}"),
-            );
-        }
+        self.bounds(path, shown, "length", len, min, max);
+    }
+
+    /// `n` (a value or a length, `what`) outside `min..=max`.
+    fn bounds<T: PartialOrd + std::fmt::Display>(
+        &mut self,
+        path: &str,
+        shown: &str,
+        what: &str,
+        n: T,
+        min: T,
+        max: T,
+    ) {
+        let limit = if n < min {
+            format!("greater than or equal to {min}")
+        } else if n > max {
+            format!("less than or equal to {max}")
+        } else {
+            return;
+        };
+        self.push(
+            &format!("'{shown}'"),
+            path,
+            &format!("Member must have {what} {limit}"),
+        );
+    }
+
+    /// A string whose length is outside `min..=max`, shown as it is.
+    pub(crate) fn text_length(&mut self, path: &str, value: &str, min: usize, max: usize) {
+        self.length(path, value, value.len(), min, max);
+    }
+
+    /// A list of `len` structures outside `min..=max`, shown as AWS shows it (`[3 filters]`).
+    pub(crate) fn count(&mut self, path: &str, len: usize, min: usize, max: usize) {
+        self.length(path, &format!("[{len} {path}]"), len, min, max);
     }
 
     /// A string list's length.
