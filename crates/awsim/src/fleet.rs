@@ -13,7 +13,8 @@
 //!   "accounts": [{
 //!     "id": "111111111111", "name": "prod", "email": "prod@example.com", "status": "ACTIVE",
 //!     "parent": "ou-abcd-11111111",
-//!     "roles": [{"name": "PatchhubRole", "external_id": null}],
+//!     "roles": [{"name": "PatchhubRole", "external_id": null,
+//!                "trusted_accounts": ["111111111111"], "max_session_seconds": 3600}],
 //!     "regions": ["us-east-1", "eu-west-1"], "disabled_regions": ["ap-east-1"],
 //!     "instances": [{
 //!       "id": "i-0123456789abcdef0", "region": "us-east-1",
@@ -85,13 +86,33 @@ pub struct OuSpec {
 }
 
 /// An IAM role that `AssumeRole` may assume in an account.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RoleSpec {
     /// Role name (the part after `role/`).
     pub name: String,
     /// If set, `AssumeRole` must pass this `ExternalId`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
+    /// The accounts the role's trust policy names as principals. Empty: the organization's
+    /// management account, or awsim's default account in a fleet without an organization
+    /// (see `services::sts::trust`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trusted_accounts: Vec<String>,
+    /// The role's maximum session duration in seconds (IAM's `MaxSessionDuration`, 3600 to
+    /// 43200). `None`: IAM's default, one hour.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_session_seconds: Option<u32>,
+}
+
+impl RoleSpec {
+    /// A role named `name` with IAM's defaults: no external id, trusted by the default
+    /// principal, one hour of maximum session duration.
+    pub fn named(name: &str) -> Self {
+        RoleSpec {
+            name: name.to_string(),
+            ..RoleSpec::default()
+        }
+    }
 }
 
 /// One AWS account.
@@ -297,6 +318,16 @@ impl Fleet {
             }
             if !seen_accounts.insert(&a.id) {
                 return bad(format!("account `{}` appears twice", a.id));
+            }
+            for r in &a.roles {
+                if let Some(max) = r.max_session_seconds
+                    && !(3600..=43_200).contains(&max)
+                {
+                    return bad(format!(
+                        "account `{}` role `{}`: max_session_seconds must be 3600 to 43200 (IAM's MaxSessionDuration)",
+                        a.id, r.name
+                    ));
+                }
             }
             let mut seen = std::collections::HashSet::new();
             for i in &a.instances {

@@ -36,6 +36,9 @@ pub struct GenerateSpec {
     /// Percent of nodes whose EC2 instance is stopped: absent from
     /// `DescribeInstanceInformation`, compliance data kept.
     pub stopped: u32,
+    /// Percent of nodes carrying tags EC2 allows and Security Hub refuses
+    /// ([`crate::hostile_tags`]); 10 unless `hostile_tags=N` says otherwise.
+    pub hostile_tags: u32,
 }
 
 impl FromStr for GenerateSpec {
@@ -51,6 +54,7 @@ impl FromStr for GenerateSpec {
             suspended: 0,
             closed: 0,
             stopped: 0,
+            hostile_tags: crate::hostile_tags::DEFAULT_PERCENT,
         };
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (k, v) = part.split_once('=').ok_or_else(|| {
@@ -67,15 +71,14 @@ impl FromStr for GenerateSpec {
                 "seed" => spec.seed = n,
                 "suspended" => spec.suspended = n as usize,
                 "closed" => spec.closed = n as usize,
-                "stopped" if n <= 100 => spec.stopped = n as u32,
-                "stopped" => {
-                    return Err(format!(
-                        "generate spec `stopped={n}`: a percentage, 0 to 100"
-                    ));
+                "stopped" | "hostile_tags" if n > 100 => {
+                    return Err(format!("generate spec `{k}={n}`: a percentage, 0 to 100"));
                 }
+                "stopped" => spec.stopped = n as u32,
+                "hostile_tags" => spec.hostile_tags = n as u32,
                 other => {
                     return Err(format!(
-                        "unknown generate key `{other}`: use accounts, regions, instances, patches, suspended, closed, stopped, seed"
+                        "unknown generate key `{other}`: use accounts, regions, instances, patches, suspended, closed, stopped, hostile_tags, seed"
                     ));
                 }
             }
@@ -558,15 +561,11 @@ pub fn generate(spec: &GenerateSpec, now: DateTime<Utc>) -> Fleet {
         } else {
             Some(workloads.id.clone())
         };
-        let mut roles = vec![RoleSpec {
-            name: PATCHHUB_ROLE.to_string(),
-            external_id: None,
-        }];
+        // Both trust the management account only (the fleet's default trust), as the
+        // organization's stack sets deploy them.
+        let mut roles = vec![RoleSpec::named(PATCHHUB_ROLE)];
         if a > 0 {
-            roles.push(RoleSpec {
-                name: "OrganizationAccountAccessRole".to_string(),
-                external_id: None,
-            });
+            roles.push(RoleSpec::named("OrganizationAccountAccessRole"));
         }
         let regions: Vec<String> = REGIONS[..spec.regions.min(REGIONS.len())]
             .iter()
@@ -620,6 +619,7 @@ pub fn generate(spec: &GenerateSpec, now: DateTime<Utc>) -> Fleet {
     if spec.stopped > 0 {
         stop_some(&mut accounts, spec);
     }
+    crate::hostile_tags::add(&mut accounts, spec.hostile_tags, spec.seed);
     Fleet {
         organization: Some(OrgSpec {
             id: org_id,

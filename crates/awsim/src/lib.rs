@@ -24,6 +24,7 @@ pub mod control;
 pub mod faults;
 pub mod fleet;
 pub mod generate;
+pub mod hostile_tags;
 pub mod identity;
 pub mod protocol;
 pub mod quota;

@@ -120,11 +120,7 @@ impl World {
         let partition = partition_of(&scope.region);
         let (account, arn, user_id) = if let Some(s) = self.sessions.get(&scope.access_key) {
             if s.expires <= now {
-                return Err(AwsError::new(
-                    403,
-                    "ExpiredTokenException",
-                    "The security token included in the request is expired",
-                ));
+                return Err(expired_token(&scope.service));
             }
             (s.account.clone(), s.arn.clone(), s.user_id.clone())
         } else if scope.access_key.starts_with("ASIA") {
@@ -157,5 +153,18 @@ impl World {
             user_id,
             access_key: scope.access_key.clone(),
         })
+    }
+}
+
+/// The answer to a request signed with an expired session. The JSON services answer
+/// `ExpiredTokenException` with HTTP 400 (observed on SSM, DynamoDB and other JSON services:
+/// salesforce/multicloudj pull request #608; the STS model codes the exception as 400, see
+/// aws/aws-sdk-java-v2 issue #1649); STS's query protocol answers `ExpiredToken` with 403 (same
+/// issue).
+pub(crate) fn expired_token(service: &str) -> AwsError {
+    let message = "The security token included in the request is expired";
+    match service {
+        "sts" => AwsError::new(403, "ExpiredToken", message),
+        _ => AwsError::new(400, "ExpiredTokenException", message),
     }
 }

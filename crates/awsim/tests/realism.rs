@@ -199,32 +199,48 @@ async fn stopped_nodes_leave_instance_information_but_keep_their_compliance() {
     );
 }
 
+/// A minimal finding of `account`'s default product in us-east-1, as a third party writes it.
+fn third_party_finding(
+    account: &str,
+    id: &str,
+    types: &str,
+) -> aws_sdk_securityhub::types::builders::AwsSecurityFindingBuilder {
+    use aws_sdk_securityhub::types::{AwsSecurityFinding, Severity, SeverityLabel};
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    AwsSecurityFinding::builder()
+        .schema_version("2018-10-08")
+        .id(id)
+        .product_arn(format!(
+            "arn:aws:securityhub:us-east-1:{account}:product/{account}/default"
+        ))
+        .generator_id("blog-sample")
+        .aws_account_id(account)
+        .types(types)
+        .created_at(&now)
+        .updated_at(&now)
+        .severity(Severity::builder().label(SeverityLabel::High).build())
+        .title("Missing patch")
+        .description("A patch is missing")
+}
+
+/// An account of a one-account generated fleet, with Security Hub on, and its client.
+async fn hub_of(spec: &str) -> (awsim::Awsim, Fleet, String, aws_sdk_securityhub::Client) {
+    let (sim, fleet) = start_generated(spec).await;
+    let account = fleet.accounts[0].id.clone();
+    let hub = aws_sdk_securityhub::Client::new(&sdk(&sim, &account, "us-east-1").await);
+    hub.enable_security_hub().send().await.unwrap();
+    (sim, fleet, account, hub)
+}
+
 /// Source: the service's InvalidInput message for `Types`, quoted in prowler issue #2519
 /// ("should match pattern ^([^/]+)(/[^/]+){0,2}$"), and the 2020 Patch Manager blog sample that
 /// sends `Types: ["PATCH"]`: a type outside the documented namespaces lands; four parts do not.
 #[tokio::test]
 async fn a_third_party_patch_type_imports() {
-    use aws_sdk_securityhub::types::{AwsSecurityFinding, Resource, Severity, SeverityLabel};
-    let (sim, fleet) = start_generated("accounts=1,regions=1,instances=1,patches=1").await;
-    let account = fleet.accounts[0].id.clone();
-    let hub = aws_sdk_securityhub::Client::new(&sdk(&sim, &account, "us-east-1").await);
-    hub.enable_security_hub().send().await.unwrap();
-    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    use aws_sdk_securityhub::types::Resource;
+    let (_sim, _, account, hub) = hub_of("accounts=1,regions=1,instances=1,patches=1").await;
     let finding = |id: &str, types: &str| {
-        AwsSecurityFinding::builder()
-            .schema_version("2018-10-08")
-            .id(id)
-            .product_arn(format!(
-                "arn:aws:securityhub:us-east-1:{account}:product/{account}/default"
-            ))
-            .generator_id("blog-sample")
-            .aws_account_id(&account)
-            .types(types)
-            .created_at(&now)
-            .updated_at(&now)
-            .severity(Severity::builder().label(SeverityLabel::High).build())
-            .title("Missing patch")
-            .description("A patch is missing")
+        third_party_finding(&account, id, types)
             .resources(Resource::builder().r#type("Other").id("i-01234567").build())
             .build()
     };
@@ -238,4 +254,83 @@ async fn a_third_party_patch_type_imports() {
     assert_eq!(out.success_count(), Some(1));
     assert_eq!(out.failed_findings().len(), 1);
     assert_eq!(out.failed_findings()[0].id(), Some("four-parts"));
+}
+
+/// Sources: EC2 user guide, "Tag restrictions" ("Although EC2 allows for any character in its
+/// tags, other AWS services are more restrictive"); Security Hub user guide, "Tagging Security Hub
+/// resources" (keys and values: "letters, numbers, spaces, or the following symbols: _ . : / = +
+/// - @"); the model's `NonEmptyString` (`.*\S.*`) for map values. Generated fleets carry such
+/// tags by default, and a finding that copies them as they are fails (per finding,
+/// `InvalidInput`) while the same finding without them lands.
+#[tokio::test]
+async fn generated_fleets_carry_tags_security_hub_refuses() {
+    use aws_sdk_securityhub::types::Resource;
+    use awsim::hostile_tags::REFUSED_BY_SECURITY_HUB;
+    let spec = "accounts=1,regions=1,instances=40,patches=1";
+    let (_sim, fleet, account, hub) = hub_of(spec).await;
+    let hostile = |f: &Fleet| -> Vec<awsim::fleet::InstanceSpec> {
+        f.accounts
+            .iter()
+            .flat_map(|a| a.instances.iter())
+            .filter(|i| {
+                REFUSED_BY_SECURITY_HUB
+                    .iter()
+                    .any(|(k, v)| i.tags.get(*k).map(String::as_str) == Some(*v))
+            })
+            .cloned()
+            .collect()
+    };
+    let tagged = hostile(&fleet);
+    assert!(
+        !tagged.is_empty(),
+        "some generated nodes carry refused tags"
+    );
+    // `hostile_tags=0` turns them off and leaves the rest of the fleet as it was.
+    let off = patchhub_testkit::generate(&format!("{spec},hostile_tags=0"));
+    assert!(hostile(&off).is_empty());
+    let ids = |f: &Fleet| -> Vec<String> {
+        f.accounts[0]
+            .instances
+            .iter()
+            .map(|i| i.id.clone())
+            .collect()
+    };
+    assert_eq!(ids(&off), ids(&fleet));
+
+    let mut batch = Vec::new();
+    for (i, (k, v)) in REFUSED_BY_SECURITY_HUB.iter().enumerate() {
+        let resource = Resource::builder()
+            .r#type("AwsEc2Instance")
+            .id("i-01234567")
+            .tags(*k, *v)
+            .build();
+        batch.push(
+            third_party_finding(&account, &format!("tag-{i}"), "PATCH")
+                .resources(resource)
+                .build(),
+        );
+    }
+    let clean = Resource::builder()
+        .r#type("AwsEc2Instance")
+        .id("i-01234567")
+        .tags("Owner", "R_D _ops_")
+        .build();
+    batch.push(
+        third_party_finding(&account, "clean", "PATCH")
+            .resources(clean)
+            .build(),
+    );
+    let out = hub
+        .batch_import_findings()
+        .set_findings(Some(batch))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.success_count(), Some(1), "{:?}", out.failed_findings());
+    assert_eq!(out.failed_findings().len(), REFUSED_BY_SECURITY_HUB.len());
+    for f in out.failed_findings() {
+        assert_eq!(f.error_code(), Some("InvalidInput"));
+        let message = f.error_message().unwrap_or_default();
+        assert!(message.contains("Resources[0].Tags"), "{message}");
+    }
 }

@@ -200,7 +200,7 @@ fn compliance(status: ComplianceStatus) -> Compliance {
 fn each_schema_violation_fails_only_its_finding() {
     run(async {
         let (_sim, client) = enabled().await;
-        let (input, access) = ("InvalidInput", "InvalidAccess");
+        let input = "InvalidInput";
         let case = |id: &str, change: Change, expected: &'static str| {
             (id.to_string(), change(finding(id, "i-1")).build(), expected)
         };
@@ -286,26 +286,6 @@ fn each_schema_violation_fails_only_its_finding() {
                 |f| f.product_fields("k", "v".repeat(2049)),
                 input,
             ),
-            case(
-                "other-account",
-                |f| f.aws_account_id("210987654321"),
-                access,
-            ),
-            case(
-                "other-product",
-                |f| f.product_arn(product_arn("210987654321", REGION)),
-                access,
-            ),
-            case(
-                "other-region-product",
-                |f| f.product_arn(product_arn(ACCOUNT, "eu-west-1")),
-                access,
-            ),
-            case(
-                "partner-product",
-                |f| f.product_arn("arn:aws:securityhub:us-east-1::product/prowler/prowler"),
-                access,
-            ),
         ];
         let n = cases.len();
         let mut batch: Vec<AwsSecurityFinding> = cases.iter().map(|(_, f, _)| f.clone()).collect();
@@ -321,6 +301,54 @@ fn each_schema_violation_fails_only_its_finding() {
             );
         }
         assert_eq!(seen(&client).await, set(&["valid"]));
+    });
+}
+
+/// Source: AWS Support, quoted in prowler issue #867: a finding whose `AwsAccountId` is not the
+/// caller's makes `BatchImportFindings` answer `AccessDeniedException` for the whole call
+/// ("User: … is not authorized to perform: securityhub:BatchImportFindings on resource: …");
+/// prowler issues #711 and #872 show the same answer for a product ARN the caller may not
+/// import to. Nothing in the call lands, the valid findings with it included.
+#[test]
+fn a_foreign_finding_refuses_the_whole_call() {
+    run(async {
+        let (sim, client) = enabled().await;
+        let foreign: Vec<(&str, Change)> = vec![
+            ("other-account", |f| f.aws_account_id("210987654321")),
+            ("other-product", |f| {
+                f.product_arn(product_arn("210987654321", REGION))
+            }),
+            ("other-region-product", |f| {
+                f.product_arn(product_arn(ACCOUNT, "eu-west-1"))
+            }),
+            ("partner-product", |f| {
+                f.product_arn("arn:aws:securityhub:us-east-1::product/prowler/prowler")
+            }),
+        ];
+        for (id, change) in foreign {
+            let batch = vec![
+                finding("valid-1", "i-1").build(),
+                change(finding(id, "i-2")).build(),
+                finding("valid-2", "i-3").build(),
+            ];
+            let err = batch_import(&client, batch)
+                .send()
+                .await
+                .expect_err("the whole call is refused");
+            assert_eq!(common::code(&err), "AccessDeniedException", "{id}");
+            assert_eq!(
+                err.raw_response().map(|r| r.status().as_u16()),
+                Some(403),
+                "{id}"
+            );
+            assert!(
+                common::message(&err).contains("securityhub:BatchImportFindings"),
+                "{id}: {}",
+                common::message(&err)
+            );
+        }
+        assert!(seen(&client).await.is_empty(), "nothing landed");
+        assert_eq!(sim.stats().ingestion_events(), 0);
     });
 }
 
@@ -819,9 +847,10 @@ fn accounts_and_regions_are_isolated() {
                 .aws_account_id(a)
                 .build(),
         ];
-        let (ok, _, list) = import(&client_b, forged).await;
-        assert_eq!(ok, 0);
-        assert!(list.iter().all(|(_, c)| c == "InvalidAccess"), "{list:?}");
+        for f in forged {
+            let refused_call = batch_import(&client_b, vec![f]).send().await;
+            assert_eq!(common::refused(refused_call), "AccessDeniedException");
+        }
         assert_eq!(seen(&client_a).await.len(), 1);
 
         // Region: the same account in another Region has its own hub.

@@ -99,6 +99,8 @@ impl RunReport {
             t.resolved += s.resolved;
             t.reopened += s.reopened;
             t.held_back += s.held_back;
+            t.tags_rewritten += s.tags_rewritten;
+            t.tags_dropped += s.tags_dropped;
             t.failed += s.failed;
             t.nodes_failed.extend(s.nodes_failed.iter().cloned());
             for (k, v) in &s.api_calls {

@@ -215,53 +215,118 @@ impl FindingSink for SecurityHubSink {
             failed: rejected,
             ..ImportOutcome::default()
         };
+        // Once a refused chunk yielded nothing that lands, the refusal is the caller's (no
+        // permission, no hub), not one finding's: later chunks are not split again.
+        let mut split = true;
         for batch in chunks {
-            let mut pending = batch;
-            let mut round = 0;
-            loop {
-                round += 1;
-                match self.import_call(&pending).await {
-                    Ok(failed) => {
-                        let failed_ids: std::collections::HashSet<&str> =
-                            failed.iter().map(|f| f.id.as_str()).collect();
-                        outcome.imported.extend(
-                            pending
-                                .iter()
-                                .filter(|f| !failed_ids.contains(f.id.as_str()))
-                                .map(|f| f.id.clone()),
-                        );
-                        let (retry, final_fail): (Vec<_>, Vec<_>) = failed
-                            .into_iter()
-                            .partition(|f| retriable(&f.code) && round < RETRY_ROUNDS);
-                        outcome.failed.extend(final_fail);
-                        if retry.is_empty() {
-                            break;
-                        }
-                        let retry_ids: std::collections::HashSet<String> =
-                            retry.into_iter().map(|f| f.id).collect();
-                        pending.retain(|f| retry_ids.contains(&f.id));
-                    }
-                    Err(e) => {
-                        // The SDK already retried throttles and 5xx; try the call again a few
-                        // times with a pause, since a sweep should not lose a chunk to a blip.
-                        if round < RETRY_ROUNDS
-                            && e.kind != ErrorKind::AccessDenied
-                            && e.kind != ErrorKind::HubNotEnabled
-                        {
-                            tokio::time::sleep(Duration::from_millis(200 * u64::from(round))).await;
-                            continue;
-                        }
-                        outcome.failed.extend(pending.iter().map(|f| FailedFinding {
-                            id: f.id.clone(),
-                            code: e.code.clone().unwrap_or_else(|| "CallFailed".into()),
-                            message: e.message.clone(),
-                        }));
-                        outcome.call_error = Some(e);
-                        break;
-                    }
-                }
+            let (landed, refusal) = self.import_splitting(batch, split, &mut outcome).await;
+            if let Some(e) = refusal
+                && !landed
+            {
+                split = false;
+                outcome.call_error = Some(e);
             }
         }
         outcome
+    }
+}
+
+impl SecurityHubSink {
+    /// Imports one chunk. A call refused as a whole with `AccessDeniedException` is split in
+    /// halves (when `split`), and the halves imported the same way, until the refused findings
+    /// are alone in their calls: Security Hub refuses the whole call for a single finding of
+    /// another account (AWS Support, quoted in prowler issue #867), so one such finding would
+    /// otherwise cost the rest of its chunk. The refused findings are reported as failed.
+    /// Returns whether anything landed and the refusal, if there was one.
+    async fn import_splitting(
+        &self,
+        batch: Vec<Finding>,
+        split: bool,
+        outcome: &mut ImportOutcome,
+    ) -> (bool, Option<ApiError>) {
+        let mut landed = false;
+        let mut refusal = None;
+        let mut stack = vec![batch];
+        while let Some(mut part) = stack.pop() {
+            match self.import_batch(&part, outcome).await {
+                Ok(n) => landed |= n > 0,
+                Err(e) if split && part.len() > 1 => {
+                    let right = part.split_off(part.len() / 2);
+                    stack.push(right);
+                    stack.push(part);
+                    refusal = Some(e);
+                }
+                Err(e) => {
+                    outcome.failed.extend(part.iter().map(|f| FailedFinding {
+                        id: f.id.clone(),
+                        code: e.code.clone().unwrap_or_else(|| "AccessDenied".into()),
+                        message: format!(
+                            "Security Hub refused the whole BatchImportFindings call this finding was in: {}",
+                            e.message
+                        ),
+                    }));
+                    refusal = Some(e);
+                }
+            }
+        }
+        (landed, refusal)
+    }
+
+    /// One batch, retrying retriable per-finding failures and call errors other than a refusal.
+    /// Returns how many findings landed, or the call's `AccessDenied` refusal (not retried,
+    /// nothing recorded: the caller decides).
+    async fn import_batch(
+        &self,
+        batch: &[Finding],
+        outcome: &mut ImportOutcome,
+    ) -> Result<usize, ApiError> {
+        let mut pending = batch.to_vec();
+        let mut landed = 0;
+        let mut round = 0;
+        loop {
+            round += 1;
+            match self.import_call(&pending).await {
+                Ok(failed) => {
+                    let failed_ids: std::collections::HashSet<&str> =
+                        failed.iter().map(|f| f.id.as_str()).collect();
+                    let ok: Vec<String> = pending
+                        .iter()
+                        .filter(|f| !failed_ids.contains(f.id.as_str()))
+                        .map(|f| f.id.clone())
+                        .collect();
+                    landed += ok.len();
+                    outcome.imported.extend(ok);
+                    let (retry, final_fail): (Vec<_>, Vec<_>) = failed
+                        .into_iter()
+                        .partition(|f| retriable(&f.code) && round < RETRY_ROUNDS);
+                    outcome.failed.extend(final_fail);
+                    if retry.is_empty() {
+                        return Ok(landed);
+                    }
+                    let retry_ids: std::collections::HashSet<String> =
+                        retry.into_iter().map(|f| f.id).collect();
+                    pending.retain(|f| retry_ids.contains(&f.id));
+                }
+                Err(e) if e.kind == ErrorKind::AccessDenied && landed == 0 => return Err(e),
+                Err(e) => {
+                    // The SDK already retried throttles and 5xx; try the call again a few
+                    // times with a pause, since a sweep should not lose a chunk to a blip.
+                    if round < RETRY_ROUNDS
+                        && e.kind != ErrorKind::AccessDenied
+                        && e.kind != ErrorKind::HubNotEnabled
+                    {
+                        tokio::time::sleep(Duration::from_millis(200 * u64::from(round))).await;
+                        continue;
+                    }
+                    outcome.failed.extend(pending.iter().map(|f| FailedFinding {
+                        id: f.id.clone(),
+                        code: e.code.clone().unwrap_or_else(|| "CallFailed".into()),
+                        message: e.message.clone(),
+                    }));
+                    outcome.call_error = Some(e);
+                    return Ok(landed);
+                }
+            }
+        }
     }
 }

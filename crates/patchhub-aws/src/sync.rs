@@ -112,6 +112,10 @@ pub struct TargetSummary {
     pub reopened: usize,
     /// Findings not resolved because SSM's data predates them.
     pub held_back: usize,
+    /// Node tags Security Hub would refuse, kept with refused characters replaced.
+    pub tags_rewritten: usize,
+    /// Node tags Security Hub would refuse, left out of the findings.
+    pub tags_dropped: usize,
     /// Findings that could not be imported.
     pub failed: usize,
     /// Which, and why.
@@ -294,6 +298,11 @@ where
         }
     };
     summary.nodes_read = nodes.len();
+    for n in &nodes {
+        let (_, repairs) = mapping::resource_tags(&n.tags);
+        summary.tags_rewritten += repairs.rewritten;
+        summary.tags_dropped += repairs.dropped;
+    }
     summary.non_compliant = nodes.iter().filter(|n| needs_patch_read(n)).count();
     let node_level = match node_level {
         Ok(f) => by_node(f),

@@ -37,9 +37,11 @@ fn role() -> RoleOptions {
     patchhub_testkit::run::role(Some(ROLE))
 }
 
-/// A generated organization; its account ids.
+/// A generated organization; its account ids. Its roles trust every account: these tests run
+/// from administrators that are not the management account.
 async fn org(spec: &str) -> (Awsim, Vec<String>) {
     let (sim, fleet) = start(spec, Config::default()).await;
+    scenario::trust_every_account(&sim, ROLE);
     (sim, account_ids(&fleet))
 }
 

@@ -54,7 +54,7 @@ fn fleet(now: DateTime<Utc>) -> awsim::Fleet {
         })
     };
     let json = serde_json::json!({"accounts": [
-        {"id": A, "roles": [{"name": "PatchhubRole"}], "regions": [EU, US], "instances": [
+        {"id": A, "roles": [{"name": "PatchhubRole", "trusted_accounts": [A]}], "regions": [EU, US], "instances": [
             win("i-0a000000000000001", EU, "web-1", recent, true),
             win("i-0a000000000000002", EU, "web-2", recent, false),
             {"id": "i-0a000000000000003", "region": US, "platform_type": "Linux",
@@ -70,7 +70,7 @@ fn fleet(now: DateTime<Utc>) -> awsim::Fleet {
                  "compliance_severity": "MEDIUM", "state": "INSTALLED_PENDING_REBOOT"}
              ]}
         ]},
-        {"id": B, "roles": [{"name": "PatchhubRole"}], "regions": [EU, US], "instances": [
+        {"id": B, "roles": [{"name": "PatchhubRole", "trusted_accounts": [A]}], "regions": [EU, US], "instances": [
             win("i-0b000000000000001", EU, "db-1", old, true),
             {"id": "i-0b000000000000002", "region": EU, "platform_type": "Linux",
              "platform_name": "Amazon Linux", "tags": {"Name": "db-2"},

@@ -47,6 +47,13 @@ pub const MAX_RESOURCE_TAGS: usize = 50;
 pub const MAX_TAG_KEY: usize = 128;
 /// Tag value length (AWS tag rules).
 pub const MAX_TAG_VALUE: usize = 256;
+
+/// Whether `c` may appear in a `Resources[].Tags` key or value: letters, numbers, spaces and
+/// `_ . : / = + - @` (Security Hub user guide, "Tagging Security Hub resources": "The characters
+/// can be letters, numbers, spaces, or the following symbols: _ . : / = + - @").
+pub fn tag_char_allowed(c: char) -> bool {
+    c.is_alphanumeric() || c == ' ' || "_.:/=+-@".contains(c)
+}
 /// `Resources[].Details.Other` pairs (unverified).
 pub const MAX_OTHER_DETAILS: usize = 50;
 /// `Resources[].Details.Other` key length (unverified).
@@ -55,6 +62,9 @@ pub const MAX_OTHER_KEY: usize = 128;
 pub const MAX_OTHER_VALUE: usize = 1024;
 /// `PatchSummary` string fields (`Id`, `RebootOption`, `Operation`) length.
 pub const MAX_PATCH_SUMMARY_STRING: usize = 256;
+/// `PatchSummary` counts: "an integer from 0 to 100000" (aws-sdk-securityhub
+/// `types::PatchSummary`).
+pub const MAX_PATCH_COUNT: i32 = 100_000;
 /// Serialized size of one finding in bytes (240 KB).
 pub const MAX_FINDING_BYTES: usize = 240 * 1024;
 /// Findings per `BatchImportFindings` call.

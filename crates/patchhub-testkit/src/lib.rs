@@ -71,6 +71,16 @@ pub async fn start(spec: &str, config: Config) -> (Awsim, Fleet) {
     (sim, fleet)
 }
 
+/// The management account of a generated fleet's organization.
+pub fn management_account(fleet: &Fleet) -> String {
+    fleet
+        .organization
+        .as_ref()
+        .expect("a generated fleet has an organization")
+        .management_account
+        .clone()
+}
+
 /// The ids of the fleet's accounts, in fleet order.
 pub fn account_ids(fleet: &Fleet) -> Vec<String> {
     fleet.accounts.iter().map(|a| a.id.clone()).collect()
@@ -188,6 +198,20 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .expect("tokio runtime")
+}
+
+/// A time source for SDK configurations that follows awsim's simulated clock, so a client
+/// judges its credentials' expiry on the same time awsim does (set it with
+/// `ConfigLoader::time_source`). Tests that advance the clock past a session's expiry use it.
+pub fn sim_time(sim: &Awsim) -> aws_smithy_async::time::SharedTimeSource {
+    #[derive(Debug)]
+    struct SimTime(std::sync::Arc<awsim::Sim>);
+    impl aws_smithy_async::time::TimeSource for SimTime {
+        fn now(&self) -> std::time::SystemTime {
+            self.0.clock.now().into()
+        }
+    }
+    aws_smithy_async::time::SharedTimeSource::new(SimTime(sim.sim().clone()))
 }
 
 /// Asserts that `text` (an error message, a process's output) mentions every one of `parts`.

@@ -50,17 +50,43 @@ pub fn terminate(sim: &Awsim, account: &str, node: &str) {
     edit_account(sim, account, |a| a.instances.retain(|i| i.id != node));
 }
 
-/// Takes the role `name` away from `account` (`present: false`) or gives it back.
+/// Takes the role `name` away from `account` (`present: false`) or gives it back, trusting the
+/// accounts the same role trusts elsewhere in the fleet (the management account by default).
 pub fn set_role(sim: &Awsim, account: &str, name: &str, present: bool) {
+    let trusted = sim
+        .export_fleet()
+        .accounts
+        .iter()
+        .flat_map(|a| a.roles.iter())
+        .find(|r| r.name == name)
+        .map(|r| r.trusted_accounts.clone())
+        .unwrap_or_default();
     edit_account(sim, account, |a| {
         a.roles.retain(|r| r.name != name);
         if present {
             a.roles.push(RoleSpec {
-                name: name.into(),
-                external_id: None,
+                trusted_accounts: trusted,
+                ..RoleSpec::named(name)
             });
         }
     });
+}
+
+/// Makes the role `name` of every account trust every account of the fleet, for tests whose
+/// caller is not the management account (an administrator, a delegated administrator): their
+/// deployment names that account in the role's trust policy.
+pub fn trust_every_account(sim: &Awsim, name: &str) {
+    let mut fleet = sim.export_fleet();
+    let ids: Vec<String> = fleet.accounts.iter().map(|a| a.id.clone()).collect();
+    for role in fleet
+        .accounts
+        .iter_mut()
+        .flat_map(|a| a.roles.iter_mut())
+        .filter(|r| r.name == name)
+    {
+        role.trusted_accounts = ids.clone();
+    }
+    sim.load_fleet(fleet).expect("fleet loads");
 }
 
 /// Applies `edit` to `account` in the fleet awsim holds and loads the result.

@@ -158,6 +158,13 @@ pub fn print_report(report: &RunReport, format: Output, dry_run: bool) {
         }
         Output::Jsonl => eprintln!("{}", table(report, dry_run)),
     }
+    let total = report.total();
+    if total.tags_rewritten + total.tags_dropped > 0 {
+        eprintln!(
+            "patchhub: {} node tag(s) held characters Security Hub refuses and were rewritten, {} were left out (empty, too long or nothing acceptable); no finding was lost to them",
+            total.tags_rewritten, total.tags_dropped
+        );
+    }
     let skipped: Vec<String> = report
         .targets
         .iter()

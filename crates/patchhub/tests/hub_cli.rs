@@ -34,6 +34,8 @@ fn fleet(rt: &tokio::runtime::Runtime) -> (Awsim, Vec<String>, PathBuf) {
     let ids = account_ids(&fleet);
     let config = with_key(Config::default(), ADMIN_KEY, &ids[1]);
     let sim = rt.block_on(start_fleet(&fleet, config));
+    // The administrator is not the management account: the roles name it in their trust.
+    scenario::trust_every_account(&sim, ROLE);
     let csv = scratch("hub-cli").join("members.csv");
     std::fs::write(
         &csv,

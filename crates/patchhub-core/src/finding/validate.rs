@@ -223,8 +223,15 @@ impl Violations {
             p.installed_rejected_count,
             p.installed_pending_reboot,
         ];
-        if counts.iter().flatten().any(|c| *c < 0) {
-            self.bad("PatchSummary", "counts must not be negative".into());
+        if counts
+            .iter()
+            .flatten()
+            .any(|c| !(0..=limits::MAX_PATCH_COUNT).contains(c))
+        {
+            self.bad(
+                "PatchSummary",
+                format!("counts must be 0 to {}", limits::MAX_PATCH_COUNT),
+            );
         }
     }
 
@@ -258,6 +265,14 @@ impl Violations {
                 limits::MAX_TAG_VALUE,
             ),
         );
+        for (k, val) in &r.tags {
+            if !k.chars().chain(val.chars()).all(limits::tag_char_allowed) {
+                self.bad(
+                    &format!("{p}.Tags.{}", text::truncate(k, 64)),
+                    "holds characters outside letters, numbers, spaces and _ . : / = + - @".into(),
+                );
+            }
+        }
         if let Some(d) = &r.details {
             self.check_map(
                 &format!("{p}.Details.Other"),
@@ -292,7 +307,8 @@ impl Violations {
         }
     }
 
-    /// `(max pairs, max key length, max value length)`; keys and values must be non-empty.
+    /// `(max pairs, max key length, max value length)`; keys and values must be non-empty and
+    /// not blank (the model's `NonEmptyString`, pattern `.*\S.*`).
     fn check_map(
         &mut self,
         field: &str,
@@ -311,6 +327,9 @@ impl Violations {
             }
             if vn == 0 || vn > max_value {
                 self.bad(&path, format!("value length {vn} not in 1..={max_value}"));
+            }
+            if [k, val].iter().any(|s| s.chars().all(char::is_whitespace)) {
+                self.bad(&path, "key or value is blank".into());
             }
         }
     }

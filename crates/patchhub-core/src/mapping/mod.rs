@@ -9,12 +9,13 @@
 //! Layout: `ids` builds finding ids and product ARNs; `node` holds what every finding of a
 //! node shares (its label, resource and ProductFields) and turns a draft into a sealed,
 //! size-checked finding; `node_findings` maps the node as a whole (roll-up, stale scan);
-//! `patch` maps each non-compliant patch.
+//! `patch` maps each non-compliant patch; `tags` makes a node's tags acceptable to Security Hub.
 
 mod ids;
 mod node;
 mod node_findings;
 mod patch;
+mod tags;
 
 use chrono::{DateTime, Utc};
 
@@ -22,6 +23,7 @@ pub use ids::{finding_id, product_arn};
 pub use node::PATCH_MANAGER_URL;
 pub use node_findings::{rollup_finding, stale_finding};
 pub use patch::patch_findings;
+pub use tags::{TagRepairs, resource_tags};
 
 use crate::finding::Finding;
 use crate::model::NodeCompliance;

@@ -253,17 +253,8 @@ fn node_resource(node: &ManagedNode) -> Resource {
     }
     put_other("Platform", node.platform.as_str());
     put_other("PlatformName", &node.platform_name);
-    // Tags Security Hub would reject (empty values, over-long) are left out, not cut.
-    let tags = node
-        .tags
-        .iter()
-        .filter(|(k, v)| {
-            let (kn, vn) = (k.chars().count(), v.chars().count());
-            (1..=limits::MAX_TAG_KEY).contains(&kn) && (1..=limits::MAX_TAG_VALUE).contains(&vn)
-        })
-        .take(limits::MAX_RESOURCE_TAGS)
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    // Tags Security Hub would refuse are rewritten or left out (see `tags`).
+    let (tags, _) = super::tags::resource_tags(&node.tags);
     Resource {
         r#type: if node.is_ec2() {
             "AwsEc2Instance"

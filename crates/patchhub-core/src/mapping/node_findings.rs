@@ -182,12 +182,12 @@ pub fn rollup_finding(
             limits::MAX_PATCH_SUMMARY_STRING,
         )
         .unwrap_or_else(|| "unknown".to_string()),
-        installed_count: Some(count(c.installed)),
-        missing_count: Some(count(c.missing)),
-        failed_count: Some(count(c.failed)),
-        installed_other_count: Some(count(c.installed_other)),
-        installed_rejected_count: Some(count(c.installed_rejected)),
-        installed_pending_reboot: Some(count(c.installed_pending_reboot)),
+        installed_count: Some(patch_count(c.installed)),
+        missing_count: Some(patch_count(c.missing)),
+        failed_count: Some(patch_count(c.failed)),
+        installed_other_count: Some(patch_count(c.installed_other)),
+        installed_rejected_count: Some(patch_count(c.installed_rejected)),
+        installed_pending_reboot: Some(patch_count(c.installed_pending_reboot)),
         operation_start_time: Some(rfc3339(op.start)),
         operation_end_time: Some(rfc3339(op.end)),
         reboot_option: nonempty(
@@ -327,4 +327,9 @@ fn nonempty(s: Option<&str>, max: usize) -> Option<String> {
 
 fn count(n: u32) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+/// A `PatchSummary` count: the model allows 0 to 100000, so a larger one is capped.
+fn patch_count(n: u32) -> i32 {
+    count(n).min(limits::MAX_PATCH_COUNT)
 }

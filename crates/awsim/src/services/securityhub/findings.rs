@@ -35,6 +35,19 @@ pub(crate) fn batch_import(sim: &Sim, caller: &Caller, req: &Request) -> Result<
         now: sim.clock.now(),
     };
     let default_product = ctx.default_product_arn();
+    if let Some(resource) = list
+        .iter()
+        .find_map(|f| foreign_resource(f, &caller.account, &default_product))
+    {
+        return Err(AwsError::new(
+            403,
+            "AccessDeniedException",
+            format!(
+                "User: {} is not authorized to perform: securityhub:BatchImportFindings on resource: {resource}",
+                caller.arn
+            ),
+        ));
+    }
     let mut failed = Vec::new();
     let (mut creates, mut updates, mut succeeded) = (0u64, 0u64, 0usize);
     {
@@ -63,28 +76,6 @@ pub(crate) fn batch_import(sim: &Sim, caller: &Caller, req: &Request) -> Result<
                 fail("InvalidInput", msg);
                 continue;
             }
-            let product = str_at(f, "ProductArn");
-            if product != default_product {
-                fail(
-                    "InvalidAccess",
-                    format!(
-                        "Account {} is not subscribed to product {product} in {}",
-                        caller.account, caller.region
-                    ),
-                );
-                continue;
-            }
-            let owner = str_at(f, "AwsAccountId");
-            if owner != caller.account {
-                fail(
-                    "InvalidAccess",
-                    format!(
-                        "Account {} cannot import findings for account {owner} with product {product}",
-                        caller.account
-                    ),
-                );
-                continue;
-            }
             if sim.faults.fail_finding(&caller.account, &caller.region) {
                 fail("InternalFailure", "Internal service failure".to_string());
                 continue;
@@ -106,6 +97,28 @@ pub(crate) fn batch_import(sim: &Sim, caller: &Caller, req: &Request) -> Result<
         "SuccessCount": succeeded,
         "FailedFindings": failed,
     }))
+}
+
+/// The product a finding would import into when that is not the caller's to import into: a
+/// `ProductArn` other than the caller's default product in this Region (another account's,
+/// another Region's, a partner's), or an `AwsAccountId` other than the caller's. Any such finding
+/// refuses the whole call with `AccessDeniedException`, not one entry of `FailedFindings`:
+/// AWS Support, quoted in prowler issue #867 ("a finding JSON is only valid if the account ID is
+/// the current one. The error in case of a different and thus invalid account ID sadly is an
+/// AccessDeniedException"); prowler issues #711 and #872 show the same call-level answer for a
+/// product ARN the caller may not import to. Findings without these fields fail on their own
+/// (InvalidInput).
+fn foreign_resource(f: &Value, account: &str, default_product: &str) -> Option<String> {
+    let product = f.get("ProductArn").and_then(Value::as_str);
+    let owner = f.get("AwsAccountId").and_then(Value::as_str);
+    match (product, owner) {
+        (Some(p), _) if p != default_product => Some(p.to_string()),
+        // A malformed account id fails its own finding (the schema's pattern) instead.
+        (_, Some(o)) if o != account && o.len() == 12 && o.bytes().all(|b| b.is_ascii_digit()) => {
+            Some(default_product.to_string())
+        }
+        _ => None,
+    }
 }
 
 /// Serves `BatchUpdateFindings`.

@@ -15,6 +15,8 @@
 //! serve the finding APIs, and [`serve`] routes each call.
 
 mod aggregation;
+mod asff_check;
+mod asff_objects;
 mod fields;
 mod filters;
 mod findings;

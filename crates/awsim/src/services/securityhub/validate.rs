@@ -4,9 +4,11 @@
 //! Messages follow the style of AWS's JSON-schema errors ("Finding does not adhere to Amazon
 //! Finding Format. data.Title should NOT be longer than 256 characters").
 
-use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
+pub(crate) use super::asff_check::parse_time;
+use super::asff_check::{Ctx, each_object};
+use super::asff_objects;
 use super::invalid_input;
 use crate::protocol::AwsError;
 
@@ -37,17 +39,6 @@ const VERIFICATION_STATES: &[&str] = &[
     "BENIGN_POSITIVE",
 ];
 const PARTITIONS: &[&str] = &["aws", "aws-cn", "aws-us-gov"];
-
-/// Parses an ASFF timestamp (RFC 3339 with `Z` or an offset, optional fraction).
-pub(crate) fn parse_time(s: &str) -> Option<DateTime<Utc>> {
-    // AWS requires the `T` separator; chrono also accepts a space.
-    if s.len() < 20 || s.as_bytes().get(10) != Some(&b'T') {
-        return None;
-    }
-    DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
 
 /// The label Security Hub derives from a normalized score.
 pub(crate) fn label_for(normalized: i64) -> &'static str {
@@ -186,7 +177,17 @@ fn check_finding(f: &Value) -> Result<(), String> {
     if let Some(r) = obj.get("RelatedFindings") {
         related_findings(r, "data.RelatedFindings")?;
     }
-    Ok(())
+    if let Some(list) = obj.get("Vulnerabilities").filter(|l| !l.is_null()) {
+        asff_objects::vulnerabilities(list, "data.Vulnerabilities")?;
+    }
+    if let Some(p) = v.child("PatchSummary", "data.PatchSummary")? {
+        asff_objects::patch_summary(&p)?;
+    }
+    if let Some(r) = v.child("Remediation", "data.Remediation")? {
+        asff_objects::remediation(&r)?;
+    }
+    // Last, so that the rules above name a missing or short field first.
+    asff_objects::non_empty_strings(f, "data")
 }
 
 fn resources(obj: &Map<String, Value>) -> Result<(), String> {
@@ -212,7 +213,9 @@ fn resources(obj: &Map<String, Value>) -> Result<(), String> {
         v.optional_enum("Partition", PARTITIONS)?;
         v.optional_str("Region", 1, 16)?;
         if let Some(tags) = r.get("Tags") {
-            string_map(tags, &format!("{at}.Tags"), 50, 128, 256)?;
+            let at = format!("{at}.Tags");
+            string_map(tags, &at, 50, 128, 256)?;
+            asff_objects::resource_tags(tags, &at)?;
         }
     }
     Ok(())
@@ -372,17 +375,10 @@ pub(crate) fn note(n: &Value, at: &str, with_updated_at: bool) -> Result<(), Str
 
 /// `RelatedFindings [{ProductArn, Id}]`, at most 10.
 pub(crate) fn related_findings(r: &Value, at: &str) -> Result<(), String> {
-    let list = array(r, at, 10)?;
-    for (i, item) in list.iter().enumerate() {
-        let here = format!("{at}[{i}]");
-        let obj = item
-            .as_object()
-            .ok_or_else(|| format!("{here} should be object"))?;
-        let v = Ctx { obj, at: &here };
+    each_object(array(r, at, 10)?, at, |v| {
         v.required_str("ProductArn", 12, 2048)?;
-        v.required_str("Id", 1, 512)?;
-    }
-    Ok(())
+        v.required_str("Id", 1, 512).map(|_| ())
+    })
 }
 
 /// `EnableSecurityHub` tags: at most 50, keys 1..128, values up to 256.
@@ -426,106 +422,6 @@ pub(crate) fn batch_update_fields(input: &Map<String, Value>) -> Result<(), Stri
         related_findings(r, "RelatedFindings")?;
     }
     Ok(())
-}
-
-/// Field checks on one JSON object, naming fields by their path for messages.
-struct Ctx<'a> {
-    obj: &'a Map<String, Value>,
-    at: &'a str,
-}
-
-impl<'a> Ctx<'a> {
-    fn path(&self, key: &str) -> String {
-        if self.at.is_empty() {
-            key.to_string()
-        } else {
-            format!("{}.{key}", self.at)
-        }
-    }
-
-    fn required_str(&self, key: &str, min: usize, max: usize) -> Result<&'a str, String> {
-        match self.obj.get(key) {
-            None | Some(Value::Null) => Err(format!(
-                "{} should have required property '{key}'",
-                if self.at.is_empty() { "data" } else { self.at }
-            )),
-            Some(v) => self.check_str(key, v, min, max),
-        }
-    }
-
-    fn optional_str(&self, key: &str, min: usize, max: usize) -> Result<(), String> {
-        match self.obj.get(key) {
-            None | Some(Value::Null) => Ok(()),
-            Some(v) => self.check_str(key, v, min, max).map(|_| ()),
-        }
-    }
-
-    fn check_str(
-        &self,
-        key: &str,
-        v: &'a Value,
-        min: usize,
-        max: usize,
-    ) -> Result<&'a str, String> {
-        let s = v
-            .as_str()
-            .ok_or_else(|| format!("{} should be string", self.path(key)))?;
-        let n = s.chars().count();
-        if n < min {
-            return Err(format!(
-                "{} should NOT be shorter than {min} characters",
-                self.path(key)
-            ));
-        }
-        if n > max {
-            return Err(format!(
-                "{} should NOT be longer than {max} characters",
-                self.path(key)
-            ));
-        }
-        Ok(s)
-    }
-
-    fn required_time(&self, key: &str) -> Result<(), String> {
-        let s = self.required_str(key, 1, 64)?;
-        parse_time(s).map(|_| ()).ok_or_else(|| {
-            format!(
-                "{} should match format \"date-time\" (RFC 3339, e.g. 2024-01-02T03:04:05.000Z): got \"{s}\"",
-                self.path(key)
-            )
-        })
-    }
-
-    fn optional_time(&self, key: &str) -> Result<(), String> {
-        if self.obj.get(key).is_none_or(Value::is_null) {
-            return Ok(());
-        }
-        self.required_time(key)
-    }
-
-    fn optional_enum(&self, key: &str, allowed: &[&str]) -> Result<(), String> {
-        match self.obj.get(key) {
-            None | Some(Value::Null) => Ok(()),
-            Some(Value::String(s)) if allowed.contains(&s.as_str()) => Ok(()),
-            Some(_) => Err(format!(
-                "{} should be equal to one of the allowed values: {}",
-                self.path(key),
-                allowed.join(", ")
-            )),
-        }
-    }
-
-    /// An integer from 0 to 100 (`Confidence`, `Criticality`, `Severity.Normalized`).
-    fn optional_ratio(&self, key: &str) -> Result<(), String> {
-        match self.obj.get(key) {
-            None | Some(Value::Null) => Ok(()),
-            Some(v) => match v.as_i64() {
-                Some(n) if (0..=100).contains(&n) => Ok(()),
-                Some(_) => Err(format!("{} should be <= 100 and >= 0", self.path(key))),
-                None => Err(format!("{} should be integer", self.path(key))),
-            },
-        }
-    }
 }
 
 /// The list a request holds under `key`: required, with 1 to `max` entries (`what` names them
@@ -625,6 +521,140 @@ mod tests {
         assert!(finding(&f).unwrap_err().contains("128"));
         f["ProductFields"] = json!({ "k": "v".repeat(2049) });
         assert!(finding(&f).unwrap_err().contains("2048"));
+    }
+
+    /// The message of `f`'s failure, or a panic naming `why` when it is accepted.
+    fn refusal(f: &Value, why: &str) -> String {
+        finding(f).expect_err(why)
+    }
+
+    /// Source: Security Hub API reference, every ASFF string shape (e.g. `Resource`, `Note`,
+    /// `PatchSummary`): "Pattern: .*\S.*" (the model's `NonEmptyString`), map values included
+    /// (`FieldMap`).
+    #[test]
+    fn every_string_and_map_value_is_a_non_empty_string() {
+        let mut cases: Vec<(&str, Value)> = vec![
+            ("Title", json!("   ")),
+            ("Description", json!("\t\n")),
+            ("ProductFields", json!({"k": " "})),
+            ("ProductFields", json!({" ": "v"})),
+            ("UserDefinedFields", json!({"owner": ""})),
+        ];
+        cases.push((
+            "Resources",
+            json!([{"Type": "AwsEc2Instance", "Id": "i-1", "Tags": {"Name": ""}}]),
+        ));
+        cases.push((
+            "Resources",
+            json!([{"Type": "Other", "Id": "i-1", "Details": {"Other": {"a": " "}}}]),
+        ));
+        for (key, value) in cases {
+            let mut f = good();
+            f[key] = value.clone();
+            let err = refusal(&f, &format!("{key}: {value}"));
+            assert!(err.contains(".*\\S.*"), "{key}: {err}");
+        }
+        let mut f = good();
+        f["ProductFields"] = json!({"k": " v "});
+        finding(&f).unwrap();
+    }
+
+    /// Source: Security Hub user guide, "Tagging Security Hub resources": tag keys and values
+    /// may hold "letters, numbers, spaces, or the following symbols: _ . : / = + - @". The rule
+    /// names keys and values alike, so both are held to it.
+    #[test]
+    fn resource_tags_keep_to_the_tag_character_set() {
+        let tagged = |tags: Value| {
+            let mut f = good();
+            f["Resources"] = json!([{"Type": "AwsEc2Instance", "Id": "i-1", "Tags": tags}]);
+            f
+        };
+        for bad in [
+            json!({"Owner": "R&D (ops)"}),
+            json!({"Cost Center (EU)": "42"}),
+            json!({"Name": "web#1"}),
+            json!({"Note": "a, b"}),
+        ] {
+            let err = refusal(&tagged(bad.clone()), &bad.to_string());
+            assert!(err.contains("Resources[0].Tags"), "{err}");
+            assert!(err.contains("should match pattern"), "{err}");
+        }
+        finding(&tagged(json!({
+            "aws:cloudformation:stack-name": "web-1 prod/eu @x+y=z_1.2",
+            "Équipe": "café 3",
+        })))
+        .unwrap();
+    }
+
+    /// Source: aws-sdk-securityhub `types::Vulnerability` (`id`: "This field is required"),
+    /// `types::VulnerabilityVendor` (`name`: required), `types::VulnerabilityFixAvailable`
+    /// (`YES | NO | PARTIAL`), `types::VulnerabilityExploitAvailable` (`YES | NO`).
+    #[test]
+    fn vulnerabilities_need_an_id_a_vendor_name_and_known_enums() {
+        let ok =
+            json!({"Id": "CVE-2024-1", "Vendor": {"Name": "Microsoft"}, "FixAvailable": "YES"});
+        let mut f = good();
+        f["Vulnerabilities"] = json!([ok]);
+        finding(&f).unwrap();
+        for (bad, needle) in [
+            (json!({"Vendor": {"Name": "x"}}), "'Id'"),
+            (
+                json!({"Id": "CVE-2024-1", "Vendor": {"Url": "https://x"}}),
+                "'Name'",
+            ),
+            (
+                json!({"Id": "CVE-2024-1", "FixAvailable": "MAYBE"}),
+                "FixAvailable",
+            ),
+            (
+                json!({"Id": "CVE-2024-1", "ExploitAvailable": "PARTIAL"}),
+                "ExploitAvailable",
+            ),
+            (json!({"Id": " "}), "Vulnerabilities[1].Id"),
+        ] {
+            let mut f = good();
+            f["Vulnerabilities"] = json!([ok, bad]);
+            let err = refusal(&f, needle);
+            assert!(err.contains("Vulnerabilities[1]"), "{err}");
+            assert!(err.contains(needle), "{err}");
+        }
+    }
+
+    /// Source: aws-sdk-securityhub `types::PatchSummary`: `Id` required, "Minimum length of 1.
+    /// Maximum length of 256"; each count "an integer from 0 to 100000".
+    #[test]
+    fn patch_summary_id_and_counts() {
+        let mut f = good();
+        f["PatchSummary"] = json!({"Id": "pb-1", "MissingCount": 100000, "InstalledCount": 0});
+        finding(&f).unwrap();
+        for (bad, needle) in [
+            (json!({"MissingCount": 1}), "'Id'"),
+            (json!({"Id": "x".repeat(257)}), "PatchSummary.Id"),
+            (json!({"Id": "pb-1", "FailedCount": -1}), "FailedCount"),
+            (
+                json!({"Id": "pb-1", "InstalledCount": 100001}),
+                "InstalledCount",
+            ),
+            (
+                json!({"Id": "pb-1", "OperationStartTime": "soon"}),
+                "OperationStartTime",
+            ),
+        ] {
+            let mut f = good();
+            f["PatchSummary"] = bad;
+            let err = refusal(&f, needle);
+            assert!(err.contains(needle), "{err}");
+        }
+    }
+
+    /// Source: aws-sdk-securityhub `types::Recommendation`, `text`: "Maximum of 512 length".
+    #[test]
+    fn recommendation_text_at_most_512_characters() {
+        let mut f = good();
+        f["Remediation"] = json!({"Recommendation": {"Text": "x".repeat(512)}});
+        finding(&f).unwrap();
+        f["Remediation"] = json!({"Recommendation": {"Text": "x".repeat(513)}});
+        assert!(refusal(&f, "513").contains("Recommendation.Text"));
     }
 
     #[test]

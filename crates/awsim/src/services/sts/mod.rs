@@ -1,4 +1,8 @@
-//! STS (awsQuery): `AssumeRole` into the roles the fleet declares, and `GetCallerIdentity`.
+//! STS (awsQuery): `AssumeRole` into the roles the fleet declares, for the principals their
+//! trust policies name and no longer than their maximum session duration ([`trust`]), and
+//! `GetCallerIdentity`.
+
+pub(crate) mod trust;
 
 use std::collections::HashMap;
 
@@ -115,6 +119,11 @@ fn assume_role(
         .get(account)
         .and_then(|a| a.roles.iter().find(|r| r.name == role_name))
         .ok_or_else(denied)?;
+    // A role whose trust policy does not name the caller's account answers as one that does
+    // not exist: AccessDenied, naming the caller and the role.
+    if !trust::trusts(&world, &sim.config.default_account, role, &caller.account) {
+        return Err(denied());
+    }
     if let Some(required) = &role.external_id
         && params.get("ExternalId") != Some(required)
     {
@@ -123,6 +132,12 @@ fn assume_role(
     // Role chaining is limited to one hour, as in AWS.
     if caller.arn.contains(":assumed-role/") && duration > 3600 {
         return Err(validation("The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.".into()));
+    }
+    if duration > trust::max_session_seconds(role) {
+        return Err(validation(
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+                .into(),
+        ));
     }
     let digest = hex::encode(Sha256::digest(format!(
         "{account}/{role_name}/{session_name}/{}",
