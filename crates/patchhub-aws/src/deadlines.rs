@@ -72,7 +72,7 @@ impl DeadlineSettings {
 }
 
 /// A run's deadline policy and the instant it is judged at.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Deadlines {
     /// The policy (off by default).
     pub policy: DeadlinePolicy,

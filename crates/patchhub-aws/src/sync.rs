@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
+use patchhub_core::deadline;
 use patchhub_core::finding::{self, Finding, FindingKind};
 use patchhub_core::mapping;
 use patchhub_core::model::{ManagedNode, NodeCompliance};
@@ -25,6 +26,7 @@ use patchhub_core::policy::FindingPolicy;
 use patchhub_core::reconcile::{self, NodeSet, PlanInput, Scope};
 use tokio::task::JoinSet;
 
+use crate::deadlines::Deadlines;
 use crate::error::{ApiError, ErrorKind};
 use crate::sink::{FailedFinding, FindingQuery, FindingSink, MAX_FILTER_VALUES};
 use crate::source::ComplianceSource;
@@ -55,6 +57,8 @@ pub struct SyncOptions {
     pub batch_concurrency: usize,
     /// Sees every finding imported (or planned, in a dry run).
     pub observer: Option<FindingObserver>,
+    /// Patch deadlines (SLA, KEV) and the instant they are judged at; off by default.
+    pub deadlines: Arc<Deadlines>,
 }
 
 impl std::fmt::Debug for SyncOptions {
@@ -65,6 +69,7 @@ impl std::fmt::Debug for SyncOptions {
             .field("only_instances", &self.only_instances)
             .field("dry_run", &self.dry_run)
             .field("batch_concurrency", &self.batch_concurrency)
+            .field("deadlines", &self.deadlines.policy.key())
             .finish()
     }
 }
@@ -79,6 +84,7 @@ impl SyncOptions {
             dry_run: false,
             batch_concurrency: 8,
             observer: None,
+            deadlines: Arc::default(),
         }
     }
 }
@@ -205,6 +211,7 @@ fn unchanged(
     node: &ManagedNode,
     existing: Option<&Vec<Finding>>,
     policy: &FindingPolicy,
+    deadlines: &Deadlines,
     now: DateTime<Utc>,
 ) -> bool {
     if !policy.rollup {
@@ -212,7 +219,22 @@ fn unchanged(
     }
     let existing: &[Finding] = existing.map(Vec::as_slice).unwrap_or_default();
     // A never-scanned node wants no roll-up; with none stored it is as unchanged as any.
-    let rollup = mapping::rollup_finding(node, policy, now);
+    let mut rollup = mapping::rollup_finding(node, policy, now);
+    // Deadlines: a node judged under another policy, or whose next deadline has passed, is
+    // judged again; otherwise its roll-up compares as the policy stored it.
+    if let (Some(r), Some(stored)) = (
+        rollup.as_mut(),
+        existing
+            .iter()
+            .find(|f| f.kind() == Some(FindingKind::Rollup) && f.is_active()),
+    ) {
+        let (recorded, next_due) = deadline::rollup_marks(stored);
+        let as_of = deadlines.as_of.unwrap_or(now);
+        if deadlines.policy.rollup_stale(recorded, next_due, as_of) {
+            return false;
+        }
+        deadlines.policy.rollup_as_stored(r, next_due);
+    }
     let same = |desired: Option<Finding>, kind: FindingKind| {
         let current = existing
             .iter()
@@ -322,7 +344,7 @@ where
     let mut work: Vec<NodeWork> = Vec::new();
     for node in &nodes {
         let existing = node_level.get(&node.instance_id);
-        if unchanged(node, existing, &policy, now) {
+        if unchanged(node, existing, &policy, &opts.deadlines, now) {
             summary.unchanged += existing
                 .map(|e| e.iter().filter(|f| f.is_active()).count())
                 .unwrap_or(0);
@@ -609,6 +631,11 @@ where
         region: shared.region.clone(),
         nodes: NodeSet::Only(scope_nodes),
     };
+    // Deadlines count from the first sighting the stored twin carries.
+    let as_of = opts.deadlines.as_of.unwrap_or(shared.now);
+    opts.deadlines
+        .policy
+        .decorate(&mut desired, &existing, as_of, shared.now);
     let plan = reconcile::plan(PlanInput {
         scope: &scope,
         desired,

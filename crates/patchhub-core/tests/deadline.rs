@@ -268,14 +268,15 @@ fn a_breach_is_written_once_by_the_first_sync_after_the_deadline_and_resolves_wi
         pf(rollup, fields::DEADLINE_POLICY),
         Some("sla=critical=15d;kev=none;escalate=false")
     );
-    assert!(!policy.rollup_stale(rollup, t + Duration::days(10)));
-    assert!(policy.rollup_stale(rollup, t + Duration::days(15)));
+    let (recorded, next) = rollup_marks(rollup);
+    assert!(!policy.rollup_stale(recorded, next, t + Duration::days(10)));
+    assert!(policy.rollup_stale(recorded, next, t + Duration::days(15)));
     assert!(
-        sla("critical=10d").rollup_stale(rollup, t),
+        sla("critical=10d").rollup_stale(recorded, next, t),
         "another SLA judges again"
     );
     assert!(
-        DeadlinePolicy::default().rollup_stale(rollup, t),
+        DeadlinePolicy::default().rollup_stale(recorded, next, t),
         "so does turning it off"
     );
 
@@ -295,7 +296,8 @@ fn a_breach_is_written_once_by_the_first_sync_after_the_deadline_and_resolves_wi
     assert!(kb.types.iter().any(|x| x == TYPE_DEADLINE_BREACHED));
     let rollup = stored(&hub, &format!("{}/rollup", windows().node.instance_id));
     assert_eq!(pf(rollup, fields::NEXT_DUE_AT), None);
-    assert!(!policy.rollup_stale(rollup, t + Duration::days(30)));
+    let (recorded, next) = rollup_marks(rollup);
+    assert!(!policy.rollup_stale(recorded, next, t + Duration::days(30)));
     assert_eq!(
         sync(&mut hub, &fleet, &policy, t + Duration::days(21))
             .counts()

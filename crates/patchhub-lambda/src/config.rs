@@ -3,6 +3,11 @@
 //! validated once at cold start with every bad value listed in one error.
 
 use patchhub_aws::quota::{QuotaSettings, Rate};
+use std::sync::Arc;
+
+use patchhub_aws::deadlines::{
+    DeadlineSetting, DeadlineSettings, Deadlines, deadlines_from_settings,
+};
 use patchhub_aws::settings::{PolicySettings, policy_from_settings};
 use patchhub_core::policy::FindingPolicy;
 
@@ -28,6 +33,9 @@ const MAX_CONCURRENCY: u32 = 1000;
 pub struct LambdaConfig {
     /// What findings exist and what they say.
     pub policy: FindingPolicy,
+    /// Patch deadlines (`PATCHHUB_SLA`, `PATCHHUB_KEV`, `PATCHHUB_ESCALATE_BREACHED`,
+    /// `PATCHHUB_AS_OF`); the catalog is a file in the package or a layer.
+    pub deadlines: Arc<Deadlines>,
     /// Client-side pace of each API for one node or one batch: this instance's share.
     pub quotas: QuotaSettings,
     /// The pace of a sweep (and of the archive on stack deletion): the same share, or the
@@ -79,6 +87,18 @@ impl LambdaConfig {
         let policy = policy_from_settings(&PolicySettings::from_env(&get))
             .map_err(|e| errors.extend(e))
             .ok();
+        let deadlines = deadlines_from_settings(
+            &DeadlineSettings::from_env(&get),
+            DeadlineSetting::env_var,
+            chrono::Utc::now(),
+        )
+        .map_err(|e| errors.extend(e))
+        .ok();
+        if let Some(d) = &deadlines {
+            for w in &d.warnings {
+                tracing::warn!("{w}");
+            }
+        }
         let mut quotas = QuotaSettings::default();
         if let Some(raw) = get(SSM_RATE_VAR).filter(|v| !v.trim().is_empty()) {
             match raw.trim().parse::<f64>() {
@@ -104,9 +124,10 @@ impl LambdaConfig {
             [window, _queue, sweep] => f64::from(window + sweep).max(1.0) / total,
             _ => 1.0 / total,
         };
-        match policy {
-            Some(policy) if errors.is_empty() => Ok(LambdaConfig {
+        match (policy, deadlines) {
+            (Some(policy), Some(deadlines)) if errors.is_empty() => Ok(LambdaConfig {
                 policy,
+                deadlines: Arc::new(deadlines),
                 sweep_quotas: shared(&quotas, sweep_share),
                 quotas: shared(&quotas, 1.0 / total),
                 concurrency,

@@ -236,6 +236,9 @@ pub struct Function {
     /// which run outside the window and may take its part of the quotas too.
     sweep_target: Target,
     policy: FindingPolicy,
+    /// Patch deadlines (`PATCHHUB_SLA`, `PATCHHUB_KEV`, …), judged at each invocation's clock
+    /// unless `PATCHHUB_AS_OF` fixes it.
+    deadlines: std::sync::Arc<patchhub_aws::deadlines::Deadlines>,
     batch_concurrency: usize,
 }
 
@@ -269,6 +272,7 @@ impl Function {
                 Limiter::new(config.sweep_quotas),
             ),
             policy: config.policy,
+            deadlines: config.deadlines,
             batch_concurrency: 8,
         })
     }
@@ -297,6 +301,7 @@ impl Function {
     /// sweep (no node named) goes at the sweep's pace, nodes and batches at the instance's share.
     pub(crate) async fn sync(&self, mut opts: SyncOptions) -> TargetSummary {
         opts.batch_concurrency = self.batch_concurrency;
+        opts.deadlines = self.deadlines.clone();
         let sweep = opts.only_instance.is_none() && opts.only_instances.is_empty();
         let t = if sweep {
             &self.sweep_target

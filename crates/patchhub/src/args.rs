@@ -274,3 +274,44 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         )),
     }
 }
+
+/// Patch deadlines, as flags (each also settable by a PATCHHUB_* environment variable).
+#[derive(Debug, Clone, Args)]
+pub struct DeadlineArgs {
+    /// Per-severity patch deadlines, counted from when patchhub first saw the patch missing on a
+    /// node, e.g. critical=15d,high=30d,medium=90d (no deadline by default).
+    #[arg(long, env = "PATCHHUB_SLA")]
+    pub sla: Option<String>,
+    /// CISA's Known Exploited Vulnerabilities catalog (known_exploited_vulnerabilities.json as
+    /// published): findings whose CVEs it lists are marked, rated CRITICAL, and due by the
+    /// catalog's date when that is earlier.
+    #[arg(long, env = "PATCHHUB_KEV", value_name = "FILE")]
+    pub kev: Option<String>,
+    /// Raise a breached finding's severity label one step.
+    #[arg(long)]
+    pub escalate_breached: bool,
+    /// Judge deadlines at this instant (RFC 3339) instead of now: for backfills and tests.
+    #[arg(long, env = "PATCHHUB_AS_OF", value_name = "TIMESTAMP")]
+    pub as_of: Option<String>,
+}
+
+impl DeadlineArgs {
+    /// The deadlines; every bad value listed together, exit 2. The rules are
+    /// `patchhub_aws::deadlines`, shared with the Lambda's environment variables. Warnings (an
+    /// old catalog) are printed to stderr.
+    pub fn deadlines(&self) -> Result<patchhub_aws::deadlines::Deadlines, Failure> {
+        use patchhub_aws::deadlines::{DeadlineSetting, DeadlineSettings, deadlines_from_settings};
+        let settings = DeadlineSettings {
+            sla: self.sla.clone(),
+            kev: self.kev.clone(),
+            escalate_breached: Some(self.escalate_breached.to_string()),
+            as_of: self.as_of.clone(),
+        };
+        let d = deadlines_from_settings(&settings, DeadlineSetting::flag, chrono::Utc::now())
+            .map_err(|errors| Failure::usage(errors.join("; ")))?;
+        for w in &d.warnings {
+            eprintln!("patchhub: warning: {w}");
+        }
+        Ok(d)
+    }
+}

@@ -33,7 +33,7 @@ pub const REQUIREMENT_SLA: &str = "patchhub SLA";
 pub const REQUIREMENT_KEV: &str = "CISA KEV";
 
 /// The deadline policy of a run: per-severity deadlines, the KEV catalog, and escalation.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeadlinePolicy {
     /// Per-severity deadlines (none by default).
     pub sla: SlaPolicy,
@@ -110,37 +110,39 @@ impl DeadlinePolicy {
         }
     }
 
-    /// Whether a stored roll-up says its node must be judged again: it was judged under
-    /// another policy, or its next due date has passed at `as_of`.
-    pub fn rollup_stale(&self, stored: &Finding, as_of: DateTime<Utc>) -> bool {
-        let recorded = stored.product_fields.get(fields::DEADLINE_POLICY);
+    /// Whether a stored roll-up, by what it `recorded` of the policy and its `next_due` date
+    /// (see [`rollup_marks`]), says its node must be judged again at `as_of`: it was judged
+    /// under another policy, or a deadline has passed since.
+    pub fn rollup_stale(
+        &self,
+        recorded: Option<&str>,
+        next_due: Option<&str>,
+        as_of: DateTime<Utc>,
+    ) -> bool {
         if self.is_off() {
             return recorded.is_some();
         }
-        if recorded != Some(&self.key()) {
+        if recorded != Some(self.key().as_str()) {
             return true;
         }
-        stored
-            .product_fields
-            .get(fields::NEXT_DUE_AT)
+        next_due
             .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
             .is_some_and(|due| due <= as_of)
     }
 
-    /// The roll-up `fresh` (mapped from SSM just now) as this policy would store it, for
-    /// comparing with `stored`: the policy key, and the stored next due date (still ahead,
-    /// else [`rollup_stale`](Self::rollup_stale) says so first).
-    pub fn rollup_as_stored(&self, fresh: &mut Finding, stored: &Finding) {
+    /// The roll-up `fresh` (mapped from SSM just now) as this policy would have stored it, for
+    /// comparing fingerprints with the stored one whose next due date was `next_due`.
+    pub fn rollup_as_stored(&self, fresh: &mut Finding, next_due: Option<&str>) {
         if self.is_off() {
             return;
         }
         fresh
             .product_fields
             .insert(fields::DEADLINE_POLICY.into(), self.key());
-        if let Some(next) = stored.product_fields.get(fields::NEXT_DUE_AT) {
+        if let Some(next) = next_due {
             fresh
                 .product_fields
-                .insert(fields::NEXT_DUE_AT.into(), next.clone());
+                .insert(fields::NEXT_DUE_AT.into(), next.to_string());
         }
     }
 
@@ -207,6 +209,18 @@ impl DeadlinePolicy {
         }
         Some(d)
     }
+}
+
+/// What a stored roll-up recorded of deadlines: the policy key and the next due date.
+pub fn rollup_marks(f: &Finding) -> (Option<&str>, Option<&str>) {
+    (
+        f.product_fields
+            .get(fields::DEADLINE_POLICY)
+            .map(String::as_str),
+        f.product_fields
+            .get(fields::NEXT_DUE_AT)
+            .map(String::as_str),
+    )
 }
 
 fn add_type(f: &mut Finding, t: &str) {

@@ -10,7 +10,9 @@ mod apply;
 mod kev;
 mod sla;
 
-pub use apply::{DeadlinePolicy, REQUIREMENT_KEV, REQUIREMENT_SLA, TYPE_DEADLINE_BREACHED};
+pub use apply::{
+    DeadlinePolicy, REQUIREMENT_KEV, REQUIREMENT_SLA, TYPE_DEADLINE_BREACHED, rollup_marks,
+};
 pub use kev::{KEV_STALE_AFTER_DAYS, KevCatalog, KevEntry, KevError};
 pub use sla::{SlaError, SlaPolicy};
 

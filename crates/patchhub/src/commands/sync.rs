@@ -10,7 +10,7 @@ use patchhub_aws::fanout::{AccountSource, FanOut, RunReport, run_sync};
 use patchhub_aws::sync::{FindingObserver, SyncOptions};
 use patchhub_aws::targets;
 
-use crate::args::{AwsArgs, PolicyArgs, TargetArgs};
+use crate::args::{AwsArgs, DeadlineArgs, PolicyArgs, TargetArgs};
 use crate::error::Failure;
 use crate::output::{self, Output};
 
@@ -21,6 +21,8 @@ pub struct SyncArgs {
     pub aws: AwsArgs,
     #[command(flatten)]
     pub policy: PolicyArgs,
+    #[command(flatten)]
+    pub deadlines: DeadlineArgs,
     #[command(flatten)]
     pub targets: TargetArgs,
     /// Sync only this node (i-… or mi-…): reads and touches nothing else.
@@ -51,6 +53,7 @@ struct Prepared {
 /// Validates the flags (no AWS calls yet).
 fn prepare(args: &SyncArgs) -> Result<Prepared, Failure> {
     let policy = args.policy.policy()?;
+    let deadlines = args.deadlines.deadlines()?;
     let aws = args.aws.options()?;
     let instance = args
         .instance
@@ -67,6 +70,7 @@ fn prepare(args: &SyncArgs) -> Result<Prepared, Failure> {
         ));
     }
     let mut opts = SyncOptions::new(policy);
+    opts.deadlines = Arc::new(deadlines);
     opts.only_instance = instance;
     opts.dry_run = args.dry_run;
     let output = args.output.unwrap_or(if std::io::stdout().is_terminal() {
