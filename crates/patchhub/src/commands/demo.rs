@@ -119,7 +119,7 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<(), Failure> {
     };
     let mut targets = Vec::new();
     for a in &fleet.accounts {
-        let s = patchhub_aws::clients::assume_into(&base, &me.partition, &a.id, &role)
+        let s = patchhub_aws::clients::assume_into(&base, &me, &a.id, &role)
             .await
             .map_err(|e| Failure::partial(e.to_string()))?;
         targets.extend(
