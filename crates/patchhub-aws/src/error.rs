@@ -367,4 +367,30 @@ mod tests {
             "{s}"
         );
     }
+
+    #[test]
+    fn one_line_names_only_what_is_known() {
+        let no_region = ApiError::other("", "", "", ErrorKind::InvalidInput, "no AWS Region")
+            .with_fix(REGION_FIX);
+        assert_eq!(
+            no_region.to_string(),
+            format!("no AWS Region ({REGION_FIX})")
+        );
+        let mut denied = ApiError::other(
+            "840400000000",
+            "",
+            "sts:AssumeRole",
+            ErrorKind::AccessDenied,
+            "",
+        );
+        denied.code = Some("AccessDenied".into());
+        denied.action = Some("cannot assume PatchhubRole".into());
+        let s = denied.to_string();
+        assert!(
+            s.starts_with("account 840400000000: cannot assume PatchhubRole: AccessDenied ("),
+            "{s}"
+        );
+        let multi = ApiError::other("-", "eu-west-1", "X", ErrorKind::Service, "a\n  b");
+        assert_eq!(multi.to_string(), "in eu-west-1: X failed: a b");
+    }
 }
