@@ -55,12 +55,11 @@ pub async fn load_base(opts: &AwsOptions) -> Result<SdkConfig, ApiError> {
             .build(),
     );
     let config = loader.load().await;
-    let missing = |kind, what: &str| ApiError::other("-", "-", "configuration", kind, what);
+    // Before any account or Region: the line names neither.
+    let missing = |kind, what: &str| ApiError::other("", "", "", kind, what);
     if config.region().is_none() {
-        return Err(missing(
-            ErrorKind::InvalidInput,
-            "no AWS Region configured: pass --region or set AWS_REGION",
-        ));
+        return Err(missing(ErrorKind::InvalidInput, "no AWS Region configured")
+            .with_fix(crate::error::REGION_FIX));
     }
     if config.credentials_provider().is_none() {
         return Err(missing(ErrorKind::Credentials, "no AWS credentials found"));
@@ -105,9 +104,21 @@ pub async fn base_session(base: &SdkConfig) -> Result<AccountSession, ApiError> 
     let region = base.region().map(|r| r.to_string()).unwrap_or_default();
     let sts = aws_sdk_sts::Client::new(base);
     let who = sts.get_caller_identity().send().await.map_err(|e| {
-        let mut err = ApiError::from_sdk("-", &region, "sts:GetCallerIdentity", &e);
-        if err.code.is_none() && err.message.to_lowercase().contains("credential") {
+        let mut err = ApiError::from_sdk("", &region, "sts:GetCallerIdentity", &e);
+        if matches!(
+            err.code.as_deref(),
+            Some("InvalidClientTokenId" | "UnrecognizedClientException")
+        ) {
+            // Here, before any account or Region of a run: the key itself is not known.
             err.kind = ErrorKind::Credentials;
+            err.fix = Some(
+                "AWS does not know this access key: check AWS_ACCESS_KEY_ID or the profile".into(),
+            );
+        }
+        if err.kind == ErrorKind::Credentials && err.code.is_none() {
+            // No credentials at all: say that, not which call could not be signed.
+            err.region.clear();
+            err.api.clear();
         }
         err
     })?;
@@ -161,7 +172,7 @@ impl ProvideCredentials for CheckedRole {
 /// account is assumed once per run (until the credentials near expiry).
 pub async fn assume_into(
     base: &SdkConfig,
-    base_partition: &str,
+    me: &AccountSession,
     account: &str,
     role: &RoleOptions,
 ) -> Result<AccountSession, ApiError> {
@@ -175,7 +186,7 @@ pub async fn assume_into(
         ));
     };
     let region = base.region().map(|r| r.to_string()).unwrap_or_default();
-    let role_arn = format!("arn:{base_partition}:iam::{account}:role/{role_name}");
+    let role_arn = format!("arn:{}:iam::{account}:role/{role_name}", me.partition);
     let mut builder = AssumeRoleProvider::builder(&role_arn)
         .session_name(&role.session_name)
         .configure(base);
@@ -184,21 +195,10 @@ pub async fn assume_into(
     }
     let provider = builder.build().await;
     // Fail now, with the role named, rather than on the first SSM call.
-    let checked = provider.provide_credentials().await.map_err(|e| {
-        let text = aws_smithy_types::error::display::DisplayErrorContext(&e).to_string();
-        let kind = if text.contains("AccessDenied") {
-            ErrorKind::AccessDenied
-        } else {
-            ErrorKind::Service
-        };
-        ApiError::other(
-            account,
-            &region,
-            "sts:AssumeRole",
-            kind,
-            format!("cannot assume {role_arn}: {text}"),
-        )
-    })?;
+    let checked = provider
+        .provide_credentials()
+        .await
+        .map_err(|e| not_assumed(account, role_name, role, me, &e))?;
     let provider = CheckedRole {
         checked: Mutex::new(Some(checked)),
         provider,
@@ -210,6 +210,7 @@ pub async fn assume_into(
         .build();
     let session = base_session(&config).await.map_err(|mut e| {
         e.account = account.to_string();
+        e.region = region.clone();
         e
     })?;
     if session.account_id != account {
@@ -225,4 +226,36 @@ pub async fn assume_into(
         ));
     }
     Ok(session)
+}
+
+/// Why `role` could not be assumed in `account`, as one line: AWS answers `AccessDenied` alike
+/// for a role that does not exist and for one whose trust policy does not name the caller (STS
+/// API Reference, AssumeRole, Errors; IAM User Guide, "Troubleshooting IAM roles"), so the line
+/// names both and the caller's account.
+fn not_assumed(
+    account: &str,
+    role_name: &str,
+    role: &RoleOptions,
+    me: &AccountSession,
+    e: &aws_credential_types::provider::error::CredentialsError,
+) -> ApiError {
+    let cause = crate::error::plain_cause(e);
+    let kind = cause.kind.unwrap_or(ErrorKind::Service);
+    let mut err = ApiError::other(account, "", "sts:AssumeRole", kind, cause.message);
+    err.code = cause.code;
+    err.action = Some(format!("cannot assume {role_name}"));
+    if kind == ErrorKind::AccessDenied {
+        let external = if role.external_id.is_some() {
+            " with this external id"
+        } else {
+            ""
+        };
+        // The code alone: AWS's message only repeats the caller and the role ARN.
+        err.message.clear();
+        err.fix = Some(format!(
+            "the role does not exist or does not trust {}{external}: create {role_name} in {account} with a trust policy naming {} (docs/DEPLOY.md), or pass the right --role-name",
+            me.account_id, me.account_id
+        ));
+    }
+    err
 }

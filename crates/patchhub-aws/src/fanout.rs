@@ -122,16 +122,28 @@ pub(crate) struct Entered {
     pub skipped: Vec<SkippedAccount>,
 }
 
+/// The caller, and every account a run covers: entered, or the error that kept it out.
+#[derive(Debug)]
+pub(crate) struct Reached {
+    /// The base credentials' own session.
+    pub me: AccountSession,
+    /// Each account, in the order of the source: its session or why it could not be entered.
+    pub accounts: Vec<(String, Result<AccountSession, ApiError>)>,
+    /// Accounts of the organization that are not ACTIVE.
+    pub skipped: Vec<SkippedAccount>,
+}
+
 /// Enters every account: through the role when one is given (the caller's own account too, so
 /// every account is read with the same permissions), else the caller's own with the base
-/// credentials.
-pub(crate) async fn sessions(base: &SdkConfig, fan: &FanOut) -> Result<Entered, ApiError> {
+/// credentials. `Err` when the caller or the organization's accounts cannot be read.
+pub(crate) async fn reach(base: &SdkConfig, fan: &FanOut) -> Result<Reached, ApiError> {
     let me = clients::base_session(base).await?;
     let (ids, skipped) = match &fan.accounts {
         AccountSource::Caller => {
-            return Ok(Entered {
-                sessions: vec![me],
-                ..Entered::default()
+            return Ok(Reached {
+                accounts: vec![(me.account_id.clone(), Ok(me.clone()))],
+                me,
+                skipped: Vec::new(),
             });
         }
         AccountSource::List(list) => (list.iter().map(|t| t.id.clone()).collect(), Vec::new()),
@@ -141,15 +153,35 @@ pub(crate) async fn sessions(base: &SdkConfig, fan: &FanOut) -> Result<Entered, 
             (ids, listed.skipped)
         }
     };
-    let (mut sessions, mut failures) =
-        split(enter_accounts(base, &me, ids, &fan.role, fan.concurrency).await);
+    let accounts = enter_accounts(base, &me, ids, &fan.role, fan.concurrency).await;
+    Ok(Reached {
+        me,
+        accounts,
+        skipped,
+    })
+}
+
+/// [`reach`], split into sessions and failures, each sorted by account.
+pub(crate) async fn sessions(base: &SdkConfig, fan: &FanOut) -> Result<Entered, ApiError> {
+    let reached = reach(base, fan).await?;
+    let (mut sessions, mut failures) = split(reached.accounts);
     sessions.sort_by(|a, b| a.account_id.cmp(&b.account_id));
     failures.sort_by(|a, b| a.account.cmp(&b.account));
     Ok(Entered {
         sessions,
         failures,
-        skipped,
+        skipped: reached.skipped,
     })
+}
+
+/// `fan` with an empty Region list (no Region given anywhere) made the base configuration's.
+pub(crate) fn with_home_region(base: &SdkConfig, fan: &FanOut) -> FanOut {
+    let mut fan = fan.clone();
+    if matches!(&fan.regions, RegionSelection::List(l) if l.is_empty()) {
+        let home = base.region().map(|r| r.to_string()).unwrap_or_default();
+        fan.regions = RegionSelection::List(vec![home]);
+    }
+    fan
 }
 
 /// Enters each account, at most `width` at once: the caller's own with the base credentials
@@ -167,7 +199,7 @@ pub(crate) async fn enter_accounts(
             let entered = if id == me.account_id && role.role_name.is_none() {
                 Ok(me)
             } else {
-                clients::assume_into(&base, &me.partition, &id, &role).await
+                clients::assume_into(&base, &me, &id, &role).await
             };
             (id, entered)
         }
@@ -219,13 +251,7 @@ pub(crate) async fn targets(
     base: &SdkConfig,
     fan: &FanOut,
 ) -> Result<(Vec<Target>, Entered), ApiError> {
-    // No Region given anywhere: the base configuration's.
-    let mut fan = fan.clone();
-    if matches!(&fan.regions, RegionSelection::List(l) if l.is_empty()) {
-        let home = base.region().map(|r| r.to_string()).unwrap_or_default();
-        fan.regions = RegionSelection::List(vec![home]);
-    }
-    let fan = &fan;
+    let fan = &with_home_region(base, fan);
     let mut entered = sessions(base, fan).await?;
     let (with_regions, region_failures) =
         with_regions(std::mem::take(&mut entered.sessions), fan).await;

@@ -9,6 +9,7 @@ pub mod actions;
 pub mod clients;
 pub mod convert;
 pub mod deadlines;
+pub mod doctor;
 mod error;
 pub mod fanout;
 mod findings_query;

@@ -32,24 +32,9 @@ pub(crate) async fn organization_accounts(
     base: &SdkConfig,
     ou: Option<&str>,
 ) -> Result<OrgAccounts, ApiError> {
-    use aws_sdk_organizations::error::ProvideErrorMetadata;
     let region = base.region().map(|r| r.to_string()).unwrap_or_default();
+    let region = region.as_str();
     let org = aws_sdk_organizations::Client::new(base);
-    let err = |api: &str, e: &dyn ProvideErrorMetadata, text: String| {
-        let code = e.code().map(str::to_string);
-        let mut a = ApiError::other(
-            "-",
-            &region,
-            api,
-            crate::error::classify(code.as_deref(), &text),
-            text,
-        );
-        a.code = code;
-        a
-    };
-    let show = |e: &dyn std::error::Error| {
-        aws_smithy_types::error::display::DisplayErrorContext(e).to_string()
-    };
     let mut found: Vec<aws_sdk_organizations::types::Account> = Vec::new();
     match ou {
         None => {
@@ -61,7 +46,9 @@ pub(crate) async fn organization_accounts(
                         .set_next_token(token)
                         .send()
                         .await
-                        .map_err(|e| err("organizations:ListAccounts", &e, show(&e)))?;
+                        .map_err(|e| {
+                            ApiError::from_sdk("", region, "organizations:ListAccounts", &e)
+                        })?;
                     Ok(page_of(page.accounts(), page.next_token()))
                 }
             })
@@ -80,7 +67,12 @@ pub(crate) async fn organization_accounts(
                             .send()
                             .await
                             .map_err(|e| {
-                                err("organizations:ListAccountsForParent", &e, show(&e))
+                                ApiError::from_sdk(
+                                    "",
+                                    region,
+                                    "organizations:ListAccountsForParent",
+                                    &e,
+                                )
                             })?;
                         Ok(page_of(page.accounts(), page.next_token()))
                     }
@@ -97,10 +89,11 @@ pub(crate) async fn organization_accounts(
                             .send()
                             .await
                             .map_err(|e| {
-                                err(
+                                ApiError::from_sdk(
+                                    "",
+                                    region,
                                     "organizations:ListOrganizationalUnitsForParent",
                                     &e,
-                                    show(&e),
                                 )
                             })?;
                         Ok(page_of(page.organizational_units(), page.next_token()))

@@ -83,7 +83,7 @@ impl SsmSource {
     fn err<E, R>(&self, api: Api, e: &aws_sdk_ssm::error::SdkError<E, R>) -> ApiError
     where
         E: aws_sdk_ssm::error::ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
+        R: std::fmt::Debug + 'static,
     {
         ApiError::from_sdk(&self.account, &self.region, api.name(), e)
     }

@@ -49,7 +49,7 @@ async fn real() -> Real {
     let session = match std::env::var("PATCHHUB_REAL_ROLE") {
         Ok(role) => clients::assume_into(
             &base,
-            &me.partition,
+            &me,
             &account,
             &RoleOptions {
                 role_name: Some(role),

@@ -6,7 +6,7 @@
 //! (`sim_time`), so the client judges expiry on the time awsim enforces it.
 
 use chrono::Duration;
-use patchhub_aws::clients::assume_into;
+use patchhub_aws::clients::{assume_into, base_session};
 use patchhub_aws::sink::{FindingQuery, FindingSink};
 use patchhub_aws::target::Target;
 use patchhub_testkit::run::role;
@@ -30,7 +30,10 @@ fn assumed_role_sessions_are_refreshed_before_they_expire() {
             .time_source(sim_time(&sim))
             .load()
             .await;
-        let session = assume_into(&base, "aws", &member, &role(Some("PatchhubRole")))
+        let me = base_session(&base)
+            .await
+            .expect("the management account's identity");
+        let session = assume_into(&base, &me, &member, &role(Some("PatchhubRole")))
             .await
             .expect("the member's role trusts the management account");
         let hub = Target::new(&session, REGION, fast_quotas()).hub();

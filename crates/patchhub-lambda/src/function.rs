@@ -253,8 +253,8 @@ impl Function {
                 LambdaError::new(
                     ErrorType::InvalidConfig,
                     format!(
-                        "no valid AWS Region (got {:?}): Lambda sets AWS_REGION; outside Lambda set it yourself",
-                        sdk.region().map(|r| r.to_string())
+                        "no valid AWS Region (got `{}`): Lambda sets AWS_REGION; outside Lambda set it yourself",
+                        sdk.region().map(|r| r.to_string()).unwrap_or_default()
                     ),
                 )
             })?;

@@ -14,6 +14,7 @@ use patchhub_aws::targets::{self, AccountTarget, RegionSelection};
 use patchhub_core::policy::FindingPolicy;
 
 use crate::error::Failure;
+use crate::output::HubOutput;
 
 /// `--profile`, `--region`, `--endpoint-url`: shared by every command. The standard AWS
 /// environment variables (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, credentials) apply too.
@@ -168,6 +169,22 @@ impl TargetArgs {
             },
         })
     }
+}
+
+/// The flags of a command that covers accounts and Regions and prints a table or JSON
+/// (`cleanup`, `doctor`).
+#[derive(Debug, Clone, Args)]
+pub struct ScopeArgs {
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    #[command(flatten)]
+    pub targets: TargetArgs,
+    /// Output format (table on a terminal, JSON otherwise).
+    #[arg(long, value_enum)]
+    pub output: Option<HubOutput>,
+    /// Account-Region targets in flight at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub concurrency: u32,
 }
 
 /// Loads the base configuration; the Regions default to its Region.

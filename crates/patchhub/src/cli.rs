@@ -3,7 +3,7 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{cleanup, demo, hub, report, sync};
+use crate::commands::{cleanup, demo, doctor, hub, report, sync};
 
 /// Carries AWS Systems Manager patch compliance into AWS Security Hub.
 #[derive(Debug, Parser)]
@@ -25,6 +25,9 @@ pub struct Cli {
 pub enum Command {
     /// Sync patch compliance into Security Hub findings (one node up to a whole organization).
     Sync(Box<sync::SyncArgs>),
+    /// Check, reading only, that everything `sync` needs is in place (same target flags as
+    /// `sync`): credentials, roles, Regions, Security Hub, SSM data, permissions.
+    Doctor(Box<doctor::DoctorArgs>),
     /// Run the whole job against an embedded emulated AWS (no account needed).
     Demo(demo::DemoArgs),
     /// Security Hub administrator and members in every Region, so findings roll up (enable,
@@ -41,6 +44,7 @@ impl Command {
     pub async fn run(self, quiet: bool) -> Result<(), crate::error::Failure> {
         match self {
             Command::Sync(args) => sync::run(*args, quiet).await,
+            Command::Doctor(args) => doctor::run(*args).await,
             Command::Demo(args) => demo::run(args, quiet).await,
             Command::Hub(args) => hub::run(*args).await,
             Command::Cleanup(args) => cleanup::run(*args).await,

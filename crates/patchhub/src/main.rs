@@ -20,9 +20,15 @@ use tracing_subscriber::util::SubscriberInitExt;
 use crate::error::Failure;
 
 fn init_tracing(verbose: u8, quiet: bool) {
+    // By default the SDK's own warnings stay out: the credential chain's probes (IMDS, SSO, the
+    // profile files) warn on every machine they do not apply to, with `Debug` dumps of their
+    // errors, and whatever fails for good comes back as patchhub's one-line error anyway. `-v`
+    // shows them. (Targets match by prefix: `aws_smithy` covers every aws-smithy-* crate.)
     let level = match (quiet, verbose) {
         (true, _) => "error",
-        (false, 0) => "warn",
+        (false, 0) => {
+            "warn,aws_config=error,aws_smithy=error,aws_runtime=error,aws_sdk=error,aws_credential_types=error,hyper=error"
+        }
         (false, 1) => "info,aws_config=warn,aws_smithy_runtime=warn",
         (false, _) => "debug,hyper=info,aws_smithy_runtime=info",
     };

@@ -2,12 +2,14 @@
 //! stderr) with its progress bar (only on a terminal), the steps of `hub` and `cleanup`, and the
 //! exit status each report deserves.
 
+use std::collections::BTreeSet;
 use std::io::IsTerminal;
 use std::sync::Arc;
 
 use clap::ValueEnum;
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use indicatif::{ProgressBar, ProgressStyle};
+use patchhub_aws::doctor::{Check, DoctorReport, Item, Status};
 use patchhub_aws::fanout::RunReport;
 use patchhub_aws::hub::{HubReport, Outcome, StatusReport};
 use patchhub_aws::sync::TargetSummary;
@@ -25,7 +27,7 @@ pub enum Output {
     Jsonl,
 }
 
-/// `hub` and `cleanup` output formats.
+/// `hub`, `cleanup` and `doctor` output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum HubOutput {
     /// A table per account and Region (only what changed, was skipped or failed).
@@ -196,8 +198,9 @@ pub fn print_report(report: &RunReport, format: Output, dry_run: bool) {
             named.join(", ")
         );
     }
+    // Each error already names its account (and Region, API and fix): one line each.
     for e in &report.account_errors {
-        eprintln!("patchhub: account {}: {}", e.account, e.error);
+        eprintln!("patchhub: {}", e.error);
     }
     for s in &report.targets {
         if let Some(e) = &s.error {
@@ -318,7 +321,7 @@ pub fn print_hub_report(command: &str, report: &HubReport, format: HubOutput) {
     }
     for a in report.with(Outcome::Failed) {
         eprintln!(
-            "patchhub: account {} in {}: {} failed: {}\n  to resume: {}",
+            "patchhub: account {} in {}: {} failed: {} (to resume: {})",
             a.account,
             a.region,
             a.step,
@@ -382,4 +385,127 @@ pub fn status_table(report: &StatusReport) -> String {
         ));
     }
     out
+}
+
+/// `doctor`'s report as a table, one row per account and Region (an account that could not be
+/// entered has one row), then one line per ✗ and ! with its fix.
+pub fn doctor_table(report: &DoctorReport) -> String {
+    let mut out = String::new();
+    for c in report.checks.iter().filter(|c| c.account.is_empty()) {
+        out.push_str(&format!(
+            "{} {}: {}\n",
+            c.status.mark(),
+            c.item.label(),
+            c.detail
+        ));
+    }
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    let mut header = vec!["account", "region", "role"];
+    header.extend(Item::PER_TARGET.iter().map(|i| match i {
+        Item::Region => "enabled",
+        other => other.label(),
+    }));
+    t.set_header(header);
+    let accounts: BTreeSet<&str> = report
+        .checks
+        .iter()
+        .filter(|c| !c.account.is_empty())
+        .map(|c| c.account.as_str())
+        .collect();
+    for account in accounts {
+        let of = |region: &str, item: Item| {
+            report
+                .checks
+                .iter()
+                .find(|c| c.account == account && c.region == region && c.item == item)
+        };
+        let role = of("", Item::Role).map_or_else(|| "–".to_string(), doctor_cell);
+        let regions: BTreeSet<&str> = report
+            .checks
+            .iter()
+            .filter(|c| c.account == account && !c.region.is_empty())
+            .map(|c| c.region.as_str())
+            .collect();
+        if regions.is_empty() {
+            let why = of("", Item::Regions).map_or_else(|| "–".to_string(), doctor_cell);
+            let mut row = vec![account.to_string(), "–".into(), role, why];
+            row.extend(std::iter::repeat_n(
+                "–".to_string(),
+                Item::PER_TARGET.len() - 1,
+            ));
+            t.add_row(row);
+            continue;
+        }
+        for region in regions {
+            let mut row = vec![account.to_string(), region.to_string(), role.clone()];
+            row.extend(
+                Item::PER_TARGET
+                    .iter()
+                    .map(|i| of(region, *i).map_or_else(|| "–".to_string(), doctor_cell)),
+            );
+            t.add_row(row);
+        }
+    }
+    if report.checks.iter().any(|c| !c.account.is_empty()) {
+        out.push_str(&format!("{t}\n"));
+    }
+    for c in report
+        .checks
+        .iter()
+        .filter(|c| matches!(c.status, Status::Fail | Status::Warn))
+    {
+        let place = match (c.account.as_str(), c.region.as_str()) {
+            ("", _) => String::new(),
+            (a, "") => format!("account {a}: "),
+            (a, r) => format!("account {a} in {r}: "),
+        };
+        out.push_str(&format!(
+            "{} {place}{}: {} (fix: {})\n",
+            c.status.mark(),
+            c.item.label(),
+            c.detail,
+            c.fix.as_deref().unwrap_or("-")
+        ));
+    }
+    let count = |s: Status| report.with(s).count();
+    out.push_str(&format!(
+        "{} ✓, {} !, {} ✗; BatchImportFindings cannot be checked without writing (Security Hub offers no dry run): the first sync shows it",
+        count(Status::Ok),
+        count(Status::Warn),
+        count(Status::Fail)
+    ));
+    out
+}
+
+/// A table cell: the mark and a short detail (the whole detail is in JSON and the fix lines).
+fn doctor_cell(c: &Check) -> String {
+    const WIDTH: usize = 40;
+    let detail = if c.item == Item::Permissions && c.status == Status::Ok {
+        "reads allowed"
+    } else {
+        c.detail.as_str()
+    };
+    let short: String = detail.chars().take(WIDTH).collect();
+    let more = if detail.chars().count() > WIDTH {
+        "…"
+    } else {
+        ""
+    };
+    format!("{} {short}{more}", c.status.mark())
+}
+
+/// Prints `doctor`'s report in the chosen format.
+pub fn print_doctor_report(report: &DoctorReport, format: HubOutput) {
+    match format {
+        HubOutput::Table => println!("{}", doctor_table(report)),
+        HubOutput::Json => {
+            let v = serde_json::json!({
+                "ok": report.is_ok(),
+                "caller": report.caller,
+                "checks": report.checks,
+            });
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        }
+    }
 }

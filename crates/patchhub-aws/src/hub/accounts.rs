@@ -121,7 +121,7 @@ fn log_enter_failure(log: &Log, id: &str, role: &RoleOptions, me: &str, e: &ApiE
         id,
         "-",
         Step::EnterAccount,
-        format!("{} failed: {}", e.api, short_sts_error(&e.message)),
+        super::log::describe(e),
         resume,
         Some(e.kind),
     );
@@ -159,7 +159,7 @@ pub(super) async fn enter_admin(
     if admin == me.account_id {
         return Some(me.clone());
     }
-    match clients::assume_into(base, &me.partition, admin, role).await {
+    match clients::assume_into(base, me, admin, role).await {
         Ok(s) => Some(s),
         Err(e) => {
             log_enter_failure(log, admin, role, &me.account_id, &e);

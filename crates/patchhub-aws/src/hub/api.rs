@@ -18,24 +18,24 @@ use crate::quota::{Limiter, QuotaSettings};
 use crate::targets::AccountTarget;
 
 /// A member record's status as `ListMembers` spells it (`Created`, `Invited`, `Enabled`, ...).
-pub(super) type Records = BTreeMap<String, String>;
+pub(crate) type Records = BTreeMap<String, String>;
 
-pub(super) fn associated(status: &str) -> bool {
+pub(crate) fn associated(status: &str) -> bool {
     status == "Enabled"
 }
 
 /// Security Hub of one account in one Region, with the calls `hub` makes.
 #[derive(Clone)]
-pub(super) struct Sh {
+pub(crate) struct Sh {
     client: aws_sdk_securityhub::Client,
     /// Paces the one quota-bound read `hub` makes (`GetFindings`, for `status`).
     limiter: Limiter,
-    pub(super) account: String,
+    pub(crate) account: String,
     pub(super) region: String,
 }
 
 impl Sh {
-    pub(super) fn new(session: &AccountSession, region: &str) -> Self {
+    pub(crate) fn new(session: &AccountSession, region: &str) -> Self {
         Sh {
             client: aws_sdk_securityhub::Client::new(&session.in_region(region)),
             limiter: Limiter::new(QuotaSettings::default()),
@@ -47,13 +47,13 @@ impl Sh {
     fn err<E, R>(&self, api: &str, e: &SdkError<E, R>) -> ApiError
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: fmt::Debug,
+        R: fmt::Debug + 'static,
     {
         ApiError::from_sdk(&self.account, &self.region, api, e)
     }
 
     /// `DescribeHub`: whether Security Hub is enabled.
-    pub(super) async fn hub_enabled(&self) -> Result<bool, ApiError> {
+    pub(crate) async fn hub_enabled(&self) -> Result<bool, ApiError> {
         match self.client.describe_hub().send().await {
             Ok(_) => Ok(true),
             Err(e) => {
@@ -98,7 +98,7 @@ impl Sh {
     }
 
     /// `GetAdministratorAccount`: `(administrator, member status)`.
-    pub(super) async fn administrator(&self) -> Result<Option<(String, String)>, ApiError> {
+    pub(crate) async fn administrator(&self) -> Result<Option<(String, String)>, ApiError> {
         let out = self
             .client
             .get_administrator_account()
@@ -173,7 +173,7 @@ impl Sh {
     }
 
     /// `ListMembers`: every member record (`only_associated`: only `Enabled` ones).
-    pub(super) async fn members(&self, only_associated: bool) -> Result<Records, ApiError> {
+    pub(crate) async fn members(&self, only_associated: bool) -> Result<Records, ApiError> {
         let members = all_pages(None, |token| async move {
             let page = self
                 .client
@@ -339,7 +339,7 @@ impl Sh {
     }
 
     /// The account's finding aggregator (`ListFindingAggregators` answers from any Region).
-    pub(super) async fn aggregator(&self) -> Result<Option<AggregatorInfo>, ApiError> {
+    pub(crate) async fn aggregator(&self) -> Result<Option<AggregatorInfo>, ApiError> {
         let list = self
             .client
             .list_finding_aggregators()

@@ -250,9 +250,9 @@ impl Log {
 
 /// `API failed: message` (the account and Region are the row's).
 pub(super) fn describe(e: &ApiError) -> String {
-    match &e.code {
-        Some(code) => format!("{} failed: {code}: {}", e.api, e.message),
-        None => format!("{} failed: {}", e.api, e.message),
+    match &e.action {
+        Some(action) => format!("{action}: {}", e.what()),
+        None => format!("{} failed: {}", e.api, e.what()),
     }
 }
 

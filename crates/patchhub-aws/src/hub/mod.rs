@@ -28,7 +28,7 @@
 mod accounts;
 mod admin_view;
 mod aggregator;
-mod api;
+pub(crate) mod api;
 mod cleanup;
 mod disable;
 mod enable;

@@ -26,7 +26,7 @@ pub async fn status(base: &SdkConfig, plan: &StatusPlan) -> Result<StatusReport,
     let admin = if admin_id == me.account_id {
         me.clone()
     } else {
-        clients::assume_into(base, &me.partition, &admin_id, &plan.role).await?
+        clients::assume_into(base, &me, &admin_id, &plan.role).await?
     };
     let views = admin_views(&admin, &plan.regions, plan.concurrency).await;
     let aggregator = find_aggregator(&admin, &views).await.ok().flatten();

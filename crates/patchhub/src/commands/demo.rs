@@ -119,7 +119,7 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<(), Failure> {
     };
     let mut targets = Vec::new();
     for a in &fleet.accounts {
-        let s = patchhub_aws::clients::assume_into(&base, &me.partition, &a.id, &role)
+        let s = patchhub_aws::clients::assume_into(&base, &me, &a.id, &role)
             .await
             .map_err(|e| Failure::partial(e.to_string()))?;
         targets.extend(
@@ -178,7 +178,6 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<(), Failure> {
         ),
     );
 
-    // 3. The organization-wide sync, through AssumeRole, exactly as `patchhub sync --organization`.
     let fan = FanOut {
         accounts: AccountSource::Organization { ou: None },
         regions: RegionSelection::List(regions.clone()),
@@ -187,6 +186,40 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<(), Failure> {
         per_account_concurrency: 4,
         quotas: QuotaSettings::default(),
     };
+
+    // 2b. `patchhub doctor` before the first sync, with one member's role not trusting the
+    //     management account (a common first-run mistake), so the check shows what a ✗ looks like.
+    if let Some(member) = fleet.accounts.get(1..).and_then(<[_]>::last) {
+        let healthy = sim.export_fleet();
+        let mut broken = healthy.clone();
+        for a in broken.accounts.iter_mut().filter(|a| a.id == member.id) {
+            for r in a.roles.iter_mut().filter(|r| r.name == ROLE) {
+                r.trusted_accounts = vec![member.id.clone()];
+            }
+        }
+        sim.load_fleet(broken)
+            .map_err(|e| Failure::usage(e.to_string()))?;
+        say(
+            quiet,
+            &format!(
+                "2b. patchhub doctor --organization --role-name {ROLE} --regions {} (account {}'s role does not trust the management account yet, on purpose)",
+                regions.join(","),
+                member.id
+            ),
+        );
+        let report = patchhub_aws::doctor::doctor(&base, &fan).await;
+        if !quiet {
+            output::print_doctor_report(&report, output::HubOutput::Table);
+        }
+        sim.load_fleet(healthy)
+            .map_err(|e| Failure::usage(e.to_string()))?;
+        say(
+            quiet,
+            "   (the demo now gives that role its trust back, as the fix says, and goes on)\n",
+        );
+    }
+
+    // 3. The organization-wide sync, through AssumeRole, exactly as `patchhub sync --organization`.
     let sync = DemoSync {
         base: &base,
         fan,

@@ -3,6 +3,7 @@
 
 pub mod cleanup;
 pub mod demo;
+pub mod doctor;
 pub mod hub;
 pub mod report;
 pub mod sync;
