@@ -1,16 +1,21 @@
 //! `patchhub demo`: the whole job on an embedded AWS. It starts awsim in-process with a generated
 //! organization and the published quotas, then runs exactly what a real deployment runs — only
 //! the endpoint differs: the patch scan, Security Hub enablement, an organization-wide sync
-//! through AssumeRole, patching part of the fleet, and a second sync that resolves what was fixed.
+//! through AssumeRole, patching part of the fleet, a second sync that resolves what was fixed,
+//! and, twenty simulated days later, a sync that marks the patches past their deadlines.
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use clap::Args;
 use patchhub_aws::clients::RoleOptions;
+use patchhub_aws::deadlines::{
+    DeadlineSetting, DeadlineSettings, Deadlines, deadlines_from_settings,
+};
 use patchhub_aws::fanout::{AccountSource, FanOut, RunReport, run_sync};
 use patchhub_aws::quota::QuotaSettings;
 use patchhub_aws::scan::{Operation, run_patch_baseline};
@@ -45,6 +50,12 @@ pub struct DemoArgs {
 }
 
 const ROLE: &str = "PatchhubRole";
+/// The demo's deadlines per severity.
+const DEMO_SLA: &str = "critical=15d,high=30d,medium=90d";
+/// The demo's catalog entries are due this many days after the demo starts.
+const KEV_DUE_DAYS: i64 = 10;
+/// How far the demo moves its clock before the last sync.
+const LATER_DAYS: i64 = 20;
 const DEMO_KEY: &str = "AKIADEMOMANAGEMENT01";
 
 async fn sdk(url: &str, region: &str) -> SdkConfig {
@@ -117,17 +128,7 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<(), Failure> {
         external_id: None,
         session_name: "patchhub-demo".into(),
     };
-    let mut targets = Vec::new();
-    for a in &fleet.accounts {
-        let s = patchhub_aws::clients::assume_into(&base, &me, &a.id, &role)
-            .await
-            .map_err(|e| Failure::partial(e.to_string()))?;
-        targets.extend(
-            regions
-                .iter()
-                .map(|r| Target::new(&s, r, QuotaSettings::default())),
-        );
-    }
+    let targets = enter(&base, &me, &fleet, &regions, &role).await?;
 
     // 1. The maintenance window's first task: AWS-RunPatchBaseline Scan on every node.
     say(
@@ -219,11 +220,16 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<(), Failure> {
         );
     }
 
-    // 3. The organization-wide sync, through AssumeRole, exactly as `patchhub sync --organization`.
-    let sync = DemoSync {
+    // 3. The organization-wide sync, through AssumeRole, exactly as `patchhub sync --organization`,
+    // with deadlines: an SLA per severity and a small KEV catalog of the fleet's own CVEs.
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| Failure::usage(format!("--out {}: {e}", args.out.display())))?;
+    let mut opts = SyncOptions::new(FindingPolicy::default());
+    opts.deadlines = Arc::new(demo_deadlines(&fleet, &args.out)?);
+    let mut sync = DemoSync {
         base: &base,
         fan,
-        opts: SyncOptions::new(FindingPolicy::default()),
+        opts,
         quiet,
     };
     let first = sync
@@ -263,9 +269,33 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<(), Failure> {
         ),
     );
 
+    // 7. Time passes: twenty days on, in the embedded AWS and for the deadlines alike. The
+    // sessions entered at the start have expired by the emulated clock: enter again.
+    let later = chrono::Utc::now() + chrono::Duration::days(LATER_DAYS);
+    sim.advance_clock(chrono::Duration::days(LATER_DAYS));
+    let targets = enter(&base, &me, &fleet, &regions, &role).await?;
+    let mut deadlines = (*sync.opts.deadlines).clone();
+    deadlines.as_of = Some(later);
+    sync.opts.deadlines = Arc::new(deadlines);
+    let fourth = sync
+        .run(&format!(
+            "\n7. {LATER_DAYS} days later: patchhub sync --sla {DEMO_SLA} --kev {} --as-of {}",
+            args.out.join("kev.json").display(),
+            later.format("%Y-%m-%dT%H:%M:%SZ")
+        ))
+        .await?;
+    let t4 = fourth.total();
+    say(
+        quiet,
+        &format!(
+            "   {} nodes judged again: {} findings updated (patches past their deadline, and the nodes' roll-ups), {} ingestion events",
+            t4.nodes_changed,
+            t4.updated,
+            t4.ingestion_events()
+        ),
+    );
+
     // Findings as Security Hub holds them, one JSON object per line.
-    std::fs::create_dir_all(&args.out)
-        .map_err(|e| Failure::usage(format!("--out {}: {e}", args.out.display())))?;
     let path = args.out.join("findings.jsonl");
     let mut file = std::fs::File::create(&path)
         .map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
@@ -290,7 +320,7 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<(), Failure> {
     let mut page = std::fs::File::create(&html)
         .map_err(|e| Failure::usage(format!("{}: {e}", html.display())))?;
     let opts = RenderOptions::new(ReportFormat::Html);
-    write_report(&all, &opts, &mut page, chrono::Utc::now())
+    write_report(&all, &opts, &mut page, later)
         .map_err(|e| Failure::usage(format!("{}: {e}", html.display())))?;
     let stats = sim.stats();
     let mut throttled: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
@@ -315,7 +345,7 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<(), Failure> {
             html.display()
         ),
     );
-    if !(first.is_ok() && second.is_ok() && third.is_ok()) {
+    if !(first.is_ok() && second.is_ok() && third.is_ok() && fourth.is_ok()) {
         return Err(Failure::partial(
             "the demo's syncs did not write everything (see above)",
         ));
@@ -326,6 +356,79 @@ pub async fn run(args: DemoArgs, quiet: bool) -> Result<(), Failure> {
         ));
     }
     Ok(())
+}
+
+/// Every account of the fleet entered through the role, as one target per Region.
+async fn enter(
+    base: &SdkConfig,
+    me: &patchhub_aws::clients::AccountSession,
+    fleet: &awsim::Fleet,
+    regions: &[String],
+    role: &RoleOptions,
+) -> Result<Vec<Target>, Failure> {
+    let mut targets = Vec::new();
+    for a in &fleet.accounts {
+        let s = patchhub_aws::clients::assume_into(base, me, &a.id, role)
+            .await
+            .map_err(|e| Failure::partial(e.to_string()))?;
+        targets.extend(
+            regions
+                .iter()
+                .map(|r| Target::new(&s, r, QuotaSettings::default())),
+        );
+    }
+    Ok(targets)
+}
+
+/// The demo's deadlines: [`DEMO_SLA`], and a catalog in CISA's format at `out/kev.json` that
+/// lists three CVEs of missing patches in the fleet, due in [`KEV_DUE_DAYS`] days.
+fn demo_deadlines(fleet: &awsim::Fleet, out: &std::path::Path) -> Result<Deadlines, Failure> {
+    let mut cves: Vec<&str> = fleet
+        .accounts
+        .iter()
+        .flat_map(|a| &a.instances)
+        .flat_map(|i| &i.patches)
+        .filter(|p| p.state == "MISSING")
+        .flat_map(|p| p.cve_ids.iter().map(String::as_str))
+        .collect();
+    cves.sort_unstable();
+    cves.dedup();
+    let now = chrono::Utc::now();
+    let due = (now + chrono::Duration::days(KEV_DUE_DAYS)).format("%Y-%m-%d");
+    let entries: Vec<serde_json::Value> = cves
+        .iter()
+        .take(3)
+        .map(|c| {
+            serde_json::json!({
+                "cveID": c, "vendorProject": "demo", "product": "demo",
+                "vulnerabilityName": format!("{c} (demo entry)"),
+                "dateAdded": now.format("%Y-%m-%d").to_string(),
+                "shortDescription": "An entry of the demo's own catalog.",
+                "requiredAction": "Apply updates per vendor instructions.",
+                "dueDate": due.to_string(), "knownRansomwareCampaignUse": "Unknown", "notes": ""
+            })
+        })
+        .collect();
+    let catalog = serde_json::json!({
+        "title": "CISA Catalog of Known Exploited Vulnerabilities (patchhub demo subset)",
+        "catalogVersion": now.format("%Y.%m.%d").to_string(),
+        "dateReleased": now.to_rfc3339(),
+        "count": entries.len(),
+        "vulnerabilities": entries,
+    });
+    let path = out.join("kev.json");
+    std::fs::write(
+        &path,
+        serde_json::to_string_pretty(&catalog).unwrap_or_default(),
+    )
+    .map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
+    let settings = DeadlineSettings {
+        sla: Some(DEMO_SLA.into()),
+        kev: Some(path.display().to_string()),
+        ..DeadlineSettings::default()
+    };
+    deadlines_from_settings(&settings, DeadlineSetting::flag, now)
+        .map_err(|errors| Failure::usage(errors.join("; ")))
 }
 
 /// The demo's organization-wide sync, as `patchhub sync --organization` runs it.

@@ -571,7 +571,7 @@ fn deadline_intro(r: &Report) -> String {
         return "No open patch finding has a due date: sync with --sla (per-severity deadlines) or --kev (CISA's Known Exploited Vulnerabilities catalog) to track them.".into();
     }
     format!(
-        "{} of {} scanned nodes ({}) have no patch past its deadline. Of {} open patch findings with a due date, {} are breached and {} are due within 7 days. Deadlines count from when patchhub first saw the patch missing on the node; a CVE in CISA's KEV catalog is due by the catalog's date when that is earlier.",
+        "{} of {} scanned nodes ({}) have no patch past its deadline. Open patch findings with a due date: {}; past it: {}; due within 7 days: {}. Deadlines count from when patchhub first saw the patch missing on the node; a CVE in CISA's KEV catalog is due by the catalog's date when that is earlier.",
         num(d.nodes_without_breach),
         num(d.nodes),
         pct(d.nodes_without_breach_rate),
