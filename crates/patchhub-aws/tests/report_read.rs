@@ -194,6 +194,14 @@ fn awsim_fleet_figures_from_security_hub_ssm_and_the_administrator_view() {
             }
         }
         let base = sdk(&url, A, EU).await;
+        // The aggregator comes first, as `patchhub hub` sets it up before any sync: Security Hub
+        // aggregates only findings written after it exists.
+        aws_sdk_securityhub::Client::new(&base)
+            .create_finding_aggregator()
+            .region_linking_mode("ALL_REGIONS")
+            .send()
+            .await
+            .unwrap();
         let policy = FindingPolicy::default();
         let everywhere = fan(both(), Some("PatchhubRole"), &[EU, US]);
         let sync = patchhub_aws::fanout::run_sync(
@@ -330,12 +338,6 @@ fn awsim_fleet_figures_from_security_hub_ssm_and_the_administrator_view() {
                 .await
                 .unwrap();
         }
-        aws_sdk_securityhub::Client::new(&base)
-            .create_finding_aggregator()
-            .region_linking_mode("ALL_REGIONS")
-            .send()
-            .await
-            .unwrap();
         let admin = report_of(
             collect(
                 &base,
