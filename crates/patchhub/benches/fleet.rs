@@ -300,6 +300,7 @@ fn main() {
             "first sync",
             "unchanged re-sync",
             "after installs on 5% of nodes",
+            "first daily scan of every node",
             "daily scan, nothing changed",
             "daily scan, 1% patched",
         ] {
@@ -307,7 +308,10 @@ fn main() {
             // child picked) and the window's daily scan of every node.
             let (install, scan) = match name {
                 "after installs on 5% of nodes" => (Some("ids"), false),
-                "daily scan, nothing changed" => (None, true),
+                // The generated fleet has nodes whose last scan is stale or that never scanned:
+                // the first scan of every node changes them (a real change); the next one is
+                // the steady daily cycle.
+                "first daily scan of every node" | "daily scan, nothing changed" => (None, true),
                 "daily scan, 1% patched" => (Some("one_percent"), true),
                 _ => (None, false),
             };
