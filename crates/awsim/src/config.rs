@@ -28,6 +28,11 @@ pub struct Config {
     pub latency_ms: u64,
     /// Seed for fault injection and the fleet generator.
     pub seed: u64,
+    /// How long (simulated milliseconds) an import stays invisible to `GetFindings`: Security
+    /// Hub's reads are eventually consistent (prowler issue #684 shows a read missing findings
+    /// imported moments before). 0 (the default) shows every import at once; the control API
+    /// (`POST /_awsim/read-lag`) changes it at run time.
+    pub read_lag_ms: u64,
     /// Where awsim is kinder than AWS on request. All off by default: awsim is as unkind as
     /// AWS unless a test names the leniency it needs.
     pub leniency: Leniency,
@@ -52,6 +57,7 @@ impl Default for Config {
             faults: FaultSpec::default(),
             latency_ms: 0,
             seed: 1,
+            read_lag_ms: 0,
             leniency: Leniency::default(),
         }
     }

@@ -11,6 +11,7 @@
 //! | `POST /_awsim/reset` | | empty world, counters, buckets, clock |
 //! | `POST /_awsim/clock/advance` | `{"seconds": 86400}` | move simulated time forward |
 //! | `GET /_awsim/clock` | | `{"now": "..."}` |
+//! | `POST /_awsim/read-lag` | `{"ms": 3000}` | imports stay invisible to `GetFindings` this long |
 //! | `POST /_awsim/faults` | `{"spec": "throttle=0.2,error=0.05"}` | replace fault rates |
 //! | `GET /_awsim/stats` | | calls, throttles, faults, ingestion events |
 //! | `POST /_awsim/stats/reset` | | zero counters |
@@ -85,6 +86,14 @@ fn route(sim: &Sim, method: &Method, path: &str, body: &Bytes) -> Result<Value, 
             Ok(json!({"now": sim.clock.now()}))
         }
         ("GET", "/_awsim/clock") => Ok(json!({"now": sim.clock.now()})),
+        ("POST", "/_awsim/read-lag") => {
+            let ms = json_body(body)?
+                .get("ms")
+                .and_then(Value::as_u64)
+                .ok_or_else(|| bad("body must be {\"ms\": N} with N >= 0"))?;
+            sim.set_read_lag_ms(ms);
+            Ok(json!({"read_lag_ms": ms}))
+        }
         ("POST", "/_awsim/faults") => {
             let spec = spec_string(body)?.parse().map_err(bad)?;
             sim.faults.set(spec);

@@ -1,5 +1,5 @@
 //! `awsim`, the emulator as a server:
-//! `awsim --port 4566 [--fleet FILE | --generate SPEC] [--quotas aws|off] [--faults SPEC] [--latency-ms N] [--seed N]`.
+//! `awsim --port 4566 [--fleet FILE | --generate SPEC] [--quotas aws|off] [--faults SPEC] [--latency-ms N] [--read-lag-ms N] [--seed N]`.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -49,6 +49,11 @@ struct Args {
     /// Seed for faults and the generator.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// How long an imported finding stays invisible to `GetFindings` (own, member and
+    /// aggregated views), in milliseconds of simulated time: Security Hub's reads are
+    /// eventually consistent.
+    #[arg(long, default_value_t = 0)]
+    read_lag_ms: u64,
     /// Account that static credentials belong to. Default: the generated management account
     /// with `--generate`, else 123456789012.
     #[arg(long)]
@@ -131,6 +136,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         faults,
         latency_ms: args.latency_ms,
         seed: args.seed,
+        read_lag_ms: args.read_lag_ms,
         ..Config::default()
     };
     if !args.bind.is_loopback() {

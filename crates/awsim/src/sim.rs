@@ -29,12 +29,15 @@ pub struct Sim {
     /// Counters.
     pub stats: Stats,
     requests: AtomicU64,
+    /// `GetFindings` read-after-write lag in milliseconds (see [`Config::read_lag_ms`]).
+    read_lag_ms: AtomicU64,
 }
 
 impl Sim {
     /// A fresh emulator state.
     pub fn new(config: Config) -> Self {
         Sim {
+            read_lag_ms: AtomicU64::new(config.read_lag_ms),
             faults: Faults::new(config.faults.clone(), config.seed),
             config,
             world: Mutex::new(World::default()),
@@ -43,6 +46,17 @@ impl Sim {
             stats: Stats::default(),
             requests: AtomicU64::new(0),
         }
+    }
+
+    /// How long an import stays invisible to `GetFindings`.
+    pub fn read_lag(&self) -> chrono::Duration {
+        let ms = self.read_lag_ms.load(Ordering::Relaxed);
+        chrono::Duration::milliseconds(i64::try_from(ms).unwrap_or(i64::MAX))
+    }
+
+    /// Sets the read-after-write lag for imports from now on.
+    pub fn set_read_lag_ms(&self, ms: u64) {
+        self.read_lag_ms.store(ms, Ordering::Relaxed);
     }
 
     /// Locks the world. A panic while holding it is a bug in awsim; recover the data anyway so

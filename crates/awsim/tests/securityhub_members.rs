@@ -915,6 +915,16 @@ fn aggregator_brings_linked_regions_to_the_home_region() {
         let created = created.unwrap();
         let arn = created.finding_aggregator_arn().unwrap().to_string();
         assert_eq!(created.finding_aggregation_region(), Some(EAST));
+        // Aggregation replicates findings created or updated after the aggregator exists
+        // (user guide, "How cross-Region aggregation works"): nothing older is back-filled
+        // until its provider updates it.
+        assert_eq!(seen(&admin).await, east_only, "nothing back-filled");
+        for a in [ADMIN, M1, M2] {
+            for r in [EAST, WEST, SYD] {
+                let c = client(&sim, a, r).await;
+                import_at(&c, a, r, &format!("{a}@{r}"), "first", 1).await;
+            }
+        }
 
         // The home Region now shows the linked Region's findings of the administrator and its
         // members there; SYD is not linked, and other Regions are unchanged.

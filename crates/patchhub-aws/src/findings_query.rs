@@ -106,6 +106,19 @@ pub(crate) async fn get_findings(
     limiter: &Limiter,
     filter: &FindingFilter,
 ) -> Result<Vec<Finding>, ApiError> {
+    get_findings_as(client, account, region, limiter, filter, |f| f).await
+}
+
+/// [`get_findings`], each finding passed through `keep` as its page arrives, so that a caller
+/// who needs only part of each finding never holds the whole set.
+pub(crate) async fn get_findings_as<T: Send>(
+    client: &aws_sdk_securityhub::Client,
+    account: &str,
+    region: &str,
+    limiter: &Limiter,
+    filter: &FindingFilter,
+    keep: fn(Finding) -> T,
+) -> Result<Vec<T>, ApiError> {
     let filters = filter.to_sdk();
     all_pages(Some((limiter, Api::GetFindings)), |token| {
         let filters = filters.clone();
@@ -125,7 +138,7 @@ pub(crate) async fn get_findings(
                 .findings()
                 .iter()
                 .filter_map(|f| match convert::from_sdk(f) {
-                    Ok(f) => Some(f),
+                    Ok(f) => Some(keep(f)),
                     Err(e) => {
                         tracing::warn!(
                             id = f.id(),
@@ -134,7 +147,7 @@ pub(crate) async fn get_findings(
                         None
                     }
                 })
-                .collect::<Vec<Finding>>();
+                .collect::<Vec<T>>();
             Ok((findings, page.next_token().map(str::to_string)))
         }
     })

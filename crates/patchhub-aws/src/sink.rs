@@ -6,11 +6,11 @@
 use std::future::Future;
 use std::time::Duration;
 
-use patchhub_core::finding::{self, Finding};
+use patchhub_core::finding::{self, Digest, Finding};
 
 use crate::convert;
 use crate::error::{ApiError, ErrorKind};
-use crate::findings_query::{FindingFilter, Match, get_findings};
+use crate::findings_query::{FindingFilter, Match, get_findings, get_findings_as};
 use crate::quota::{Api, Limiter};
 
 /// Findings per `BatchImportFindings` call (AWS maximum).
@@ -76,6 +76,16 @@ pub trait FindingSink: Send + Sync {
         &self,
         query: &FindingQuery,
     ) -> impl Future<Output = Result<Vec<Finding>, ApiError>> + Send;
+    /// The [`Digest`]s of the findings [`FindingSink::read`] would return. Security Hub's sink
+    /// reduces each page as it arrives, so reading the roll-ups of a large Region costs a few
+    /// hundred bytes per node, not the roll-ups themselves.
+    fn read_digests(
+        &self,
+        query: &FindingQuery,
+    ) -> impl Future<Output = Result<Vec<Digest>, ApiError>> + Send {
+        let read = self.read(query);
+        async move { Ok(read.await?.iter().map(Finding::digest).collect()) }
+    }
     /// Imports findings; per-finding results in the outcome.
     fn import(&self, findings: Vec<Finding>) -> impl Future<Output = ImportOutcome> + Send;
 }
@@ -205,6 +215,18 @@ impl FindingSink for SecurityHubSink {
             &self.region,
             &self.limiter,
             &self.filter(query),
+        )
+        .await
+    }
+
+    async fn read_digests(&self, query: &FindingQuery) -> Result<Vec<Digest>, ApiError> {
+        get_findings_as(
+            &self.client,
+            &self.account,
+            &self.region,
+            &self.limiter,
+            &self.filter(query),
+            |f| f.digest(),
         )
         .await
     }

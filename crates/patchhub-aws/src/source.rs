@@ -439,6 +439,8 @@ impl ComplianceSource for SsmSource {
                     (Some(s), Some((_, nc))) => asu_compliant(&counts_of(s), *nc),
                     _ => true,
                 },
+                last_ping: info.and_then(|i| i.last_ping_date_time()).map(to_chrono),
+                registered: info.and_then(|i| i.registration_date()).map(to_chrono),
                 instance_id: id,
             });
         }

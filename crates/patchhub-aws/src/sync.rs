@@ -3,12 +3,12 @@
 //!
 //! Cost model. `GetFindings` is limited to 3 calls/s while `BatchImportFindings` allows 10/s, so
 //! reading back every finding of a large account would cost more than importing. Each node's
-//! roll-up finding records the node's last patch operation (execution id and time), the policy's
-//! fingerprint and the node's stale status; its content fingerprint therefore changes exactly
-//! when the node's patch findings may change. A sync reads the roll-ups (one `GetFindings` page
-//! per 100 nodes), and only for nodes whose roll-up differs (or is due for its refresh) reads
-//! patches from SSM and patch findings back from Security Hub. An unchanged node costs a share of
-//! one roll-up page and nothing else.
+//! roll-up finding records the node's substance as SSM summarises it (every patch count,
+//! baseline, group), the policy's fingerprint and the node's stale status; which scan confirmed
+//! it is outside its fingerprint, so a rescan that finds the same state changes nothing. A sync
+//! reads the roll-ups' digests (one `GetFindings` page per 100 nodes), and only for nodes whose
+//! roll-up differs (or is due for its heartbeat) reads patches from SSM and the node's findings
+//! back from Security Hub. An unchanged node costs a share of one roll-up page and nothing else.
 //!
 //! Crash safety. A node's roll-up is imported only after all of its other findings were
 //! accepted; a run that dies midway leaves roll-ups that still differ, so the next run redoes
@@ -18,8 +18,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use patchhub_core::deadline;
-use patchhub_core::finding::{self, Finding, FindingKind};
+use patchhub_core::finding::{self, Digest, Finding, FindingKind};
 use patchhub_core::mapping;
 use patchhub_core::model::{ManagedNode, NodeCompliance};
 use patchhub_core::policy::FindingPolicy;
@@ -175,9 +174,7 @@ struct Shared<S, K> {
     account: String,
     region: String,
     now: DateTime<Utc>,
-    /// Existing roll-up/stale findings by node.
-    node_level: HashMap<String, Vec<Finding>>,
-    /// Existing patch findings by node, when read in one scan.
+    /// Every existing finding by node, when read in one scan.
     patch_level: Option<HashMap<String, Vec<Finding>>>,
     summary: Mutex<TargetSummary>,
 }
@@ -190,6 +187,25 @@ fn by_node(findings: Vec<Finding>) -> HashMap<String, Vec<Finding>> {
         }
     }
     map
+}
+
+fn digests_by_node(digests: Vec<Digest>) -> HashMap<String, Vec<Digest>> {
+    let mut map: HashMap<String, Vec<Digest>> = HashMap::new();
+    for d in digests.into_iter().filter(|d| d.has_node) {
+        map.entry(d.key.clone()).or_default().push(d);
+    }
+    map
+}
+
+/// Every generator patchhub writes: a changed node's findings are read back whole.
+fn all_generators() -> Vec<String> {
+    [
+        finding::GENERATOR_PATCH,
+        finding::GENERATOR_ROLLUP,
+        finding::GENERATOR_STALE,
+    ]
+    .map(str::to_string)
+    .to_vec()
 }
 
 /// Whether a scanned node has patches worth reading (missing, failed, pending a reboot, rejected,
@@ -209,7 +225,7 @@ pub(crate) fn needs_patch_read(node: &ManagedNode) -> bool {
 /// identical and is not due for a refresh.
 fn unchanged(
     node: &ManagedNode,
-    existing: Option<&Vec<Finding>>,
+    existing: Option<&Vec<Digest>>,
     policy: &FindingPolicy,
     deadlines: &Deadlines,
     now: DateTime<Utc>,
@@ -217,7 +233,7 @@ fn unchanged(
     if !policy.rollup {
         return false;
     }
-    let existing: &[Finding] = existing.map(Vec::as_slice).unwrap_or_default();
+    let existing: &[Digest] = existing.map(Vec::as_slice).unwrap_or_default();
     // A never-scanned node wants no roll-up; with none stored it is as unchanged as any.
     let mut rollup = mapping::rollup_finding(node, policy, now);
     // Deadlines: a node judged under another policy, or whose next deadline has passed, is
@@ -226,9 +242,12 @@ fn unchanged(
         rollup.as_mut(),
         existing
             .iter()
-            .find(|f| f.kind() == Some(FindingKind::Rollup) && f.is_active()),
+            .find(|f| f.kind == Some(FindingKind::Rollup) && f.active),
     ) {
-        let (recorded, next_due) = deadline::rollup_marks(stored);
+        let (recorded, next_due) = (
+            stored.deadline_policy.as_deref(),
+            stored.next_due_at.as_deref(),
+        );
         let as_of = deadlines.as_of.unwrap_or(now);
         if deadlines.policy.rollup_stale(recorded, next_due, as_of) {
             return false;
@@ -236,14 +255,12 @@ fn unchanged(
         deadlines.policy.rollup_as_stored(r, next_due);
     }
     let same = |desired: Option<Finding>, kind: FindingKind| {
-        let current = existing
-            .iter()
-            .find(|f| f.kind() == Some(kind) && f.is_active());
+        let current = existing.iter().find(|f| f.kind == Some(kind) && f.active);
         match (desired, current) {
             (None, None) => true,
             (Some(d), Some(c)) => {
-                c.fingerprint() == Some(d.compute_fingerprint().as_str())
-                    && now - c.updated_at < policy.refresh_after
+                c.fingerprint.as_deref() == Some(d.compute_fingerprint().as_str())
+                    && !reconcile::due(&c.key, c.updated_at, now, policy.refresh_after)
             }
             _ => false,
         }
@@ -305,7 +322,7 @@ where
                 .map(|n| (n, Vec::new()))
         }
     };
-    let (nodes, node_level) = tokio::join!(listing, sink.read(&node_query));
+    let (nodes, node_level) = tokio::join!(listing, sink.read_digests(&node_query));
     let nodes = match nodes {
         Ok((n, unread)) => {
             for (id, e) in unread {
@@ -327,7 +344,7 @@ where
     }
     summary.non_compliant = nodes.iter().filter(|n| needs_patch_read(n)).count();
     let node_level = match node_level {
-        Ok(f) => by_node(f),
+        Ok(d) => digests_by_node(d),
         // Nothing to write and nowhere to write it: not a failure.
         Err(e) if e.kind == ErrorKind::HubNotEnabled && nodes.is_empty() => {
             summary.skipped =
@@ -346,7 +363,7 @@ where
         let existing = node_level.get(&node.instance_id);
         if unchanged(node, existing, &policy, &opts.deadlines, now) {
             summary.unchanged += existing
-                .map(|e| e.iter().filter(|f| f.is_active()).count())
+                .map(|e| e.iter().filter(|f| f.active).count())
                 .unwrap_or(0);
         } else {
             work.push(NodeWork {
@@ -362,7 +379,7 @@ where
     let mut gone: BTreeSet<String> = BTreeSet::new();
     if sweep {
         for (node, findings) in &node_level {
-            if !listed.contains(node.as_str()) && findings.iter().any(|f| f.is_active()) {
+            if !listed.contains(node.as_str()) && findings.iter().any(|f| f.active) {
                 gone.insert(node.clone());
             }
         }
@@ -373,7 +390,7 @@ where
     let batched_calls = (work.len() + gone.len()).div_ceil(MAX_FILTER_VALUES);
     let rollups_seen = node_level
         .values()
-        .filter(|v| v.iter().any(|f| f.kind() == Some(FindingKind::Rollup)))
+        .filter(|v| v.iter().any(|f| f.kind == Some(FindingKind::Rollup)))
         .count();
     let full_scan = sweep
         && (!policy.rollup
@@ -381,7 +398,7 @@ where
             || batched_calls > nodes.len().div_ceil(100).max(1));
     let patch_level = if full_scan {
         let q = FindingQuery {
-            generators: vec![finding::GENERATOR_PATCH.to_string()],
+            generators: all_generators(),
             nodes: None,
         };
         match sink.read(&q).await {
@@ -411,7 +428,6 @@ where
         account: account.to_string(),
         region: region.to_string(),
         now,
-        node_level,
         patch_level,
         summary: Mutex::new(summary),
     });
@@ -516,11 +532,9 @@ where
     let mut ids: BTreeSet<String> = nodes.iter().map(|w| w.node.instance_id.clone()).collect();
     ids.extend(gone.iter().cloned());
 
-    // Existing findings of these nodes.
+    // Existing findings of these nodes: only digests of the roll-ups were kept, so everything
+    // is read back here (the same calls that read the patch findings).
     let mut existing: Vec<Finding> = Vec::new();
-    for id in &ids {
-        existing.extend(shared.node_level.get(id).into_iter().flatten().cloned());
-    }
     match &shared.patch_level {
         Some(map) => {
             for id in &ids {
@@ -535,7 +549,7 @@ where
                 let (sink, chunk) = (shared.sink.clone(), chunk.to_vec());
                 reads.spawn(async move {
                     sink.read(&FindingQuery {
-                        generators: vec![finding::GENERATOR_PATCH.to_string()],
+                        generators: all_generators(),
                         nodes: Some(chunk),
                     })
                     .await

@@ -456,7 +456,7 @@ async fn a_dry_run_observes_in_wave_order_and_imports_nothing() {
             .log()
             .reads()
             .iter()
-            .any(|q| q.generators == [GENERATOR_PATCH]),
+            .any(|q| q.nodes.is_none() && q.generators.iter().any(|g| g == GENERATOR_PATCH)),
         "the first sync reads patch findings back in one scan"
     );
 }

@@ -207,6 +207,14 @@ fn awsim_fleet_figures_from_security_hub_ssm_and_the_administrator_view() {
             }
         }
         let base = sdk(&url, A, EU).await;
+        // The aggregator comes first, as `patchhub hub` sets it up before any sync: Security Hub
+        // aggregates only findings written after it exists.
+        aws_sdk_securityhub::Client::new(&base)
+            .create_finding_aggregator()
+            .region_linking_mode("ALL_REGIONS")
+            .send()
+            .await
+            .unwrap();
         let policy = FindingPolicy::default();
         let everywhere = fan(both(), Some("PatchhubRole"), &[EU, US]);
         sync_all(&base, &everywhere, &policy).await;
@@ -335,12 +343,6 @@ fn awsim_fleet_figures_from_security_hub_ssm_and_the_administrator_view() {
                 .await
                 .unwrap();
         }
-        aws_sdk_securityhub::Client::new(&base)
-            .create_finding_aggregator()
-            .region_linking_mode("ALL_REGIONS")
-            .send()
-            .await
-            .unwrap();
         // The administrator's own view: its account, the aggregation Region.
         let admin_view = fan(AccountSource::Caller, None, &[EU]);
         let admin = report_of(

@@ -211,3 +211,212 @@ async fn a_terminated_node_is_archived_by_a_sweep_and_never_by_a_single_node_syn
     );
     assert_eq!(report.targets[0].resolved, states.len());
 }
+
+/// Every node of the account in `R`, as the maintenance window's scan task targets them.
+fn all_nodes(fleet: &Fleet, acct: &str) -> Vec<String> {
+    oracle::account(fleet, acct)
+        .instances
+        .iter()
+        .filter(|i| i.region == R)
+        .map(|i| i.id.clone())
+        .collect()
+}
+
+/// A one-account fleet, the SSM client the maintenance window scans with, and every node.
+async fn fleet_with_window(spec: &str) -> (Awsim, Fleet, String, aws_sdk_ssm::Client, Vec<String>) {
+    let (sim, fleet, acct) = start_account(spec).await;
+    let ssm = aws_sdk_ssm::Client::new(&patchhub_testkit::sdk(&sim, &acct, R).await);
+    let nodes = all_nodes(&fleet, &acct);
+    (sim, fleet, acct, ssm, nodes)
+}
+
+#[tokio::test]
+async fn a_daily_scan_that_changes_nothing_imports_nothing_and_reads_no_patches() {
+    let (sim, fleet, acct, ssm, nodes) =
+        fleet_with_window("accounts=1,regions=1,instances=200,patches=30,seed=31").await;
+    // Yesterday's window scanned the fleet and the sync ran.
+    scenario::run_patch_baseline(&ssm, &nodes, "Scan").await;
+    let first = sync(&sim, &acct, &[R], opts()).await;
+    assert!(first.is_ok(), "{first:#?}");
+
+    // Today's window scans every node again; no patch state changed.
+    scenario::run_patch_baseline(&ssm, &nodes, "Scan").await;
+    sim.reset_stats();
+    let daily = sync(&sim, &acct, &[R], opts()).await;
+    assert!(daily.is_ok(), "{daily:#?}");
+    let events = sim.stats().ingestion_events() as usize;
+    assert!(
+        events * 100 <= nodes.len(),
+        "{events} ingestion events for {} nodes: {:#?}",
+        nodes.len(),
+        daily.targets[0]
+    );
+    assert_eq!(sim.stats().calls_of("DescribeInstancePatches"), 0);
+    assert_eq!(sim.stats().calls_of("ListComplianceItems"), 0);
+    let found = findings(&sim, &acct, R).await;
+    assert_eq!(
+        active_ids(&found, GENERATOR_PATCH),
+        oracle::patch_ids(&fleet, &acct, R)
+    );
+
+    // Installs on 1% of the nodes: only their changes are imported.
+    let patched: Vec<&awsim::fleet::InstanceSpec> = oracle::nodes_with_missing(&fleet, &acct, R, 1)
+        .into_iter()
+        .take(nodes.len() / 100)
+        .collect();
+    let patched_ids: Vec<String> = patched.iter().map(|i| i.id.clone()).collect();
+    let fixed: std::collections::BTreeSet<String> = patched
+        .iter()
+        .flat_map(|i| {
+            i.patches
+                .iter()
+                .filter(|p| p.state == "MISSING")
+                .map(|p| finding_id("aws", &acct, R, &i.id, FindingKind::Patch, Some(&p.id)))
+        })
+        .collect();
+    scenario::install(&sim, &acct, R, &patched_ids, |p| p.state == "MISSING").await;
+    scenario::run_patch_baseline(&ssm, &nodes, "Scan").await;
+    sim.reset_stats();
+    let after = sync(&sim, &acct, &[R], opts()).await;
+    assert!(after.is_ok(), "{after:#?}");
+    let t = &after.targets[0];
+    assert_eq!(t.nodes_changed, patched.len(), "{t:#?}");
+    assert_eq!(t.resolved, fixed.len(), "{t:#?}");
+    assert_eq!(t.updated, patched.len(), "one roll-up each");
+    assert_eq!(t.created, 0);
+    assert_eq!(
+        sim.stats().ingestion_events() as usize,
+        fixed.len() + patched.len()
+    );
+    let found = findings(&sim, &acct, R).await;
+    let truth: std::collections::BTreeSet<String> = oracle::patch_ids(&fleet, &acct, R)
+        .difference(&fixed)
+        .cloned()
+        .collect();
+    assert_eq!(active_ids(&found, GENERATOR_PATCH), truth);
+}
+
+/// One sync of the account in `R` at awsim's simulated time, every finding it imports seen by
+/// `seen` (the stored one may not be readable yet).
+async fn sync_at_sim_time(
+    sim: &Awsim,
+    acct: &str,
+    seen: Option<patchhub_aws::sync::FindingObserver>,
+) -> patchhub_aws::sync::TargetSummary {
+    let base = patchhub_testkit::sdk(sim, acct, R).await;
+    let session = patchhub_aws::clients::base_session(&base)
+        .await
+        .expect("session");
+    let t = patchhub_aws::target::Target::new(&session, R, patchhub_testkit::fast_quotas());
+    let mut o = opts();
+    o.observer = seen;
+    patchhub_aws::sync::sync_target(t.ssm(), t.hub(), acct, R, o, sim.sim().clock.now()).await
+}
+
+/// `Id` -> (`CreatedAt`, `FirstObservedAt`) in epoch milliseconds.
+type Dates = std::collections::BTreeMap<String, (i64, Option<i64>)>;
+
+fn millis(s: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .expect("RFC 3339")
+        .timestamp_millis()
+}
+
+fn dates(found: &[AwsSecurityFinding]) -> Dates {
+    found
+        .iter()
+        .map(|f| {
+            (
+                f.id().unwrap_or_default().to_string(),
+                (
+                    millis(f.created_at().unwrap_or_default()),
+                    f.first_observed_at().map(millis),
+                ),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_sync_inside_the_read_lag_keeps_every_date_and_the_next_imports_nothing() {
+    // Security Hub's reads are eventually consistent (prowler issue #684): a sync right after
+    // another may not see what it imported.
+    let (sim, _fleet, acct) =
+        start_account("accounts=1,regions=1,instances=40,patches=20,seed=41").await;
+    sim.sim().set_read_lag_ms(60_000);
+    let written: std::sync::Arc<std::sync::Mutex<Dates>> = Default::default();
+    let w = written.clone();
+    let observer: patchhub_aws::sync::FindingObserver = std::sync::Arc::new(move |f| {
+        w.lock().unwrap().insert(
+            f.id.clone(),
+            (
+                f.created_at.timestamp_millis(),
+                f.first_observed_at.map(|t| t.timestamp_millis()),
+            ),
+        );
+    });
+    let first = sync_at_sim_time(&sim, &acct, Some(observer)).await;
+    assert!(first.is_ok() && first.created > 0, "{first:#?}");
+    assert!(
+        findings(&sim, &acct, R).await.is_empty(),
+        "nothing visible yet"
+    );
+
+    // Inside the lag: sees nothing, writes again, but the same dates.
+    let second = sync_at_sim_time(&sim, &acct, None).await;
+    assert!(second.is_ok(), "{second:#?}");
+    sim.sim().clock.advance(chrono::Duration::seconds(61));
+    let found = findings(&sim, &acct, R).await;
+    assert_eq!(found.len(), first.created, "no duplicate, nothing lost");
+    let written = written.lock().unwrap().clone();
+    assert_eq!(dates(&found), written, "CreatedAt and FirstObservedAt kept");
+
+    // Once everything is visible, nothing is new.
+    sim.reset_stats();
+    let third = sync_at_sim_time(&sim, &acct, None).await;
+    assert!(third.is_ok(), "{third:#?}");
+    assert_eq!(sim.stats().ingestion_events(), 0, "{third:#?}");
+}
+
+#[tokio::test]
+async fn the_heartbeat_keeps_every_live_finding_through_ninety_days_of_retention() {
+    let (sim, _fleet, acct, ssm, nodes) =
+        fleet_with_window("accounts=1,regions=1,instances=30,patches=20,seed=43").await;
+    let first = sync_at_sim_time(&sim, &acct, None).await;
+    assert!(first.is_ok(), "{first:#?}");
+    // Archived findings are left to retention on purpose; live ones must never expire.
+    let ids =
+        |found: &[AwsSecurityFinding], live_only: bool| -> std::collections::BTreeSet<String> {
+            found
+                .iter()
+                .filter(|f| !live_only || f.record_state().map(|r| r.as_str()) == Some("ACTIVE"))
+                .filter_map(|f| f.id().map(str::to_string))
+                .collect()
+        };
+    let mut live = ids(&findings(&sim, &acct, R).await, true);
+    let (mut busiest, mut refreshed) = (0, 0);
+    for day in 1..=100 {
+        sim.sim().clock.advance(chrono::Duration::days(1));
+        // The daily window scans the online nodes; their patch states do not change, so
+        // between changes only the heartbeat writes.
+        scenario::run_patch_baseline(&ssm, &nodes, "Scan").await;
+        let t = sync_at_sim_time(&sim, &acct, None).await;
+        assert!(t.is_ok(), "day {day}: {t:#?}");
+        busiest = busiest.max(t.refreshed);
+        refreshed += t.refreshed;
+        let found = findings(&sim, &acct, R).await;
+        let present = ids(&found, false);
+        let lost: Vec<_> = live.difference(&present).collect();
+        assert!(
+            lost.is_empty(),
+            "day {day}: retention deleted live {lost:?}"
+        );
+        live = ids(&found, true);
+    }
+    assert!(refreshed > 0, "the heartbeat re-sent findings");
+    assert!(
+        busiest * 4 <= live.len(),
+        "heartbeats spread over the days: {busiest} of {} on the busiest day",
+        live.len()
+    );
+}

@@ -453,6 +453,13 @@ pub struct ManagedNode {
     pub tags: BTreeMap<String, String>,
     /// The baseline's `AvailableSecurityUpdatesComplianceStatus` is `COMPLIANT`.
     pub available_security_updates_compliant: bool,
+    /// `LastPingDateTime`: while the agent is not connected, when it last was (a time that
+    /// does not move between runs, so a stale-scan finding's first observation derives from it).
+    #[serde(default)]
+    pub last_ping: Option<DateTime<Utc>>,
+    /// `RegistrationDate` (hybrid nodes only).
+    #[serde(default)]
+    pub registered: Option<DateTime<Utc>>,
 }
 
 impl ManagedNode {
@@ -479,6 +486,8 @@ impl ManagedNode {
             counts: PatchCounts::default(),
             tags: BTreeMap::new(),
             available_security_updates_compliant: false,
+            last_ping: None,
+            registered: None,
         }
     }
 

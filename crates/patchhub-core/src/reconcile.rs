@@ -94,7 +94,8 @@ pub struct PlanInput<'a> {
     pub node_scans: BTreeMap<String, Option<DateTime<Utc>>>,
     /// The run's clock.
     pub now: DateTime<Utc>,
-    /// Refresh unchanged findings last updated longer ago than this (policy `refresh_after`).
+    /// Heartbeat period (policy `refresh_after`): an unchanged finding is re-sent once its age
+    /// reaches its [`refresh_interval`], between half of this and all of it.
     pub refresh_after: Duration,
 }
 
@@ -177,7 +178,8 @@ impl Plan {
 ///   updated one counts, once.
 /// * Desired finding with a stored twin: held back if built from an older scan than the
 ///   twin; reopen if the twin is archived; unchanged if the stored fingerprint matches
-///   (refresh when the twin's `UpdatedAt` is older than `refresh_after`); update otherwise.
+///   (refresh when the twin is due for its heartbeat, see [`refresh_interval`]); update
+///   otherwise.
 /// * Active existing finding not desired: resolved unless the node's scan in `node_scans`
 ///   is older than the finding's `patchhub/ScanTime` (held back), or, in a
 ///   [`NodeSet::Only`] run, the node was not read at all (held back). In a full sweep a
@@ -223,7 +225,7 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
             stamp_carried(&mut d, &e, now);
             set_fingerprint(&mut d, fp);
             plan.update.push(d);
-        } else if now.signed_duration_since(e.updated_at) > refresh_after {
+        } else if refresh_due(&e, now, refresh_after) {
             stamp_carried(&mut d, &e, now);
             set_fingerprint(&mut d, fp);
             plan.refresh.push(d);
@@ -296,6 +298,52 @@ fn resolution(
     }
 }
 
+/// Security Hub deletes a finding 90 days after its last update; the heartbeat must land
+/// before that even when a node's findings were last updated up to one heartbeat apart.
+const RETENTION: Duration = Duration::days(90);
+/// Room for missed runs between the latest heartbeat and the deletion.
+const RETENTION_MARGIN: Duration = Duration::days(1);
+
+/// The age at which an unchanged finding of `key` (its node id, or its own id for findings
+/// without a node) is re-sent: between half of `refresh_after` and all of it, by a hash of
+/// the key. Findings created together (a first sync of a fleet) so refresh over many days
+/// instead of all on one day, and a node's findings share one heartbeat. A node's findings
+/// are read whenever its roll-up is due, so one unchanged finding can be at most one interval
+/// older than its roll-up: for long `refresh_after`, the interval shrinks so that twice it
+/// stays inside the retention.
+pub fn refresh_interval(refresh_after: Duration, key: &str) -> Duration {
+    let full = refresh_after.num_milliseconds().max(2);
+    let half = full / 2;
+    let spread =
+        i64::try_from(fnv1a(key.as_bytes()) % u64::try_from(half).unwrap_or(1)).unwrap_or(0);
+    let interval = Duration::milliseconds(full - spread);
+    interval.min(RETENTION - RETENTION_MARGIN - interval)
+}
+
+/// Whether stored `e` is due for its retention heartbeat at `now`.
+pub fn refresh_due(e: &Finding, now: DateTime<Utc>, refresh_after: Duration) -> bool {
+    let key = e.node_id().unwrap_or(&e.id);
+    due(key, e.updated_at, now, refresh_after)
+}
+
+/// Whether a finding of heartbeat key `key` (its node id, or its `Id`) last updated at
+/// `updated_at` is due for its heartbeat at `now`.
+pub fn due(
+    key: &str,
+    updated_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    refresh_after: Duration,
+) -> bool {
+    now.signed_duration_since(updated_at) >= refresh_interval(refresh_after, key)
+}
+
+/// FNV-1a, 64-bit: stable across builds and platforms (the standard hasher is not).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 /// The `UpdatedAt` for a re-import: `now`, or 1 ms past the stored one when that is not
 /// earlier than `now` (Security Hub ignores updates that do not move `UpdatedAt` forward).
 fn next_update(prev: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<Utc> {
@@ -310,9 +358,14 @@ fn set_fingerprint(d: &mut Finding, fp: String) {
     d.product_fields.insert(fields::FINGERPRINT.to_string(), fp);
 }
 
+/// A new finding's dates. `CreatedAt` is its `FirstObservedAt`, which the mapping derives from
+/// SSM data that does not move between runs (the end of the patch operation that reported the
+/// state), not the run's clock: a run that cannot see a finding imported moments before
+/// (Security Hub's reads are eventually consistent) plans it as new, and must then write the
+/// same dates the first import did rather than make the finding younger.
 fn stamp_new(d: &mut Finding, now: DateTime<Utc>) {
     let first = d.first_observed_at.map_or(now, |t| t.min(now));
-    d.created_at = now;
+    d.created_at = first;
     d.updated_at = now;
     d.first_observed_at = Some(first);
     d.last_observed_at = Some(now);

@@ -205,17 +205,23 @@ fn now_changes_content_only_through_staleness() {
 }
 
 #[test]
-fn rollup_content_moves_with_scan_execution_and_policy() {
+fn rollup_content_moves_with_counts_and_policy_not_with_the_confirming_scan() {
     let policy = FindingPolicy::default();
     let base = rollup_finding(&windows_node(), &policy, now()).unwrap();
+    // A later scan that reports the same state confirms it: same content.
     let mut n = windows_node();
     n.last_operation.as_mut().unwrap().execution_id = Some("another".into());
-    assert_ne!(
-        rollup_finding(&n, &policy, now()).unwrap().fingerprint(),
-        base.fingerprint()
-    );
-    let mut n = windows_node();
     n.last_operation.as_mut().unwrap().end += Duration::seconds(1);
+    let confirmed = rollup_finding(&n, &policy, now()).unwrap();
+    assert_eq!(confirmed.fingerprint(), base.fingerprint());
+    assert_eq!(
+        confirmed.execution_id(),
+        Some("another"),
+        "but it names the scan"
+    );
+    // Every count SSM reports is substance, not-applicable included.
+    let mut n = windows_node();
+    n.counts.not_applicable += 1;
     assert_ne!(
         rollup_finding(&n, &policy, now()).unwrap().fingerprint(),
         base.fingerprint()

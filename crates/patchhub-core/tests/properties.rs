@@ -142,6 +142,8 @@ fn node(valid: bool) -> impl Strategy<Value = ManagedNode> {
                 counts,
                 tags,
                 available_security_updates_compliant: asu,
+                last_ping: None,
+                registered: None,
             }
         })
 }

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use chrono::Duration;
 use common::*;
 use patchhub_core::finding::fields;
+use patchhub_core::reconcile;
 use patchhub_core::*;
 
 fn policy() -> FindingPolicy {
@@ -57,29 +58,78 @@ fn first_run_creates_second_run_skips() {
 #[test]
 fn refresh_before_retention_expires() {
     // A node that stopped scanning: its content no longer changes (scan time and execution
-    // stay the same, staleness stays "true"), so only the refresh keeps it alive.
+    // stay the same, staleness stays "true"), so only the heartbeat keeps it alive.
     let ncs = [windows()];
+    let node = ncs[0].node.instance_id.clone();
+    let interval = reconcile::refresh_interval(policy().refresh_after, &node);
+    assert!(interval >= Duration::days(15) && interval <= Duration::days(30));
     let first = scan_end() + Duration::days(8);
     let mut hub = FakeHub::default();
-    assert_eq!(run(&mut hub, &all_scope(), &ncs, first).counts().create, 4);
-    let p = run(&mut hub, &all_scope(), &ncs, first + Duration::days(30));
-    assert_eq!(p.counts().imports(), 0, "not older than 30 days yet");
-    let later = first + Duration::days(30) + Duration::minutes(1);
+    let created = run(&mut hub, &all_scope(), &ncs, first);
+    assert_eq!(created.counts().create, 4);
+    let created_at: BTreeMap<String, _> = created
+        .create
+        .iter()
+        .map(|f| (f.id.clone(), f.created_at))
+        .collect();
+    let p = run(
+        &mut hub,
+        &all_scope(),
+        &ncs,
+        first + interval - Duration::minutes(1),
+    );
+    assert_eq!(p.counts().imports(), 0, "not due yet");
+    let later = first + interval;
     let p = run(&mut hub, &all_scope(), &ncs, later);
     assert_eq!(p.counts().refresh, 4, "{:?}", p.counts());
     assert_eq!(p.counts().imports(), 4);
     for r in &p.refresh {
         assert_eq!(r.updated_at, later);
-        assert_eq!(r.created_at, first);
+        assert_eq!(r.created_at, created_at[&r.id], "CreatedAt carried");
     }
     let p = run(&mut hub, &all_scope(), &ncs, later + Duration::days(1));
     assert_eq!(p.counts().imports(), 0);
 }
 
 #[test]
-fn a_rescan_that_changes_nothing_updates_only_the_rollup() {
+fn heartbeats_of_a_fleet_spread_over_the_days() {
+    // Findings created in one sync must not all come due on one day.
+    let r = Duration::days(30);
+    let mut days = std::collections::BTreeMap::new();
+    for i in 0..1000 {
+        let d = reconcile::refresh_interval(r, &format!("i-{i:017x}"));
+        assert!(d >= Duration::days(15) && d <= r, "{d}");
+        assert_eq!(d, reconcile::refresh_interval(r, &format!("i-{i:017x}")));
+        *days.entry(d.num_days()).or_insert(0) += 1;
+    }
+    assert!(days.len() >= 15, "{days:?}");
+    assert!(days.values().all(|n| *n < 150), "{days:?}");
+    // A long period still leaves room for one more interval inside the 90-day retention.
+    for i in 0..100 {
+        let d = reconcile::refresh_interval(Duration::days(89), &format!("n{i}"));
+        assert!(d * 2 < Duration::days(90), "{d}");
+    }
+}
+
+#[test]
+fn a_rescan_that_changes_nothing_imports_nothing() {
     let mut hub = FakeHub::default();
     let (nc, next_scan) = imported_then_rescanned(&mut hub);
+    let p = run(
+        &mut hub,
+        &all_scope(),
+        &[nc],
+        next_scan + Duration::hours(1),
+    );
+    assert_eq!(p.counts().imports(), 0, "{:?}", p.counts());
+    assert_eq!(p.counts().unchanged, 3, "roll-up and patch findings");
+}
+
+#[test]
+fn a_rescan_that_changes_a_count_updates_the_rollup() {
+    let mut hub = FakeHub::default();
+    let (mut nc, next_scan) = imported_then_rescanned(&mut hub);
+    nc.node.counts.not_applicable += 1;
     let p = run(
         &mut hub,
         &all_scope(),
@@ -96,7 +146,7 @@ fn a_rescan_that_changes_nothing_updates_only_the_rollup() {
 fn update_carries_created_and_first_observed() {
     let mut hub = FakeHub::default();
     let (mut nc, next_scan) = imported_then_rescanned(&mut hub);
-    // The install attempt failed: both patches change state.
+    // The install attempt failed: both patches change state, and SSM's counts with them.
     for p in &mut nc.patches {
         p.state = match p.state {
             PatchState::Missing => PatchState::Failed,
@@ -104,6 +154,8 @@ fn update_carries_created_and_first_observed() {
             s => s,
         };
     }
+    nc.node.counts.missing -= 1;
+    nc.node.counts.installed_pending_reboot += 1;
     let later = next_scan + Duration::hours(1);
     let p = run(&mut hub, &all_scope(), &[nc], later);
     assert_eq!(
@@ -112,7 +164,8 @@ fn update_carries_created_and_first_observed() {
         "roll-up and both patch findings changed"
     );
     for f in &p.update {
-        assert_eq!(f.created_at, now());
+        // A new finding's CreatedAt is its first observation (the scan that reported it).
+        assert_eq!(f.created_at, scan_end());
         assert_eq!(f.first_observed_at, Some(scan_end()));
         assert_eq!(f.updated_at, later);
         assert_eq!(f.last_observed_at, Some(later));
@@ -129,7 +182,7 @@ fn updated_at_moves_past_a_future_stored_value() {
         f.updated_at = future;
     }
     let mut nc = windows();
-    nc.node.last_operation.as_mut().unwrap().execution_id = Some("x".into());
+    nc.node.counts.not_applicable += 1;
     let p = run(&mut hub, &all_scope(), &[nc], now() + Duration::hours(1));
     assert!(!p.update.is_empty());
     for f in p.to_import() {
@@ -155,7 +208,7 @@ fn resolves_patches_no_longer_missing_and_reopens_when_they_return() {
         r.compliance.as_ref().unwrap().status,
         ComplianceStatus::Passed
     );
-    assert_eq!(r.created_at, now());
+    assert_eq!(r.created_at, scan_end());
     assert!(r.product_fields[fields::RESOLUTION].contains("not present in the node's patch data"));
     assert!(r.product_fields.keys().all(|k| !k.starts_with("aws/")));
 
@@ -188,7 +241,7 @@ fn resolves_patches_no_longer_missing_and_reopens_when_they_return() {
         o.compliance.as_ref().unwrap().status,
         ComplianceStatus::Failed
     );
-    assert_eq!(o.created_at, now());
+    assert_eq!(o.created_at, scan_end());
 }
 
 #[test]

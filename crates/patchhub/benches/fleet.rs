@@ -9,7 +9,8 @@
 //! generated fleet and tells the parent only the account ids and which nodes to patch, so the
 //! peak RSS reported (per phase: the high-water mark is reset through `/proc/self/clear_refs`
 //! before each) is the sync's alone. For each phase (first sync, unchanged re-sync, re-sync after
-//! installs on 5% of nodes) it prints wall time, API calls by operation, throttles, ingestion
+//! installs on 5% of nodes, the window's daily scan of every node with nothing changed, and with
+//! installs on 1% of nodes) it prints wall time, API calls by operation, throttles, ingestion
 //! events, peak RSS, and the quota lower bound: each API has its own token bucket per account
 //! and Region, so the least time the quotas allow is the largest, over (account, Region, API),
 //! of (calls - burst) / rate; wall / bound says how close the sync runs to the quotas.
@@ -107,10 +108,12 @@ fn serve(a: &Args) {
         // What the parent needs, so it never holds the fleet: accounts, Regions, and the nodes
         // to patch before the third phase (every missing patch on 5% of the non-compliant,
         // online nodes of each account and Region).
+        // Also every node (the daily window scans them all) and 1% of the nodes to patch in
+        // the last phase (other nodes than the 5%).
         let mut installs = Vec::new();
         for acct in &fleet.accounts {
             for r in &acct.regions {
-                let ids: Vec<&str> = acct
+                let patchable: Vec<&str> = acct
                     .instances
                     .iter()
                     .filter(|i| {
@@ -119,9 +122,25 @@ fn serve(a: &Args) {
                             && i.patches.iter().any(|p| p.state == "MISSING")
                     })
                     .map(|i| i.id.as_str())
-                    .step_by(20)
                     .collect();
-                installs.push(serde_json::json!({"account": acct.id, "region": r, "ids": ids}));
+                let ids: Vec<&str> = patchable.iter().copied().step_by(20).collect();
+                let all: Vec<&str> = acct
+                    .instances
+                    .iter()
+                    .filter(|i| &i.region == r)
+                    .map(|i| i.id.as_str())
+                    .collect();
+                let one_percent: Vec<&str> = patchable
+                    .iter()
+                    .copied()
+                    .skip(10)
+                    .step_by(20)
+                    .take(all.len().div_ceil(100))
+                    .collect();
+                installs.push(serde_json::json!({
+                    "account": acct.id, "region": r, "ids": ids, "all": all,
+                    "one_percent": one_percent,
+                }));
             }
         }
         let plan = serde_json::json!({
@@ -281,16 +300,32 @@ fn main() {
             "first sync",
             "unchanged re-sync",
             "after installs on 5% of nodes",
+            "first daily scan of every node",
+            "daily scan, nothing changed",
+            "daily scan, 1% patched",
         ] {
-            if name.starts_with("after") {
-                // Install every missing patch on the nodes the child picked.
-                for job in plan["installs"].as_array().into_iter().flatten() {
-                    let (acct, r) = (
-                        job["account"].as_str().unwrap_or_default(),
-                        job["region"].as_str().unwrap_or_default(),
-                    );
-                    let ssm = aws_sdk_ssm::Client::new(&sdk(acct, r).await);
-                    run_patch_baseline(&ssm, &strings(&job["ids"]), "Install").await;
+            // What happens before the phase: installs (every missing patch on the nodes the
+            // child picked) and the window's daily scan of every node.
+            let (install, scan) = match name {
+                "after installs on 5% of nodes" => (Some("ids"), false),
+                // The generated fleet has nodes whose last scan is stale or that never scanned:
+                // the first scan of every node changes them (a real change); the next one is
+                // the steady daily cycle.
+                "first daily scan of every node" | "daily scan, nothing changed" => (None, true),
+                "daily scan, 1% patched" => (Some("one_percent"), true),
+                _ => (None, false),
+            };
+            for job in plan["installs"].as_array().into_iter().flatten() {
+                let (acct, r) = (
+                    job["account"].as_str().unwrap_or_default(),
+                    job["region"].as_str().unwrap_or_default(),
+                );
+                let ssm = aws_sdk_ssm::Client::new(&sdk(acct, r).await);
+                if let Some(key) = install {
+                    run_patch_baseline(&ssm, &strings(&job[key]), "Install").await;
+                }
+                if scan {
+                    run_patch_baseline(&ssm, &strings(&job["all"]), "Scan").await;
                 }
             }
             control(&url, "POST", "/_awsim/stats/reset", "");
@@ -321,10 +356,11 @@ fn main() {
         "\nfleet: {} account(s) x {} Region(s) x {} nodes x {} patches; latency {} ms; quotas: published Security Hub, SSM {}/s per API",
         a.accounts, a.regions, a.nodes, a.patches, a.latency_ms, a.ssm_rate
     );
+    let nodes = (a.accounts * a.regions * a.nodes).max(1) as f64;
     println!(
-        "\n| phase | wall s | quota bound s (API) | wall/bound | throttled | ingestion events | RSS before MB | peak RSS MB | ok |"
+        "\n| phase | wall s | quota bound s (API) | wall/bound | throttled | ingestion events | API calls / node | RSS before MB | peak RSS MB | ok |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for p in &phases {
         let ratio = if p.bound.0 > 0.0 {
             format!("{:.2}", p.wall / p.bound.0)
@@ -332,7 +368,7 @@ fn main() {
             "-".into()
         };
         println!(
-            "| {} | {:.1} | {:.1} ({}) | {} | {} | {} | {:.0} | {:.0} | {} |",
+            "| {} | {:.1} | {:.1} ({}) | {} | {} | {} | {:.4} | {:.0} | {:.0} | {} |",
             p.name,
             p.wall,
             p.bound.0,
@@ -340,6 +376,7 @@ fn main() {
             ratio,
             p.throttled,
             p.ingestion,
+            p.calls.values().sum::<u64>() as f64 / nodes,
             p.rss_before,
             p.rss,
             p.ok

@@ -38,7 +38,7 @@ struct FingerprintView<'a> {
     product_fields: ContentFields<'a>,
     resources: &'a [Resource],
     compliance: &'a Option<Compliance>,
-    patch_summary: &'a Option<PatchSummary>,
+    patch_summary: Option<PatchSummary>,
     vulnerabilities: &'a [Vulnerability],
     finding_provider_fields: &'a Option<FindingProviderFields>,
     record_state: RecordState,
@@ -93,11 +93,25 @@ impl<'a> FingerprintView<'a> {
             product_fields: ContentFields(product_fields),
             resources,
             compliance,
-            patch_summary,
+            patch_summary: patch_summary.as_ref().map(summary_content),
             vulnerabilities,
             finding_provider_fields,
             record_state: *record_state,
         }
+    }
+}
+
+/// `PatchSummary` without the operation that last confirmed it: a scan that finds the same
+/// counts says nothing new, so its times, its kind (`SCAN`/`INSTALL`) and its reboot option are
+/// bookkeeping, carried to Security Hub only when the finding is imported for another reason
+/// (a change of substance or the retention heartbeat). A copy (only roll-ups have one).
+fn summary_content(p: &PatchSummary) -> PatchSummary {
+    PatchSummary {
+        operation_start_time: None,
+        operation_end_time: None,
+        reboot_option: None,
+        operation: None,
+        ..p.clone()
     }
 }
 
@@ -110,9 +124,9 @@ impl Serialize for ContentFields<'_> {
             self.0
                 .iter()
                 // Which scan last confirmed a finding is bookkeeping, not content: a rescan
-                // that changes nothing must not cost an update (the roll-up still changes,
-                // through its PatchSummary operation times). Days open follow from
-                // FirstObservedAt and would otherwise change every finding every day.
+                // that changes nothing must not cost an update, of a patch finding or of the
+                // roll-up (whose PatchSummary operation fields are left out too). Days open
+                // follow from FirstObservedAt and would otherwise change every finding every day.
                 .filter(|(k, _)| {
                     !matches!(
                         k.as_str(),
@@ -130,7 +144,8 @@ impl Serialize for ContentFields<'_> {
 impl Finding {
     /// SHA-256 (hex) of the finding's content: everything except `CreatedAt`, `UpdatedAt`,
     /// `FirstObservedAt`, `LastObservedAt`, the fingerprint itself, the scan bookkeeping
-    /// fields (`patchhub/ScanTime`, `patchhub/ExecutionId`, `patchhub/Operation`) and the
+    /// fields (`patchhub/ScanTime`, `patchhub/ExecutionId`, `patchhub/Operation`, and
+    /// `PatchSummary`'s operation times, operation and reboot option) and the
     /// `aws/` product fields Security Hub adds on its side. Two findings with the same
     /// fingerprint say the same thing, so re-importing one would only cost an ingestion
     /// event; in particular a rescan that finds the same patch missing does not update it.

@@ -7,14 +7,17 @@
 //! Layout: `kind` names patchhub's generators, types and ProductFields keys; `parts` holds the
 //! ASFF objects a finding is made of; `record` holds [`Finding`] itself and its readers;
 //! `fingerprint` hashes its content, keeps it inside the size budget, seals it, and picks
-//! between two findings of one `Id`; `validate` checks it against every rule in [`crate::limits`].
+//! between two findings of one `Id`; `digest` is what a sync keeps of an unchanged node's
+//! findings; `validate` checks it against every rule in [`crate::limits`].
 
+mod digest;
 mod fingerprint;
 mod kind;
 mod parts;
 mod record;
 mod validate;
 
+pub use digest::Digest;
 pub(crate) use fingerprint::{fit_and_seal, keep_by_id, prefer};
 pub use kind::{
     COMPANY_NAME, FindingKind, GENERATOR_PATCH, GENERATOR_PREFIX, GENERATOR_ROLLUP,

@@ -17,10 +17,12 @@ use crate::text::{clip, human, rfc3339, to_millis};
 
 /// The node's roll-up: FAILED while non-compliant, PASSED when compliant, with
 /// `PatchSummary` and `AwsSsmPatchCompliance`. Built from the node alone (counts from
-/// `DescribeInstancePatchStates`), and its content covers everything the node's patch
-/// findings depend on besides the patch list itself (execution id, scan time, policy hash,
-/// names, tags, baseline, group); since the patch list only changes with a new scan, an
-/// unchanged roll-up fingerprint means the patch findings are unchanged too.
+/// `DescribeInstancePatchStates`). Its content (what the fingerprint covers) is the node's
+/// substance: every count SSM reports, baseline, group, policy hash, stale status, names and
+/// tags; which scan last confirmed it (execution id, operation times) is bookkeeping outside
+/// the fingerprint, so a rescan that finds the same state leaves the roll-up unchanged. Equal
+/// counts are taken to mean an unchanged patch list; the retention heartbeat re-reads the
+/// patches of each node (see `docs/ARCHITECTURE.md`, "Cost model").
 ///
 /// `None` when `policy.rollup` is off, the node never reported a patch operation, or the
 /// node's identity cannot be imported (account not 12 digits, bad Region/partition/id).
@@ -79,8 +81,10 @@ pub fn rollup_finding(
     };
 
     let mut d = Vec::new();
+    // Which scan confirmed this state is in PatchSummary and the ScanTime/ExecutionId fields,
+    // outside the fingerprint: naming it here would make every rescan an update.
     d.push(format!(
-        "{}{} is {} according to its last patch operation: {} ending {} ({}).",
+        "{}{} is {} according to Patch Manager (PatchSummary names the patch operation that last confirmed it).",
         ctx.label,
         ctx.platform_suffix,
         if non_compliant {
@@ -88,19 +92,17 @@ pub fn rollup_finding(
         } else {
             "COMPLIANT"
         },
-        op.operation.as_str(),
-        human(op.end),
-        ctx.execution_phrase
     ));
     d.push(format!("{}.", ctx.baseline_phrase));
     d.push(format!(
-        "Counts: {} installed, {} installed other, {} missing, {} failed, {} pending reboot, {} installed rejected, {} available security updates; {} critical, {} security and {} other non-compliant.",
+        "Counts: {} installed, {} installed other, {} missing, {} failed, {} pending reboot, {} installed rejected, {} not applicable, {} available security updates; {} critical, {} security and {} other non-compliant.",
         c.installed,
         c.installed_other,
         c.missing,
         c.failed,
         c.installed_pending_reboot,
         c.installed_rejected,
+        c.not_applicable,
         c.available_security_update,
         c.critical_non_compliant,
         c.security_non_compliant,
@@ -296,13 +298,19 @@ pub fn stale_finding(
     let reason_list: Vec<&str> = reasons.iter().map(|r| r.as_str()).collect();
     put(&mut pf, fields::STALE_REASONS, &reason_list.join(","));
 
-    let first_observed = match op {
-        Some(op) if reasons.contains(&StaleReason::ScanTooOld) => op
-            .end
-            .checked_add_signed(policy.stale_after)
-            .map_or(now, |t| t.min(now)),
-        _ => now,
+    // From SSM data that does not move between runs where there is any (see "Stale reads" in
+    // docs/ARCHITECTURE.md): the scan's end plus the threshold, the last ping of a lost
+    // agent, a hybrid node's registration; else the start of the run's day, so that two runs
+    // close together (one not yet seeing the other's import) still agree.
+    let stable = match op {
+        Some(op) if reasons.contains(&StaleReason::ScanTooOld) => {
+            op.end.checked_add_signed(policy.stale_after)
+        }
+        _ if lost => node.last_ping,
+        None => node.registered,
+        Some(_) => None,
     };
+    let first_observed = stable.map_or_else(|| start_of_day(now), |t| t.min(now));
     let draft = Draft {
         kind: FindingKind::StaleScan,
         id: ctx.finding_id(FindingKind::StaleScan, None),
@@ -319,6 +327,12 @@ pub fn stale_finding(
         first_observed: Some(first_observed),
     };
     Some(draft.finish(node, now))
+}
+
+fn start_of_day(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.date_naive()
+        .and_hms_opt(0, 0, 0)
+        .map_or(t, |d| d.and_utc())
 }
 
 fn nonempty(s: Option<&str>, max: usize) -> Option<String> {

@@ -18,10 +18,11 @@
 //! * When a Region stops being linked (aggregator updated or deleted, membership ended, hub
 //!   disabled), what was already aggregated stays in the home Region, no longer updated.
 //!
-//! awsim models linked data as a live view of the linked Region (no replication delay) and keeps
-//! a frozen copy ("replica") in the home Region when the link ends. Findings that existed in a
-//! linked Region before the aggregator was created are part of the view too (the guide speaks
-//! of aggregating new findings and updates; whether older ones are back-filled is not stated).
+//! awsim models linked data as a live view of the linked Region (no replication delay beyond
+//! the read-after-write lag every read has) and keeps a frozen copy ("replica") in the home
+//! Region when the link ends. The view shows only findings written (created or updated) after
+//! the aggregator was created: the guide describes aggregation of new findings and updates,
+//! and existing findings are not back-filled.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -87,6 +88,27 @@ fn enabled(world: &World, account: &str, region: &str) -> bool {
         .is_some_and(|r| r.hub.is_enabled())
 }
 
+/// The aggregator that governs `account`'s data in home Region `region`: its own, or, for a
+/// member, its administrator's there (with that administrator).
+fn governing<'w>(
+    world: &'w World,
+    assoc: &HashMap<(String, String), String>,
+    account: &str,
+    region: &str,
+) -> Option<(&'w Aggregator, Option<String>)> {
+    let is_member = assoc
+        .keys()
+        .any(|(m, r)| m == account && partition_of(r) == partition_of(region));
+    if is_member {
+        // Inherited from the administrator it is associated with in this (home) Region.
+        let admin = assoc.get(&(account.to_string(), region.to_string()))?;
+        let agg = world.region(admin, region)?.hub.aggregator.as_ref()?;
+        return Some((agg, Some(admin.clone())));
+    }
+    let agg = world.region(account, region)?.hub.aggregator.as_ref()?;
+    Some((agg, None))
+}
+
 /// The Regions whose findings of `account` are aggregated into its hub in `region` right now.
 fn sources_into(
     world: &World,
@@ -97,38 +119,18 @@ fn sources_into(
     if !enabled(world, account, region) {
         return BTreeSet::new();
     }
-    let is_member = assoc
-        .keys()
-        .any(|(m, r)| m == account && partition_of(r) == partition_of(region));
-    if is_member {
-        // Inherited from the administrator it is associated with in this (home) Region.
-        let Some(admin) = assoc.get(&(account.to_string(), region.to_string())) else {
-            return BTreeSet::new();
-        };
-        let Some(agg) = world
-            .region(admin, region)
-            .and_then(|r| r.hub.aggregator.as_ref())
-        else {
-            return BTreeSet::new();
-        };
-        return linked_candidates(world, agg, region, account)
-            .into_iter()
-            .filter(|l| {
-                enabled(world, account, l)
-                    && assoc.get(&(account.to_string(), l.clone())) == Some(admin)
-            })
-            .collect();
-    }
-    match world
-        .region(account, region)
-        .and_then(|r| r.hub.aggregator.as_ref())
-    {
-        Some(agg) => linked_candidates(world, agg, region, account)
-            .into_iter()
-            .filter(|l| enabled(world, account, l))
-            .collect(),
-        None => BTreeSet::new(),
-    }
+    let Some((agg, admin)) = governing(world, assoc, account, region) else {
+        return BTreeSet::new();
+    };
+    linked_candidates(world, agg, region, account)
+        .into_iter()
+        .filter(|l| {
+            enabled(world, account, l)
+                && admin
+                    .as_ref()
+                    .is_none_or(|a| assoc.get(&(account.to_string(), l.clone())) == Some(a))
+        })
+        .collect()
 }
 
 /// Every `(account, home Region) -> linked Regions aggregated into it`.
@@ -158,6 +160,10 @@ pub(crate) struct StoreLoc {
 pub(crate) struct HubRef<'w> {
     pub loc: StoreLoc,
     pub store: &'w FindingStore,
+    /// For a linked Region's live view: its aggregator's creation. Security Hub replicates
+    /// findings created or updated after the aggregator exists ("How cross-Region aggregation
+    /// works" in the user guide); older ones are not back-filled.
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// The store at a location, if it exists.
@@ -248,8 +254,10 @@ pub(crate) fn visible_hubs<'w>(
                 replica_in: None,
             },
             store: &here.store,
+            since: None,
         });
         let live = sources_into(world, &assoc, &account, region);
+        let since = governing(world, &assoc, &account, region).map(|(a, _)| a.created_at);
         for linked in &live {
             if let Some(st) = world.region(&account, linked) {
                 out.push(HubRef {
@@ -259,6 +267,7 @@ pub(crate) fn visible_hubs<'w>(
                         replica_in: None,
                     },
                     store: &st.hub.store,
+                    since,
                 });
             }
         }
@@ -271,6 +280,7 @@ pub(crate) fn visible_hubs<'w>(
                         replica_in: Some(region.to_string()),
                     },
                     store,
+                    since: None,
                 });
             }
         }
@@ -396,7 +406,12 @@ pub(crate) fn create(sim: &Sim, caller: &Caller, req: &Request) -> Result<Value,
             &digest[16..20],
             &digest[20..32]
         );
-        let agg = Aggregator { id, mode, regions };
+        let agg = Aggregator {
+            id,
+            mode,
+            regions,
+            created_at: sim.clock.now(),
+        };
         let out = aggregator_json(caller.partition(), &caller.region, &caller.account, &agg);
         world
             .region_mut(&caller.account, &caller.region)

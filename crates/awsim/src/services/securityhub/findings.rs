@@ -33,6 +33,7 @@ pub(crate) fn batch_import(sim: &Sim, caller: &Caller, req: &Request) -> Result<
         region: &caller.region,
         partition: caller.partition(),
         now: sim.clock.now(),
+        read_lag: sim.read_lag(),
     };
     let default_product = ctx.default_product_arn();
     if let Some(resource) = list

@@ -208,8 +208,16 @@ pub(crate) fn get_findings(sim: &Sim, caller: &Caller, req: &Request) -> Result<
     for hub in &hubs {
         let store = hub.store;
         for slot in query.select(store) {
-            let json = &store.get(slot).json;
-            hits.push((Position::of(json, hub, &sort), json));
+            // Filters match the latest version; reads return what is visible yet (the
+            // read-after-write lag), and a linked Region shows only what was written after its
+            // aggregator was created.
+            let stored = store.get(slot);
+            if hub.since.is_some_and(|t| stored.written_at < t) {
+                continue;
+            }
+            if let Some(json) = stored.visible(now) {
+                hits.push((Position::of(json, hub, &sort), json));
+            }
         }
     }
     hits.sort_by(|a, b| a.0.cmp(&b.0, &sort));

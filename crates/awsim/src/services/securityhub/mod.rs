@@ -179,6 +179,8 @@ pub(crate) struct Aggregator {
     mode: Mode,
     /// Included (`SPECIFIED_REGIONS`) or excluded (`ALL_REGIONS_EXCEPT_SPECIFIED`) Regions.
     regions: Vec<String>,
+    /// When it was created: linked Regions replicate only what is written after.
+    created_at: DateTime<Utc>,
 }
 
 /// What awsim answers for a Security Hub operation (or variant of one) it does not emulate.

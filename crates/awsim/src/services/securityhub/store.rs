@@ -52,6 +52,42 @@ pub(crate) struct StoredFinding {
     updated_at: DateTime<Utc>,
     /// Which [`PROVIDER_FIELDS`] a `BatchUpdateFindings` has set.
     customer_set: u8,
+    /// Simulated time of the last provider write (create or update).
+    pub written_at: DateTime<Utc>,
+    /// Until when reads see `earlier` instead of `json` (the read-after-write lag).
+    visible_at: DateTime<Utc>,
+    /// What reads see until `visible_at`: the version before the last write(s), or nothing
+    /// for a finding created within the lag.
+    earlier: Option<Box<Value>>,
+}
+
+/// Security Hub deletes a finding 90 days after its last update ("Security Hub stores findings
+/// for 90 days after the last update", user guide: "Finding retention",
+/// https://docs.aws.amazon.com/securityhub/latest/userguide/securityhub-findings.html). awsim
+/// counts from the simulated time of the last accepted provider write (for a provider that
+/// stamps `UpdatedAt` with its clock, the same day), so findings imported with old literal
+/// dates do not vanish at once; only the passing of simulated time deletes. It keeps the slot
+/// (its indexes stay simple), but a deleted finding is invisible to reads and the next import
+/// of its `Id` creates it afresh.
+pub(crate) const RETENTION: chrono::Duration = chrono::Duration::days(90);
+
+impl StoredFinding {
+    /// Whether retention has deleted the finding by `now` (simulated time).
+    pub(crate) fn expired(&self, now: DateTime<Utc>) -> bool {
+        now.signed_duration_since(self.written_at) >= RETENTION
+    }
+
+    /// The version a read at `now` sees, if any (see [`IngestContext::read_lag`]).
+    pub(crate) fn visible(&self, now: DateTime<Utc>) -> Option<&Value> {
+        if self.expired(now) {
+            return None;
+        }
+        if now >= self.visible_at {
+            Some(&self.json)
+        } else {
+            self.earlier.as_deref()
+        }
+    }
 }
 
 /// The findings of one hub and their indexes. `Clone` so that cross-Region aggregation can
@@ -80,6 +116,9 @@ pub(crate) struct IngestContext<'a> {
     pub region: &'a str,
     pub partition: &'a str,
     pub now: DateTime<Utc>,
+    /// How long this write stays invisible to reads: they see the version before it (or no
+    /// finding, for a create) until `now + read_lag`.
+    pub read_lag: chrono::Duration,
 }
 
 impl IngestContext<'_> {
@@ -206,6 +245,17 @@ impl FindingStore {
         let updated_at = parse_time(str_at(incoming, "UpdatedAt")).unwrap_or(ctx.now);
         let existing = self.slot_of(str_at(incoming, "ProductArn"), str_at(incoming, "Id"));
         match existing {
+            Some(slot) if self.get(slot).expired(ctx.now) => {
+                let json = Self::created(new, ctx);
+                self.replace(slot, json);
+                let f = &mut self.findings[slot as usize];
+                f.updated_at = updated_at;
+                f.customer_set = 0;
+                f.written_at = ctx.now;
+                f.visible_at = ctx.now + ctx.read_lag;
+                f.earlier = None;
+                Outcome::Created
+            }
             Some(slot) => {
                 let stored = self.get(slot);
                 if updated_at <= stored.updated_at {
@@ -213,27 +263,49 @@ impl FindingStore {
                 }
                 let old = stored.json.as_object().cloned().unwrap_or_default();
                 let customer_set = stored.customer_set;
+                // Writes within the lag of each other: reads still see the version before
+                // the first of them.
+                let earlier = if ctx.read_lag <= chrono::Duration::zero() {
+                    None
+                } else if ctx.now < stored.visible_at {
+                    stored.earlier.clone()
+                } else {
+                    Some(Box::new(stored.json.clone()))
+                };
                 merge_update(&mut new, &old, customer_set);
                 stamp(&mut new, ctx);
                 self.replace(slot, Value::Object(new));
-                self.findings[slot as usize].updated_at = updated_at;
+                let f = &mut self.findings[slot as usize];
+                f.updated_at = updated_at;
+                f.written_at = ctx.now;
+                f.visible_at = ctx.now + ctx.read_lag;
+                f.earlier = earlier;
                 Outcome::Updated
             }
             None => {
-                sync_provider_fields(&mut new, None);
-                new.entry("Workflow")
-                    .or_insert_with(|| json!({"Status": "NEW"}));
-                new.entry("WorkflowState").or_insert_with(|| json!("NEW"));
-                new.entry("RecordState").or_insert_with(|| json!("ACTIVE"));
-                stamp(&mut new, ctx);
+                let json = Self::created(new, ctx);
                 self.push(StoredFinding {
-                    json: Value::Object(new),
+                    json,
                     updated_at,
                     customer_set: 0,
+                    written_at: ctx.now,
+                    visible_at: ctx.now + ctx.read_lag,
+                    earlier: None,
                 });
                 Outcome::Created
             }
         }
+    }
+
+    /// A new finding as stored: defaults for what the provider left out, then Security Hub's stamps.
+    fn created(mut new: Map<String, Value>, ctx: &IngestContext<'_>) -> Value {
+        sync_provider_fields(&mut new, None);
+        new.entry("Workflow")
+            .or_insert_with(|| json!({"Status": "NEW"}));
+        new.entry("WorkflowState").or_insert_with(|| json!("NEW"));
+        new.entry("RecordState").or_insert_with(|| json!("ACTIVE"));
+        stamp(&mut new, ctx);
+        Value::Object(new)
     }
 
     /// Applies a `BatchUpdateFindings` change to one finding; `Err` is the unprocessed reason.
@@ -326,6 +398,10 @@ impl FindingStore {
             json,
             updated_at: DateTime::<Utc>::UNIX_EPOCH,
             customer_set: 0,
+            // Never expires.
+            written_at: DateTime::<Utc>::MAX_UTC,
+            visible_at: DateTime::<Utc>::UNIX_EPOCH,
+            earlier: None,
         })
     }
 }
@@ -461,6 +537,7 @@ mod tests {
             region: "us-east-1",
             partition: "aws",
             now: parse_time(now).unwrap(),
+            read_lag: chrono::Duration::zero(),
         }
     }
 
