@@ -312,12 +312,16 @@ const RETENTION_MARGIN: Duration = Duration::days(1);
 /// older than its roll-up: for long `refresh_after`, the interval shrinks so that twice it
 /// stays inside the retention.
 pub fn refresh_interval(refresh_after: Duration, key: &str) -> Duration {
-    let full = refresh_after.num_milliseconds().max(2);
+    // The period is capped first and then spread, so a long `refresh_after` keeps its spread
+    // (capping each interval instead would turn long intervals into short ones).
+    let full = refresh_after
+        .min((RETENTION - RETENTION_MARGIN) / 2)
+        .num_milliseconds()
+        .max(2);
     let half = full / 2;
     let spread =
         i64::try_from(fnv1a(key.as_bytes()) % u64::try_from(half).unwrap_or(1)).unwrap_or(0);
-    let interval = Duration::milliseconds(full - spread);
-    interval.min(RETENTION - RETENTION_MARGIN - interval)
+    Duration::milliseconds(full - spread)
 }
 
 /// Whether stored `e` is due for its retention heartbeat at `now`.

@@ -105,10 +105,17 @@ fn heartbeats_of_a_fleet_spread_over_the_days() {
     assert!(days.len() >= 15, "{days:?}");
     assert!(days.values().all(|n| *n < 150), "{days:?}");
     // A long period still leaves room for one more interval inside the 90-day retention.
+    let mut long = std::collections::BTreeSet::new();
     for i in 0..100 {
         let d = reconcile::refresh_interval(Duration::days(89), &format!("n{i}"));
         assert!(d * 2 < Duration::days(90), "{d}");
+        assert!(
+            d >= Duration::days(22),
+            "never shorter than half the capped period: {d}"
+        );
+        long.insert(d.num_days());
     }
+    assert!(long.len() >= 10, "a long period keeps its spread: {long:?}");
 }
 
 #[test]
