@@ -1,4 +1,4 @@
-//! The deadline policy of a run from raw strings (CLI flags or the Lambda's `PATCHHUB_*`
+//! The deadline policy of a run from raw strings (the deadline fields of [`PolicySettings`]) (CLI flags or the Lambda's `PATCHHUB_*`
 //! environment), with the KEV catalog read from a file. Every bad value is reported at once,
 //! naming the flag or variable, the value and the fix; a catalog that cannot be used is an
 //! error, never a silent skip, and an old one is a warning.
@@ -8,68 +8,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use patchhub_core::deadline::{DeadlinePolicy, KevCatalog, SlaPolicy};
 
-use crate::targets::shown;
-
-/// One deadline setting, for naming it in errors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeadlineSetting {
-    /// Per-severity deadlines.
-    Sla,
-    /// The KEV catalog file.
-    Kev,
-    /// Raise breached findings one severity step.
-    EscalateBreached,
-    /// The instant deadlines are judged at.
-    AsOf,
-}
-
-impl DeadlineSetting {
-    /// The environment variable (Lambda, and the CLI's fallbacks).
-    pub fn env_var(self) -> &'static str {
-        match self {
-            DeadlineSetting::Sla => "PATCHHUB_SLA",
-            DeadlineSetting::Kev => "PATCHHUB_KEV",
-            DeadlineSetting::EscalateBreached => "PATCHHUB_ESCALATE_BREACHED",
-            DeadlineSetting::AsOf => "PATCHHUB_AS_OF",
-        }
-    }
-
-    /// The CLI flag.
-    pub fn flag(self) -> &'static str {
-        match self {
-            DeadlineSetting::Sla => "--sla",
-            DeadlineSetting::Kev => "--kev",
-            DeadlineSetting::EscalateBreached => "--escalate-breached",
-            DeadlineSetting::AsOf => "--as-of",
-        }
-    }
-}
-
-/// The deadline settings as raw strings; `None` or blank keeps the default (no deadline, no
-/// catalog, no escalation, judged at the run's clock).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DeadlineSettings {
-    /// `critical=15d,high=30d,…`.
-    pub sla: Option<String>,
-    /// Path of CISA's `known_exploited_vulnerabilities.json`.
-    pub kev: Option<String>,
-    /// `true` or `false`.
-    pub escalate_breached: Option<String>,
-    /// RFC 3339 instant.
-    pub as_of: Option<String>,
-}
-
-impl DeadlineSettings {
-    /// Reads the `PATCHHUB_*` variables through `get`.
-    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Self {
-        DeadlineSettings {
-            sla: get(DeadlineSetting::Sla.env_var()),
-            kev: get(DeadlineSetting::Kev.env_var()),
-            escalate_breached: get(DeadlineSetting::EscalateBreached.env_var()),
-            as_of: get(DeadlineSetting::AsOf.env_var()),
-        }
-    }
-}
+use crate::settings::{PolicySettings, Problems, Setting, given};
 
 /// A run's deadline policy and the instant it is judged at.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -82,44 +21,33 @@ pub struct Deadlines {
     pub warnings: Vec<String>,
 }
 
-fn given(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|t| !t.is_empty())
-}
-
 /// The deadlines, with errors naming each setting as `name` spells it; `now` dates the
 /// catalog's staleness warning. Reads the catalog file.
 pub fn deadlines_from_settings(
-    s: &DeadlineSettings,
-    name: impl Fn(DeadlineSetting) -> &'static str,
+    s: &PolicySettings,
+    name: impl Fn(Setting) -> &'static str,
     now: DateTime<Utc>,
 ) -> Result<Deadlines, Vec<String>> {
-    let mut errors = Vec::new();
+    let mut problems = Problems::new(name);
     let mut d = Deadlines::default();
-    let mut bad = |setting: DeadlineSetting, value: &str, why: String| {
-        errors.push(format!("{}=`{}`: {why}", name(setting), shown(value)));
-    };
     if let Some(v) = given(&s.sla) {
         match v.parse::<SlaPolicy>() {
             Ok(p) => d.policy.sla = p,
-            Err(e) => bad(DeadlineSetting::Sla, v, e.reason),
+            Err(e) => problems.bad(Setting::Sla, v, e.reason),
         }
     }
     if let Some(v) = given(&s.escalate_breached) {
         match v.to_ascii_lowercase().as_str() {
             "true" => d.policy.escalate_breached = true,
             "false" => d.policy.escalate_breached = false,
-            _ => bad(
-                DeadlineSetting::EscalateBreached,
-                v,
-                "use true or false".into(),
-            ),
+            _ => problems.bad(Setting::EscalateBreached, v, "use true or false".into()),
         }
     }
     if let Some(v) = given(&s.as_of) {
         match DateTime::parse_from_rfc3339(v) {
             Ok(t) => d.as_of = Some(t.with_timezone(&Utc)),
-            Err(e) => bad(
-                DeadlineSetting::AsOf,
+            Err(e) => problems.bad(
+                Setting::AsOf,
                 v,
                 format!("{e} (write an RFC 3339 time, e.g. 2026-12-07T00:00:00Z)"),
             ),
@@ -134,14 +62,10 @@ pub fn deadlines_from_settings(
                 }
                 d.policy.kev = Some(k);
             }
-            Err(why) => bad(DeadlineSetting::Kev, v, why),
+            Err(why) => problems.bad(Setting::Kev, v, why),
         }
     }
-    if errors.is_empty() {
-        Ok(d)
-    } else {
-        Err(errors)
-    }
+    problems.result(d)
 }
 
 /// The catalog at `path`, or why not (one line).
@@ -161,22 +85,14 @@ fn read_kev(path: &Path) -> Result<KevCatalog, String> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
 
     use chrono::TimeZone;
 
     use super::*;
+    use crate::settings::tests::env;
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 12, 7, 0, 0, 0).unwrap()
-    }
-
-    fn env(pairs: &[(&str, &str)]) -> DeadlineSettings {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        DeadlineSettings::from_env(|k| map.get(k).cloned())
     }
 
     /// A scratch directory of this test process.
@@ -201,7 +117,7 @@ mod tests {
 
     #[test]
     fn nothing_set_is_off() {
-        let d = deadlines_from_settings(&env(&[]), DeadlineSetting::env_var, now()).unwrap();
+        let d = deadlines_from_settings(&env(&[]), Setting::env_var, now()).unwrap();
         assert!(d.policy.is_off() && d.as_of.is_none() && d.warnings.is_empty());
     }
 
@@ -220,7 +136,7 @@ mod tests {
                 ("PATCHHUB_ESCALATE_BREACHED", "TRUE"),
                 ("PATCHHUB_AS_OF", "2026-12-01T00:00:00Z"),
             ]),
-            DeadlineSetting::env_var,
+            Setting::env_var,
             now(),
         )
         .unwrap();
@@ -246,7 +162,7 @@ mod tests {
                 ("PATCHHUB_ESCALATE_BREACHED", "yes"),
                 ("PATCHHUB_AS_OF", "tomorrow"),
             ]),
-            DeadlineSetting::flag,
+            Setting::flag,
             now(),
         )
         .unwrap_err();
@@ -260,7 +176,7 @@ mod tests {
         assert!(errors[3].contains("--kev=") && errors[3].contains("truncated"));
         let missing = deadlines_from_settings(
             &env(&[("PATCHHUB_KEV", "/nonexistent/kev.json")]),
-            DeadlineSetting::flag,
+            Setting::flag,
             now(),
         )
         .unwrap_err();

@@ -3,6 +3,7 @@
 //! names the suspended, closing and closed ones as skipped rather than failing on them.
 
 use aws_config::SdkConfig;
+use aws_sdk_organizations::error::{ProvideErrorMetadata, SdkError};
 
 use crate::error::ApiError;
 use crate::paging::{all_pages, page_of};
@@ -26,6 +27,15 @@ pub(crate) struct OrgAccounts {
     pub skipped: Vec<SkippedAccount>,
 }
 
+/// Turns an Organizations call's error into an [`ApiError`] (no account is known yet).
+fn failed<'a, E, R>(region: &'a str, api: &'static str) -> impl Fn(SdkError<E, R>) -> ApiError + 'a
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    move |e| ApiError::from_sdk("", region, api, &e)
+}
+
 /// The accounts of the organization, or of one OU and its descendants: the ACTIVE ones, and the
 /// others with their state.
 pub(crate) async fn organization_accounts(
@@ -46,9 +56,7 @@ pub(crate) async fn organization_accounts(
                         .set_next_token(token)
                         .send()
                         .await
-                        .map_err(|e| {
-                            ApiError::from_sdk("", region, "organizations:ListAccounts", &e)
-                        })?;
+                        .map_err(failed(region, "organizations:ListAccounts"))?;
                     Ok(page_of(page.accounts(), page.next_token()))
                 }
             })
@@ -66,14 +74,7 @@ pub(crate) async fn organization_accounts(
                             .set_next_token(token)
                             .send()
                             .await
-                            .map_err(|e| {
-                                ApiError::from_sdk(
-                                    "",
-                                    region,
-                                    "organizations:ListAccountsForParent",
-                                    &e,
-                                )
-                            })?;
+                            .map_err(failed(region, "organizations:ListAccountsForParent"))?;
                         Ok(page_of(page.accounts(), page.next_token()))
                     }
                 })
@@ -88,14 +89,10 @@ pub(crate) async fn organization_accounts(
                             .set_next_token(token)
                             .send()
                             .await
-                            .map_err(|e| {
-                                ApiError::from_sdk(
-                                    "",
-                                    region,
-                                    "organizations:ListOrganizationalUnitsForParent",
-                                    &e,
-                                )
-                            })?;
+                            .map_err(failed(
+                                region,
+                                "organizations:ListOrganizationalUnitsForParent",
+                            ))?;
                         Ok(page_of(page.organizational_units(), page.next_token()))
                     }
                 })

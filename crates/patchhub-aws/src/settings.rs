@@ -28,6 +28,14 @@ pub enum Setting {
     StaleFindings,
     /// Age after which an unchanged finding is re-sent.
     RefreshAfter,
+    /// Per-severity patch deadlines (see [`crate::deadlines`]).
+    Sla,
+    /// The KEV catalog file.
+    Kev,
+    /// Raise breached findings one severity step.
+    EscalateBreached,
+    /// The instant deadlines are judged at.
+    AsOf,
 }
 
 impl Setting {
@@ -41,6 +49,10 @@ impl Setting {
             Setting::Rollup => "PATCHHUB_ROLLUP",
             Setting::StaleFindings => "PATCHHUB_STALE_FINDINGS",
             Setting::RefreshAfter => "PATCHHUB_REFRESH_AFTER",
+            Setting::Sla => "PATCHHUB_SLA",
+            Setting::Kev => "PATCHHUB_KEV",
+            Setting::EscalateBreached => "PATCHHUB_ESCALATE_BREACHED",
+            Setting::AsOf => "PATCHHUB_AS_OF",
         }
     }
 
@@ -54,6 +66,10 @@ impl Setting {
             Setting::Rollup => "--no-rollup",
             Setting::StaleFindings => "--no-stale-findings",
             Setting::RefreshAfter => "--refresh-after",
+            Setting::Sla => "--sla",
+            Setting::Kev => "--kev",
+            Setting::EscalateBreached => "--escalate-breached",
+            Setting::AsOf => "--as-of",
         }
     }
 }
@@ -75,6 +91,14 @@ pub struct PolicySettings {
     pub stale_findings: Option<String>,
     /// A duration under 90 days.
     pub refresh_after: Option<String>,
+    /// Per-severity deadlines, `critical=15d,high=30d,…` (see [`crate::deadlines`]).
+    pub sla: Option<String>,
+    /// Path of CISA's `known_exploited_vulnerabilities.json`.
+    pub kev: Option<String>,
+    /// `true` or `false`.
+    pub escalate_breached: Option<String>,
+    /// RFC 3339 instant deadlines are judged at.
+    pub as_of: Option<String>,
 }
 
 impl PolicySettings {
@@ -88,12 +112,49 @@ impl PolicySettings {
             rollup: get(Setting::Rollup.env_var()),
             stale_findings: get(Setting::StaleFindings.env_var()),
             refresh_after: get(Setting::RefreshAfter.env_var()),
+            sla: get(Setting::Sla.env_var()),
+            kev: get(Setting::Kev.env_var()),
+            escalate_breached: get(Setting::EscalateBreached.env_var()),
+            as_of: get(Setting::AsOf.env_var()),
+        }
+    }
+}
+
+/// The bad values found so far, each naming its setting as `name` spells it (a flag or an
+/// environment variable), the value, and why.
+pub(crate) struct Problems<N> {
+    name: N,
+    /// One line each.
+    pub(crate) errors: Vec<String>,
+}
+
+impl<N: Fn(Setting) -> &'static str> Problems<N> {
+    pub(crate) fn new(name: N) -> Self {
+        Problems {
+            name,
+            errors: Vec::new(),
+        }
+    }
+
+    /// `setting` has the bad `value`, because `why`.
+    pub(crate) fn bad(&mut self, setting: Setting, value: &str, why: String) {
+        let name = (self.name)(setting);
+        self.errors
+            .push(format!("{name}=`{}`: {why}", shown(value)));
+    }
+
+    /// `value` when nothing was bad, else every problem.
+    pub(crate) fn result<T>(self, value: T) -> Result<T, Vec<String>> {
+        if self.errors.is_empty() {
+            Ok(value)
+        } else {
+            Err(self.errors)
         }
     }
 }
 
 /// A value that was given: set and not blank.
-fn given(v: &Option<String>) -> Option<&str> {
+pub(crate) fn given(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|t| !t.is_empty())
 }
 
@@ -108,18 +169,15 @@ pub fn policy_from_settings_named(
     s: &PolicySettings,
     name: impl Fn(Setting) -> &'static str,
 ) -> Result<FindingPolicy, Vec<String>> {
-    let mut errors = Vec::new();
+    let mut problems = Problems::new(name);
     let mut p = FindingPolicy::default();
-    let mut bad = |setting: Setting, value: &str, why: String| {
-        errors.push(format!("{}=`{}`: {why}", name(setting), shown(value)));
-    };
 
     if let Some(v) = given(&s.min_severity) {
         match v.to_ascii_lowercase().as_str() {
             "all" => p.min_severity = Severity::Unspecified,
             other => match other.parse::<Severity>() {
                 Ok(sev) => p.min_severity = sev,
-                Err(_) => bad(
+                Err(_) => problems.bad(
                     Setting::MinSeverity,
                     v,
                     "use critical, high, medium, low, informational or all".into(),
@@ -130,7 +188,7 @@ pub fn policy_from_settings_named(
     if let Some(v) = given(&s.stale_after) {
         match parse_days(v) {
             Ok(d) => p.stale_after = d,
-            Err(e) => bad(Setting::StaleAfter, v, e.to_string()),
+            Err(e) => problems.bad(Setting::StaleAfter, v, e.to_string()),
         }
     }
     if let Some(v) = given(&s.exclude_patches) {
@@ -142,7 +200,7 @@ pub fn policy_from_settings_named(
             };
             match alone.validate() {
                 Ok(()) => p.exclude_patches.push(pattern.to_string()),
-                Err(e) => bad(
+                Err(e) => problems.bad(
                     Setting::ExcludePatches,
                     pattern,
                     format!("{e} (write exact ids like KB5031364, or a prefix like KB50*)"),
@@ -154,7 +212,7 @@ pub fn policy_from_settings_named(
         for t in v.split(',').filter(|t| !t.trim().is_empty()) {
             match t.parse::<TagFilter>() {
                 Ok(f) => p.exclude_tags.push(f),
-                Err(e) => bad(Setting::ExcludeTags, t.trim(), e.to_string()),
+                Err(e) => problems.bad(Setting::ExcludeTags, t.trim(), e.to_string()),
             }
         }
     }
@@ -170,7 +228,7 @@ pub fn policy_from_settings_named(
             match v.to_ascii_lowercase().as_str() {
                 "true" => *field = true,
                 "false" => *field = false,
-                _ => bad(setting, v, "use true or false".into()),
+                _ => problems.bad(setting, v, "use true or false".into()),
             }
         }
     }
@@ -183,38 +241,35 @@ pub fn policy_from_settings_named(
                 };
                 match alone.validate() {
                     Ok(()) => p.refresh_after = d,
-                    Err(e) => bad(
+                    Err(e) => problems.bad(
                         Setting::RefreshAfter,
                         v,
                         format!("{e} (e.g. 30d, the default)"),
                     ),
                 }
             }
-            Err(e) => bad(Setting::RefreshAfter, v, e.to_string()),
+            Err(e) => problems.bad(Setting::RefreshAfter, v, e.to_string()),
         }
     }
 
-    if errors.is_empty()
+    if problems.errors.is_empty()
         && let Err(e) = p.validate()
     {
-        errors.push(e.to_string());
+        problems.errors.push(e.to_string());
     }
-    if errors.is_empty() {
-        Ok(p)
-    } else {
-        Err(errors)
-    }
+    problems.result(p)
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::collections::HashMap;
 
     use chrono::Duration;
 
     use super::*;
 
-    fn env(pairs: &[(&str, &str)]) -> PolicySettings {
+    /// Settings as the environment `pairs` would give them (shared with the deadline tests).
+    pub(crate) fn env(pairs: &[(&str, &str)]) -> PolicySettings {
         let map: HashMap<String, String> = pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))

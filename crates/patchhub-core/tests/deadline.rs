@@ -179,7 +179,10 @@ fn the_report_judges_deadlines_at_its_own_time() {
     };
 
     let d = at(0);
-    assert_eq!((d.with_deadline, d.breached, d.due_soon), (3, 0, 1));
+    assert_eq!(
+        (d.counts.with_deadline, d.counts.breached, d.counts.due_soon),
+        (3, 0, 1)
+    );
     assert_eq!(d.findings[0].finding.patch_id, "KB5031364");
     assert!(d.findings[0].known_exploited && !d.findings[0].breached);
     assert_eq!(d.nodes_without_breach_rate, Some(1.0));
@@ -188,7 +191,7 @@ fn the_report_judges_deadlines_at_its_own_time() {
     assert_eq!(d.known_exploited[0].patches, ["KB5031364"]);
 
     let d = at(20);
-    assert_eq!((d.breached, d.due_soon), (1, 0));
+    assert_eq!((d.counts.breached, d.counts.due_soon), (1, 0));
     assert_eq!(d.findings[0].days_overdue, 15);
     assert_eq!((d.nodes, d.nodes_without_breach), (3, 2));
     assert_eq!(d.nodes_without_breach_rate, Some(0.6667));
@@ -199,14 +202,20 @@ fn the_report_judges_deadlines_at_its_own_time() {
         .find(|r| r.severity == SeverityLabel::Critical)
         .unwrap();
     assert_eq!(
-        (windows_critical.with_deadline, windows_critical.breached),
+        (
+            windows_critical.counts.with_deadline,
+            windows_critical.counts.breached
+        ),
         (1, 1)
     );
 
     let d = at(25);
-    assert_eq!((d.breached, d.due_soon), (1, 2));
+    assert_eq!((d.counts.breached, d.counts.due_soon), (1, 2));
     let d = at(31);
-    assert_eq!((d.breached, d.due_soon, d.nodes_without_breach), (3, 0, 1));
+    assert_eq!(
+        (d.counts.breached, d.counts.due_soon, d.nodes_without_breach),
+        (3, 0, 1)
+    );
 }
 
 /// One sync as the AWS crate runs it: map, decorate against what the hub holds, plan, import.
@@ -325,5 +334,9 @@ fn a_breach_is_written_once_by_the_first_sync_after_the_deadline_and_resolves_wi
             patchhub_core::report::ReportSource::SecurityHub,
         ),
     );
-    assert_eq!(report.deadlines.breached, 0, "{:?}", report.deadlines);
+    assert_eq!(
+        report.deadlines.counts.breached, 0,
+        "{:?}",
+        report.deadlines
+    );
 }

@@ -5,9 +5,8 @@
 use patchhub_aws::quota::{QuotaSettings, Rate};
 use std::sync::Arc;
 
-use patchhub_aws::deadlines::{
-    DeadlineSetting, DeadlineSettings, Deadlines, deadlines_from_settings,
-};
+use patchhub_aws::deadlines::{Deadlines, deadlines_from_settings};
+use patchhub_aws::settings::Setting;
 use patchhub_aws::settings::{PolicySettings, policy_from_settings};
 use patchhub_core::policy::FindingPolicy;
 
@@ -84,16 +83,13 @@ impl LambdaConfig {
     /// Reads and validates the configuration through `get` (e.g. `|k| std::env::var(k).ok()`).
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Self, LambdaError> {
         let mut errors = Vec::new();
-        let policy = policy_from_settings(&PolicySettings::from_env(&get))
+        let settings = PolicySettings::from_env(&get);
+        let policy = policy_from_settings(&settings)
             .map_err(|e| errors.extend(e))
             .ok();
-        let deadlines = deadlines_from_settings(
-            &DeadlineSettings::from_env(&get),
-            DeadlineSetting::env_var,
-            chrono::Utc::now(),
-        )
-        .map_err(|e| errors.extend(e))
-        .ok();
+        let deadlines = deadlines_from_settings(&settings, Setting::env_var, chrono::Utc::now())
+            .map_err(|e| errors.extend(e))
+            .ok();
         if let Some(d) = &deadlines {
             for w in &d.warnings {
                 tracing::warn!("{w}");

@@ -263,6 +263,7 @@ impl PolicyArgs {
             rollup: Some((!self.no_rollup).to_string()),
             stale_findings: Some((!self.no_stale_findings).to_string()),
             refresh_after: Some(self.refresh_after.clone()),
+            ..PolicySettings::default()
         };
         policy_from_settings_named(&settings, Setting::flag)
             .map_err(|errors| Failure::usage(errors.join("; ")))
@@ -317,14 +318,15 @@ impl DeadlineArgs {
     /// `patchhub_aws::deadlines`, shared with the Lambda's environment variables. Warnings (an
     /// old catalog) are printed to stderr.
     pub fn deadlines(&self) -> Result<patchhub_aws::deadlines::Deadlines, Failure> {
-        use patchhub_aws::deadlines::{DeadlineSetting, DeadlineSettings, deadlines_from_settings};
-        let settings = DeadlineSettings {
+        use patchhub_aws::deadlines::deadlines_from_settings;
+        let settings = PolicySettings {
             sla: self.sla.clone(),
             kev: self.kev.clone(),
             escalate_breached: Some(self.escalate_breached.to_string()),
             as_of: self.as_of.clone(),
+            ..PolicySettings::default()
         };
-        let d = deadlines_from_settings(&settings, DeadlineSetting::flag, chrono::Utc::now())
+        let d = deadlines_from_settings(&settings, Setting::flag, chrono::Utc::now())
             .map_err(|errors| Failure::usage(errors.join("; ")))?;
         for w in &d.warnings {
             eprintln!("patchhub: warning: {w}");

@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::schema::{DeadlineFinding, DeadlineRow, Deadlines, KevRow, ReportOptions};
+use super::schema::{
+    DeadlineCounts, DeadlineFinding, DeadlineRow, Deadlines, KevRow, ReportOptions,
+};
 use super::{Node, age_days, field, label, open_finding, rate};
 use crate::deadline::{DUE_SOON_DAYS, REQUIREMENT_KEV};
 use crate::finding::{Finding, fields};
@@ -45,7 +47,6 @@ pub(super) fn deadlines(nodes: &[Node<'_>], opts: &ReportOptions) -> Deadlines {
         let mut node_breached = false;
         for f in &n.patches {
             let Some(due) = due_at(f) else { continue };
-            d.with_deadline += 1;
             let breached = due <= now;
             let due_soon = !breached && due <= soon;
             node_breached |= breached;
@@ -59,9 +60,13 @@ pub(super) fn deadlines(nodes: &[Node<'_>], opts: &ReportOptions) -> Deadlines {
                     account: n.account.clone(),
                     region: n.region.clone(),
                     severity: label(f),
-                    ..DeadlineRow::default()
+                    counts: DeadlineCounts::default(),
                 });
-            row.with_deadline += 1;
+            for c in [&mut d.counts, &mut row.counts] {
+                c.with_deadline += 1;
+                c.breached += usize::from(breached);
+                c.due_soon += usize::from(due_soon);
+            }
             let known_exploited = field(f, fields::KNOWN_EXPLOITED) == Some("true");
             for cve in kev_cves(f) {
                 let e = kev.entry(cve).or_insert_with(|| KevAcc {
@@ -74,13 +79,6 @@ pub(super) fn deadlines(nodes: &[Node<'_>], opts: &ReportOptions) -> Deadlines {
                 if let Some(p) = f.patch_id() {
                     e.patches.insert(p);
                 }
-            }
-            if breached {
-                d.breached += 1;
-                row.breached += 1;
-            } else if due_soon {
-                d.due_soon += 1;
-                row.due_soon += 1;
             }
             if breached || due_soon {
                 d.findings.push(DeadlineFinding {

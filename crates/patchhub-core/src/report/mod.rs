@@ -31,9 +31,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, Utc};
 
 pub use schema::{
-    AccountRow, AgeBucket, Compliance, CveRow, DeadlineFinding, DeadlineRow, Deadlines, KevRow,
-    OpenFinding, PatchRow, PlatformRow, RebootNode, RegionRow, Report, ReportOptions, ReportSource,
-    SCHEMA_VERSION, SEVERITIES, SeverityCounts, SeverityRow, StaleNode, Totals,
+    AccountRow, AgeBucket, Compliance, CveRow, DeadlineCounts, DeadlineFinding, DeadlineRow,
+    Deadlines, KevRow, OpenFinding, PatchRow, PlatformRow, RebootNode, RegionRow, Report,
+    ReportOptions, ReportSource, SCHEMA_VERSION, SEVERITIES, SeverityCounts, SeverityRow,
+    StaleNode, Totals,
 };
 
 use crate::finding::{ComplianceStatus, Finding, FindingKind, SeverityLabel, fields};

@@ -143,12 +143,9 @@ pub struct Report {
 /// report time; empty when the sync ran without `--sla` or `--kev`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Deadlines {
-    /// Open patch findings with a due date.
-    pub with_deadline: usize,
-    /// Of those, past their due date.
-    pub breached: usize,
-    /// Not breached, due within 7 days.
-    pub due_soon: usize,
+    /// Open patch findings with a due date, breached and due soon.
+    #[serde(flatten)]
+    pub counts: DeadlineCounts,
     /// Scanned nodes (with an open roll-up).
     pub nodes: usize,
     /// Scanned nodes without a breached finding.
@@ -172,25 +169,20 @@ pub struct DeadlineRow {
     pub region: String,
     /// Severity label.
     pub severity: SeverityLabel,
+    /// Its findings with a due date, breached and due soon.
+    #[serde(flatten)]
+    pub counts: DeadlineCounts,
+}
+
+/// Open patch findings with a due date, and how many of them are past it or near it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct DeadlineCounts {
     /// Open patch findings with a due date.
     pub with_deadline: usize,
     /// Past their due date.
     pub breached: usize,
-    /// Due within 7 days.
+    /// Not breached, due within 7 days.
     pub due_soon: usize,
-}
-
-impl Default for DeadlineRow {
-    fn default() -> Self {
-        DeadlineRow {
-            account: String::new(),
-            region: String::new(),
-            severity: SeverityLabel::Informational,
-            with_deadline: 0,
-            breached: 0,
-            due_soon: 0,
-        }
-    }
 }
 
 /// One breached or due-soon patch finding: the open finding, and its deadline.

@@ -13,12 +13,11 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use clap::Args;
 use patchhub_aws::clients::RoleOptions;
-use patchhub_aws::deadlines::{
-    DeadlineSetting, DeadlineSettings, Deadlines, deadlines_from_settings,
-};
+use patchhub_aws::deadlines::{Deadlines, deadlines_from_settings};
 use patchhub_aws::fanout::{AccountSource, FanOut, RunReport, run_sync};
 use patchhub_aws::quota::QuotaSettings;
 use patchhub_aws::scan::{Operation, run_patch_baseline};
+use patchhub_aws::settings::{PolicySettings, Setting};
 use patchhub_aws::sink::{FindingQuery, FindingSink};
 use patchhub_aws::sync::SyncOptions;
 use patchhub_aws::target::Target;
@@ -422,12 +421,12 @@ fn demo_deadlines(fleet: &awsim::Fleet, out: &std::path::Path) -> Result<Deadlin
         serde_json::to_string_pretty(&catalog).unwrap_or_default(),
     )
     .map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
-    let settings = DeadlineSettings {
+    let settings = PolicySettings {
         sla: Some(DEMO_SLA.into()),
         kev: Some(path.display().to_string()),
-        ..DeadlineSettings::default()
+        ..PolicySettings::default()
     };
-    deadlines_from_settings(&settings, DeadlineSetting::flag, now)
+    deadlines_from_settings(&settings, Setting::flag, now)
         .map_err(|errors| Failure::usage(errors.join("; ")))
 }
 

@@ -351,7 +351,12 @@ fn deadline_chart(r: &Report) -> Chart {
         .map(|s| {
             let of = r.deadlines.by_scope.iter().filter(|x| x.severity == s);
             of.fold((s, 0, 0, 0), |(s, n, b, d), x| {
-                (s, n + x.with_deadline, b + x.breached, d + x.due_soon)
+                (
+                    s,
+                    n + x.counts.with_deadline,
+                    b + x.counts.breached,
+                    d + x.counts.due_soon,
+                )
             })
         })
         .collect();

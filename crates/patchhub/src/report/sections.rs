@@ -567,7 +567,7 @@ fn platforms(r: &Report) -> Table {
 /// What an auditor writes down: the share of nodes with no breached deadline.
 fn deadline_intro(r: &Report) -> String {
     let d = &r.deadlines;
-    if d.with_deadline == 0 {
+    if d.counts.with_deadline == 0 {
         return "No open patch finding has a due date: sync with --sla (per-severity deadlines) or --kev (CISA's Known Exploited Vulnerabilities catalog) to track them.".into();
     }
     format!(
@@ -575,9 +575,9 @@ fn deadline_intro(r: &Report) -> String {
         num(d.nodes_without_breach),
         num(d.nodes),
         pct(d.nodes_without_breach_rate),
-        num(d.with_deadline),
-        num(d.breached),
-        num(d.due_soon)
+        num(d.counts.with_deadline),
+        num(d.counts.breached),
+        num(d.counts.due_soon)
     )
 }
 
@@ -601,13 +601,13 @@ fn deadline_scopes(r: &Report) -> Table {
         Cell::Severity(x.severity)
     })
     .col(count("with_deadline", "due", "With a due date"), |x| {
-        Cell::Count(x.with_deadline)
+        Cell::Count(x.counts.with_deadline)
     })
     .col(count("breached", "breached", "Breached"), |x| {
-        Cell::Count(x.breached)
+        Cell::Count(x.counts.breached)
     })
     .col(count("due_soon", "due soon", "Due within 7 days"), |x| {
-        Cell::Count(x.due_soon)
+        Cell::Count(x.counts.due_soon)
     })
     .done()
 }
