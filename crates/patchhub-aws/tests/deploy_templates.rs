@@ -387,6 +387,11 @@ fn function_runs_bootstrap_on_provided_al2023() {
         is_ref(&env["PATCHHUB_MIN_SEVERITY"], "MinSeverity"),
         "MinSeverity reaches the function"
     );
+    assert_eq!(
+        env["PATCHHUB_SLA"],
+        json!({"Fn::If": ["HasPatchDeadlines", {"Ref": "PatchDeadlines"}, {"Ref": "AWS::NoValue"}]}),
+        "PatchDeadlines reaches the function when set"
+    );
     for key in env.keys() {
         assert!(
             key.starts_with("PATCHHUB_"),

@@ -1,5 +1,5 @@
 //! patchhub against awsim's faithful defaults: organizations with suspended and closed
-//! accounts, stopped and terminated nodes. Each test names its source.
+//! accounts, stopped and terminated nodes, hostile tags and a read lag. Each test names its source.
 
 use std::collections::BTreeSet;
 
@@ -12,7 +12,7 @@ use patchhub_aws::sync::SyncOptions;
 use patchhub_aws::targets::RegionSelection;
 use patchhub_core::finding::{GENERATOR_PATCH, GENERATOR_ROLLUP, GENERATOR_STALE};
 use patchhub_core::policy::FindingPolicy;
-use patchhub_testkit::read::{findings, is_active};
+use patchhub_testkit::read::{assert_synced, findings, is_active};
 use patchhub_testkit::{REGION, sdk, start_with_hubs as start};
 
 async fn sync(
@@ -176,6 +176,133 @@ async fn stopped_nodes_keep_their_findings_and_terminated_ones_are_archived() {
                 .iter()
                 .all(|(_, n)| n != &gone),
             "{gone}'s {generator} findings are archived"
+        );
+    }
+}
+
+/// The first ACTIVE account of the fleet.
+fn active_account(fleet: &awsim::Fleet) -> String {
+    fleet
+        .accounts
+        .iter()
+        .find(|a| a.status == "ACTIVE")
+        .map(|a| a.id.clone())
+        .unwrap()
+}
+
+/// Everything unkind at once, as issue-level realism asks: an organization with a suspended and a
+/// closed account, stopped nodes, tags Security Hub refuses (generated fleets carry them), and a
+/// 60-second read lag (prowler issue #684: Security Hub's reads are eventually consistent). A
+/// sync, a second one inside the lag, and after the lag each account holds exactly the truth: no
+/// finding missing or stored twice, the first write's dates kept, and a third run imports nothing.
+#[tokio::test]
+async fn an_unkind_organization_converges_to_the_exact_truth_after_one_rerun() {
+    let (sim, fleet) = start(
+        "accounts=3,regions=1,instances=12,patches=10,suspended=1,closed=1,stopped=20,seed=17",
+    )
+    .await;
+    sim.sim().set_read_lag_ms(60_000);
+    let mgmt = fleet
+        .organization
+        .as_ref()
+        .unwrap()
+        .management_account
+        .clone();
+    // Filtering on a tag copies it into the findings (sanitised), without excluding any node.
+    let policy = FindingPolicy {
+        exclude_tags: vec!["Owner=nobody-has-this-owner".parse().unwrap()],
+        ..FindingPolicy::default()
+    };
+    let run = |opts: SyncOptions| {
+        let (sim, mgmt) = (&sim, mgmt.clone());
+        async move {
+            sync(
+                sim,
+                &mgmt,
+                AccountSource::Organization { ou: None },
+                Some("PatchhubRole"),
+                opts,
+            )
+            .await
+        }
+    };
+    // The dates each finding had when it was first written.
+    let written: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, (i64, i64)>>> =
+        Default::default();
+    let w = written.clone();
+    let mut first_opts = SyncOptions::new(policy.clone());
+    first_opts.observer = Some(std::sync::Arc::new(move |f| {
+        let first_observed = f.first_observed_at.map_or(0, |t| t.timestamp_millis());
+        w.lock().unwrap().insert(
+            f.id.clone(),
+            (f.created_at.timestamp_millis(), first_observed),
+        );
+    }));
+    let first = run(first_opts).await;
+    assert!(first.is_ok(), "{first:#?}");
+    assert!(
+        findings(&sim, &active_account(&fleet), REGION)
+            .await
+            .is_empty(),
+        "nothing is visible inside the lag"
+    );
+    assert_eq!(
+        first.skipped_accounts.len(),
+        2,
+        "the suspended and the closed account"
+    );
+    let active: Vec<String> = fleet
+        .accounts
+        .iter()
+        .filter(|a| a.status == "ACTIVE")
+        .map(|a| a.id.clone())
+        .collect();
+    let millis = |s: Option<&str>| {
+        s.and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+            .map_or(0, |t| t.timestamp_millis())
+    };
+    let dates = |found: &[aws_sdk_securityhub::types::AwsSecurityFinding]| {
+        found
+            .iter()
+            .map(|f| {
+                let id = f.id().unwrap_or_default().to_string();
+                (id, (millis(f.created_at()), millis(f.first_observed_at())))
+            })
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+
+    // Inside the lag nothing is visible yet: the re-run writes again, with the same dates.
+    let second = run(SyncOptions::new(policy.clone())).await;
+    assert!(second.is_ok(), "{second:#?}");
+    sim.sim().clock.advance(chrono::Duration::seconds(61));
+    let mut before = Vec::new();
+    for a in &active {
+        let found = assert_synced(&sim, &fleet, a, REGION, "after the lag").await;
+        let ids: Vec<&str> = found.iter().filter_map(|f| f.id()).collect();
+        let unique: BTreeSet<&str> = ids.iter().copied().collect();
+        assert_eq!(ids.len(), unique.len(), "{a}: a finding stored twice");
+        let now = dates(&found);
+        let first = written.lock().unwrap();
+        for (id, d) in &now {
+            assert_eq!(
+                Some(d),
+                first.get(id),
+                "{id}: the re-run inside the lag kept the dates"
+            );
+        }
+        before.push(now);
+    }
+
+    // After the lag: nothing new, nothing re-dated.
+    sim.reset_stats();
+    let third = run(SyncOptions::new(policy)).await;
+    assert!(third.is_ok(), "{third:#?}");
+    assert_eq!(sim.stats().ingestion_events(), 0, "{third:#?}");
+    for (a, b) in active.iter().zip(before) {
+        assert_eq!(
+            dates(&findings(&sim, a, REGION).await),
+            b,
+            "{a}: dates kept"
         );
     }
 }

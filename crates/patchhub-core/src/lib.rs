@@ -95,7 +95,9 @@
 //! let resolved = &second.resolve[0];
 //! assert_eq!(resolved.record_state, RecordState::Archived);
 //! assert_eq!(resolved.compliance.as_ref().unwrap().status, ComplianceStatus::Passed);
-//! assert_eq!(second.update[0].created_at, now);
+//! // CreatedAt is the end of the scan that first reported the node, not the run's clock, so a
+//! // run that cannot see its predecessor's import yet writes the same date.
+//! assert_eq!(second.update[0].created_at, scan_end);
 //! ```
 
 pub mod deadline;
