@@ -13,7 +13,7 @@ use patchhub_aws::targets::RegionSelection;
 use patchhub_core::finding::{GENERATOR_PATCH, GENERATOR_ROLLUP, GENERATOR_STALE};
 use patchhub_core::policy::FindingPolicy;
 use patchhub_testkit::read::{assert_synced, findings, is_active};
-use patchhub_testkit::{REGION, sdk, start_with_hubs as start};
+use patchhub_testkit::{REGION, management_account, sdk, start_with_hubs as start};
 
 async fn sync(
     sim: &Awsim,
@@ -74,12 +74,7 @@ async fn active(sim: &Awsim, account: &str, generator: &str) -> BTreeSet<(String
 async fn organization_sync_skips_suspended_and_closed_accounts_and_succeeds() {
     let (sim, fleet) =
         start("accounts=3,regions=1,instances=4,patches=6,suspended=1,closed=1").await;
-    let mgmt = fleet
-        .organization
-        .as_ref()
-        .unwrap()
-        .management_account
-        .clone();
+    let mgmt = management_account(&fleet);
     let report = sync(
         &sim,
         &mgmt,
@@ -202,12 +197,7 @@ async fn an_unkind_organization_converges_to_the_exact_truth_after_one_rerun() {
     )
     .await;
     sim.sim().set_read_lag_ms(60_000);
-    let mgmt = fleet
-        .organization
-        .as_ref()
-        .unwrap()
-        .management_account
-        .clone();
+    let mgmt = management_account(&fleet);
     // Filtering on a tag copies it into the findings (sanitised), without excluding any node.
     let policy = FindingPolicy {
         exclude_tags: vec!["Owner=nobody-has-this-owner".parse().unwrap()],
