@@ -28,6 +28,11 @@ fn run(
     p
 }
 
+/// [`run`] over every node of the account and Region (a sweep).
+fn sweep(hub: &mut FakeHub, ncs: &[NodeCompliance], now: chrono::DateTime<chrono::Utc>) -> Plan {
+    run(hub, &all_scope(), ncs, now)
+}
+
 fn all_scope() -> Scope {
     Scope::all(ACCOUNT, REGION)
 }
@@ -46,11 +51,11 @@ fn imported_then_rescanned(hub: &mut FakeHub) -> (NodeCompliance, chrono::DateTi
 fn first_run_creates_second_run_skips() {
     let mut hub = FakeHub::default();
     let ncs = [windows(), linux(), hybrid()];
-    let p1 = run(&mut hub, &all_scope(), &ncs, now());
+    let p1 = sweep(&mut hub, &ncs, now());
     // 3 roll-ups + 2 + 2 + 1 patch findings.
     assert_eq!(p1.counts().create, 8);
     assert_eq!(p1.counts().imports(), 8);
-    let p2 = run(&mut hub, &all_scope(), &ncs, now() + Duration::hours(1));
+    let p2 = sweep(&mut hub, &ncs, now() + Duration::hours(1));
     assert_eq!(p2.counts().imports(), 0, "{:?}", p2.counts());
     assert_eq!(p2.unchanged.len(), 8);
 }
@@ -65,29 +70,24 @@ fn refresh_before_retention_expires() {
     assert!(interval >= Duration::days(15) && interval <= Duration::days(30));
     let first = scan_end() + Duration::days(8);
     let mut hub = FakeHub::default();
-    let created = run(&mut hub, &all_scope(), &ncs, first);
+    let created = sweep(&mut hub, &ncs, first);
     assert_eq!(created.counts().create, 4);
     let created_at: BTreeMap<String, _> = created
         .create
         .iter()
         .map(|f| (f.id.clone(), f.created_at))
         .collect();
-    let p = run(
-        &mut hub,
-        &all_scope(),
-        &ncs,
-        first + interval - Duration::minutes(1),
-    );
+    let p = sweep(&mut hub, &ncs, first + interval - Duration::minutes(1));
     assert_eq!(p.counts().imports(), 0, "not due yet");
     let later = first + interval;
-    let p = run(&mut hub, &all_scope(), &ncs, later);
+    let p = sweep(&mut hub, &ncs, later);
     assert_eq!(p.counts().refresh, 4, "{:?}", p.counts());
     assert_eq!(p.counts().imports(), 4);
     for r in &p.refresh {
         assert_eq!(r.updated_at, later);
         assert_eq!(r.created_at, created_at[&r.id], "CreatedAt carried");
     }
-    let p = run(&mut hub, &all_scope(), &ncs, later + Duration::days(1));
+    let p = sweep(&mut hub, &ncs, later + Duration::days(1));
     assert_eq!(p.counts().imports(), 0);
 }
 
@@ -122,12 +122,7 @@ fn heartbeats_of_a_fleet_spread_over_the_days() {
 fn a_rescan_that_changes_nothing_imports_nothing() {
     let mut hub = FakeHub::default();
     let (nc, next_scan) = imported_then_rescanned(&mut hub);
-    let p = run(
-        &mut hub,
-        &all_scope(),
-        &[nc],
-        next_scan + Duration::hours(1),
-    );
+    let p = sweep(&mut hub, &[nc], next_scan + Duration::hours(1));
     assert_eq!(p.counts().imports(), 0, "{:?}", p.counts());
     assert_eq!(p.counts().unchanged, 3, "roll-up and patch findings");
 }
@@ -137,12 +132,7 @@ fn a_rescan_that_changes_a_count_updates_the_rollup() {
     let mut hub = FakeHub::default();
     let (mut nc, next_scan) = imported_then_rescanned(&mut hub);
     nc.node.counts.not_applicable += 1;
-    let p = run(
-        &mut hub,
-        &all_scope(),
-        &[nc],
-        next_scan + Duration::hours(1),
-    );
+    let p = sweep(&mut hub, &[nc], next_scan + Duration::hours(1));
     assert_eq!(p.counts().update, 1, "{:?}", p.counts());
     assert_eq!(p.update[0].kind(), Some(FindingKind::Rollup));
     assert_eq!(p.update[0].execution_id(), Some("second-scan"));
@@ -164,7 +154,7 @@ fn update_carries_created_and_first_observed() {
     nc.node.counts.missing -= 1;
     nc.node.counts.installed_pending_reboot += 1;
     let later = next_scan + Duration::hours(1);
-    let p = run(&mut hub, &all_scope(), &[nc], later);
+    let p = sweep(&mut hub, &[nc], later);
     assert_eq!(
         p.counts().update,
         3,
@@ -183,14 +173,14 @@ fn update_carries_created_and_first_observed() {
 #[test]
 fn updated_at_moves_past_a_future_stored_value() {
     let mut hub = FakeHub::default();
-    run(&mut hub, &all_scope(), &[windows()], now());
+    sweep(&mut hub, &[windows()], now());
     let future = now() + Duration::days(2);
     for f in hub.store.values_mut() {
         f.updated_at = future;
     }
     let mut nc = windows();
     nc.node.counts.not_applicable += 1;
-    let p = run(&mut hub, &all_scope(), &[nc], now() + Duration::hours(1));
+    let p = sweep(&mut hub, &[nc], now() + Duration::hours(1));
     assert!(!p.update.is_empty());
     for f in p.to_import() {
         assert_eq!(f.updated_at, future + Duration::milliseconds(1));
@@ -200,13 +190,13 @@ fn updated_at_moves_past_a_future_stored_value() {
 #[test]
 fn resolves_patches_no_longer_missing_and_reopens_when_they_return() {
     let mut hub = FakeHub::default();
-    run(&mut hub, &all_scope(), &[windows()], now());
+    sweep(&mut hub, &[windows()], now());
 
     let mut fixed = windows();
     let t2 = scan_end() + Duration::days(1);
     fixed.node.last_operation = Some(op(t2, "install-run"));
     fixed.patches.retain(|p| p.id != "KB5031364");
-    let p = run(&mut hub, &all_scope(), &[fixed], t2 + Duration::hours(1));
+    let p = sweep(&mut hub, &[fixed], t2 + Duration::hours(1));
     assert_eq!(p.counts().resolve, 1);
     let r = &p.resolve[0];
     assert_eq!(r.patch_id(), Some("KB5031364"));
@@ -223,9 +213,8 @@ fn resolves_patches_no_longer_missing_and_reopens_when_they_return() {
     let mut fixed2 = windows();
     fixed2.node.last_operation = Some(op(t2, "install-run"));
     fixed2.patches.retain(|p| p.id != "KB5031364");
-    let p = run(
+    let p = sweep(
         &mut hub,
-        &all_scope(),
         std::slice::from_ref(&fixed2),
         t2 + Duration::hours(2),
     );
@@ -240,7 +229,7 @@ fn resolves_patches_no_longer_missing_and_reopens_when_they_return() {
     let mut back = windows();
     let t3 = t2 + Duration::days(1);
     back.node.last_operation = Some(op(t3, "scan-3"));
-    let p = run(&mut hub, &all_scope(), &[back], t3 + Duration::hours(1));
+    let p = sweep(&mut hub, &[back], t3 + Duration::hours(1));
     assert_eq!(p.counts().reopen, 1);
     let o = &p.reopen[0];
     assert!(o.is_active());
@@ -254,13 +243,8 @@ fn resolves_patches_no_longer_missing_and_reopens_when_they_return() {
 #[test]
 fn sweep_resolves_findings_of_nodes_that_no_longer_exist() {
     let mut hub = FakeHub::default();
-    run(&mut hub, &all_scope(), &[windows(), linux()], now());
-    let p = run(
-        &mut hub,
-        &all_scope(),
-        &[linux()],
-        now() + Duration::hours(1),
-    );
+    sweep(&mut hub, &[windows(), linux()], now());
+    let p = sweep(&mut hub, &[linux()], now() + Duration::hours(1));
     assert_eq!(
         p.counts().resolve,
         3,
@@ -277,7 +261,7 @@ fn sweep_resolves_findings_of_nodes_that_no_longer_exist() {
 #[test]
 fn partial_run_never_touches_other_nodes() {
     let mut hub = FakeHub::default();
-    run(&mut hub, &all_scope(), &[windows(), linux()], now());
+    sweep(&mut hub, &[windows(), linux()], now());
     let before = hub.store.clone();
 
     // Event for web-1 only, and it reads only web-1: db-2's findings are out of scope.
@@ -365,22 +349,12 @@ fn stale_data_never_resolves_or_overwrites_newer_findings() {
     let mut newer = windows();
     let t_new = scan_end() + Duration::days(1);
     newer.node.last_operation = Some(op(t_new, "newer"));
-    run(
-        &mut hub,
-        &all_scope(),
-        &[newer],
-        t_new + Duration::minutes(5),
-    );
+    sweep(&mut hub, &[newer], t_new + Duration::minutes(5));
 
     // A slow sweep that read web-1 before that scan: old data, fewer patches.
     let mut old = windows();
     old.patches.retain(|p| p.id != "KB5031364");
-    let p = run(
-        &mut hub,
-        &all_scope(),
-        &[old],
-        t_new + Duration::minutes(10),
-    );
+    let p = sweep(&mut hub, &[old], t_new + Duration::minutes(10));
     assert_eq!(p.counts().imports(), 0, "{:?}", p.counts());
     assert_eq!(
         p.held_back.len(),
@@ -415,7 +389,7 @@ fn duplicates_are_planned_once_and_deterministically() {
 
     // Existing duplicates (repeated across GetFindings pages) are planned once.
     let mut hub = FakeHub::default();
-    run(&mut hub, &all_scope(), &[windows()], now());
+    sweep(&mut hub, &[windows()], now());
     let read = hub.read();
     let doubled = [read.clone(), read].concat();
     let p = plan(PlanInput {
