@@ -249,10 +249,13 @@ fn unchanged(
             stored.next_due_at.as_deref(),
         );
         let as_of = deadlines.as_of.unwrap_or(now);
-        if deadlines.policy.rollup_stale(recorded, next_due, as_of) {
+        if deadlines
+            .policy
+            .rollup_as_stored(r, recorded, next_due, as_of)
+            .is_none()
+        {
             return false;
         }
-        deadlines.policy.rollup_as_stored(r, next_due);
     }
     let same = |desired: Option<Finding>, kind: FindingKind| {
         let current = existing.iter().find(|f| f.kind == Some(kind) && f.active);

@@ -242,6 +242,21 @@ fn sync(
     plan
 }
 
+/// Whether `policy` judges the node of the stored roll-up `r` again at `at`, as the sync
+/// decides it from the roll-up's digest.
+fn judged_again(policy: &DeadlinePolicy, r: &Finding, at: chrono::DateTime<chrono::Utc>) -> bool {
+    let d = r.digest();
+    let mut fresh = r.clone();
+    policy
+        .rollup_as_stored(
+            &mut fresh,
+            d.deadline_policy.as_deref(),
+            d.next_due_at.as_deref(),
+            at,
+        )
+        .is_none()
+}
+
 fn stored<'a>(hub: &'a FakeHub, id_end: &str) -> &'a Finding {
     hub.store
         .values()
@@ -278,15 +293,14 @@ fn a_breach_is_written_once_by_the_first_sync_after_the_deadline_and_resolves_wi
         pf(rollup, fields::DEADLINE_POLICY),
         Some("sla=critical=15d;kev=none;escalate=false")
     );
-    let (recorded, next) = rollup_marks(rollup);
-    assert!(!policy.rollup_stale(recorded, next, t + Duration::days(10)));
-    assert!(policy.rollup_stale(recorded, next, t + Duration::days(15)));
+    assert!(!judged_again(&policy, rollup, t + Duration::days(10)));
+    assert!(judged_again(&policy, rollup, t + Duration::days(15)));
     assert!(
-        sla("critical=10d").rollup_stale(recorded, next, t),
+        judged_again(&sla("critical=10d"), rollup, t),
         "another SLA judges again"
     );
     assert!(
-        DeadlinePolicy::default().rollup_stale(recorded, next, t),
+        judged_again(&DeadlinePolicy::default(), rollup, t),
         "so does turning it off"
     );
 
@@ -306,8 +320,7 @@ fn a_breach_is_written_once_by_the_first_sync_after_the_deadline_and_resolves_wi
     assert!(kb.types.iter().any(|x| x == TYPE_DEADLINE_BREACHED));
     let rollup = stored(&hub, &format!("{}/rollup", windows().node.instance_id));
     assert_eq!(pf(rollup, fields::NEXT_DUE_AT), None);
-    let (recorded, next) = rollup_marks(rollup);
-    assert!(!policy.rollup_stale(recorded, next, t + Duration::days(30)));
+    assert!(!judged_again(&policy, rollup, t + Duration::days(30)));
     assert_eq!(
         sync(&mut hub, &fleet, &policy, t + Duration::days(21))
             .counts()

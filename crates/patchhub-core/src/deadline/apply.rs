@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use super::{Deadline, KevCatalog, SlaPolicy, evaluate};
+use super::{Deadline, DueState, KevCatalog, SlaPolicy, evaluate};
 use crate::finding::{
     ComplianceStatus, Finding, FindingKind, FindingProviderSeverity, SeverityLabel, fields,
 };
@@ -110,40 +110,40 @@ impl DeadlinePolicy {
         }
     }
 
-    /// Whether a stored roll-up, by what it `recorded` of the policy and its `next_due` date
-    /// (see [`rollup_marks`]), says its node must be judged again at `as_of`: it was judged
-    /// under another policy, or a deadline has passed since.
-    pub fn rollup_stale(
+    /// Compares a stored roll-up with `fresh` (mapped from SSM just now) as far as deadlines go.
+    /// `None`: the node must be judged again, because the stored one was judged under another
+    /// policy (it `recorded` another key, or none) or its `next_due` date has passed at `as_of`.
+    /// Otherwise `fresh` gets the policy key and the stored next due date, as this policy would
+    /// have stored it, ready for the fingerprint comparison.
+    pub fn rollup_as_stored(
         &self,
+        fresh: &mut Finding,
         recorded: Option<&str>,
         next_due: Option<&str>,
         as_of: DateTime<Utc>,
-    ) -> bool {
+    ) -> Option<()> {
         if self.is_off() {
-            return recorded.is_some();
+            return recorded.is_none().then_some(());
         }
-        if recorded != Some(self.key().as_str()) {
-            return true;
+        let key = self.key();
+        if recorded != Some(key.as_str()) {
+            return None;
         }
-        next_due
+        let passed = next_due
             .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-            .is_some_and(|due| due <= as_of)
-    }
-
-    /// The roll-up `fresh` (mapped from SSM just now) as this policy would have stored it, for
-    /// comparing fingerprints with the stored one whose next due date was `next_due`.
-    pub fn rollup_as_stored(&self, fresh: &mut Finding, next_due: Option<&str>) {
-        if self.is_off() {
-            return;
+            .is_some_and(|due| DueState::of(due.with_timezone(&Utc), as_of) == DueState::Breached);
+        if passed {
+            return None;
         }
         fresh
             .product_fields
-            .insert(fields::DEADLINE_POLICY.into(), self.key());
+            .insert(fields::DEADLINE_POLICY.into(), key);
         if let Some(next) = next_due {
             fresh
                 .product_fields
                 .insert(fields::NEXT_DUE_AT.into(), next.to_string());
         }
+        Some(())
     }
 
     /// Decorates an active per-patch finding (Compliance FAILED) with its deadline, as read
@@ -209,18 +209,6 @@ impl DeadlinePolicy {
         }
         Some(d)
     }
-}
-
-/// What a stored roll-up recorded of deadlines: the policy key and the next due date.
-pub fn rollup_marks(f: &Finding) -> (Option<&str>, Option<&str>) {
-    (
-        f.product_fields
-            .get(fields::DEADLINE_POLICY)
-            .map(String::as_str),
-        f.product_fields
-            .get(fields::NEXT_DUE_AT)
-            .map(String::as_str),
-    )
 }
 
 fn add_type(f: &mut Finding, t: &str) {

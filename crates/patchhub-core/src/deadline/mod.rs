@@ -10,9 +10,7 @@ mod apply;
 mod kev;
 mod sla;
 
-pub use apply::{
-    DeadlinePolicy, REQUIREMENT_KEV, REQUIREMENT_SLA, TYPE_DEADLINE_BREACHED, rollup_marks,
-};
+pub use apply::{DeadlinePolicy, REQUIREMENT_KEV, REQUIREMENT_SLA, TYPE_DEADLINE_BREACHED};
 pub use kev::{KEV_STALE_AFTER_DAYS, KevCatalog, KevEntry, KevError};
 pub use sla::{SlaError, SlaPolicy};
 
@@ -47,13 +45,35 @@ pub struct Deadline {
     pub known_exploited: Vec<String>,
 }
 
+/// Where a due date stands at one instant: the one rule the findings and the reports share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DueState {
+    /// The due date has passed (a deadline due at the instant is breached).
+    Breached,
+    /// Not breached, due within [`DUE_SOON_DAYS`].
+    DueSoon,
+    /// Further off.
+    OnTrack,
+}
+
+impl DueState {
+    /// Where `due` stands at `as_of`.
+    pub fn of(due: DateTime<Utc>, as_of: DateTime<Utc>) -> Self {
+        if due <= as_of {
+            DueState::Breached
+        } else if due - as_of <= Duration::days(DUE_SOON_DAYS) {
+            DueState::DueSoon
+        } else {
+            DueState::OnTrack
+        }
+    }
+}
+
 impl Deadline {
     /// Due within [`DUE_SOON_DAYS`] of `as_of` and not yet breached.
     pub fn due_soon(&self, as_of: DateTime<Utc>) -> bool {
-        !self.breached
-            && self
-                .due_at
-                .is_some_and(|d| d - as_of <= Duration::days(DUE_SOON_DAYS))
+        self.due_at
+            .is_some_and(|d| DueState::of(d, as_of) == DueState::DueSoon)
     }
 }
 
@@ -101,7 +121,7 @@ pub fn evaluate(
         days_open: (as_of - first_seen).num_days().max(0),
         due_at: chosen.map(|c| c.0),
         source: chosen.map(|c| c.1),
-        breached: chosen.is_some_and(|c| as_of >= c.0),
+        breached: chosen.is_some_and(|c| DueState::of(c.0, as_of) == DueState::Breached),
         known_exploited,
     }
 }

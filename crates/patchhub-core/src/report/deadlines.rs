@@ -5,13 +5,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
 use super::schema::{
     DeadlineCounts, DeadlineFinding, DeadlineRow, Deadlines, KevRow, ReportOptions,
 };
 use super::{Node, age_days, field, label, open_finding, rate};
-use crate::deadline::{DUE_SOON_DAYS, REQUIREMENT_KEV};
+use crate::deadline::{DueState, REQUIREMENT_KEV};
 use crate::finding::{Finding, fields};
 
 fn due_at(f: &Finding) -> Option<DateTime<Utc>> {
@@ -39,7 +39,6 @@ struct KevAcc<'a> {
 /// The figures for these nodes' open patch findings at `opts.now`.
 pub(super) fn deadlines(nodes: &[Node<'_>], opts: &ReportOptions) -> Deadlines {
     let now = opts.now;
-    let soon = now + Duration::days(DUE_SOON_DAYS);
     let mut d = Deadlines::default();
     let mut by_scope: BTreeMap<(String, String, _), DeadlineRow> = BTreeMap::new();
     let mut kev: BTreeMap<&str, KevAcc> = BTreeMap::new();
@@ -47,8 +46,8 @@ pub(super) fn deadlines(nodes: &[Node<'_>], opts: &ReportOptions) -> Deadlines {
         let mut node_breached = false;
         for f in &n.patches {
             let Some(due) = due_at(f) else { continue };
-            let breached = due <= now;
-            let due_soon = !breached && due <= soon;
+            let state = DueState::of(due, now);
+            let (breached, due_soon) = (state == DueState::Breached, state == DueState::DueSoon);
             node_breached |= breached;
             let row = by_scope
                 .entry((
@@ -116,7 +115,7 @@ pub(super) fn deadlines(nodes: &[Node<'_>], opts: &ReportOptions) -> Deadlines {
         .map(|(cve, a)| KevRow {
             cve: cve.to_string(),
             due_at: a.due,
-            breached: a.due <= now,
+            breached: DueState::of(a.due, now) == DueState::Breached,
             nodes: a.nodes.len(),
             patches: a.patches.into_iter().map(str::to_string).collect(),
         })
