@@ -26,48 +26,44 @@ use std::time::{Duration, Instant};
 use patchhub_testkit::{REGION, oracle, start_account};
 use support::runtime_api::{Report, RuntimeApi};
 
+/// The options (see the header).
+#[derive(clap::Parser)]
 struct Args {
+    /// The binary to start (default: `target/<profile>/bootstrap`, beside this example).
+    #[arg(long, default_value_t = default_bootstrap())]
     bootstrap: String,
-    runner: Vec<String>,
+    /// A command that starts the binary, e.g. an emulator.
+    #[arg(long, value_parser = split_words, default_value = "")]
+    runner: Words,
+    /// The event each run answers.
+    #[arg(long, value_parser = ["node", "sweep"], default_value = "node")]
     event: String,
+    /// Nodes in the generated fleet.
+    #[arg(long, default_value_t = 500)]
     instances: usize,
+    /// Patches per node.
+    #[arg(long, default_value_t = 30)]
     patches: usize,
+    /// Fresh processes to measure.
+    #[arg(long, default_value_t = 5)]
     runs: usize,
 }
 
-fn args() -> Result<Args, String> {
-    let mut a = Args {
-        // Beside this example's own directory: target/<profile>/bootstrap.
-        bootstrap: std::env::current_exe()
-            .ok()
-            .and_then(|p| Some(p.parent()?.parent()?.join("bootstrap")))
-            .map(|p| p.display().to_string())
-            .unwrap_or_default(),
-        runner: Vec::new(),
-        event: "node".into(),
-        instances: 500,
-        patches: 30,
-        runs: 5,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or(format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--bootstrap" => a.bootstrap = value()?,
-            "--runner" => {
-                a.runner = value()?.split_whitespace().map(str::to_string).collect();
-            }
-            "--event" => a.event = value()?,
-            "--instances" => a.instances = value()?.parse().map_err(|e| format!("{e}"))?,
-            "--patches" => a.patches = value()?.parse().map_err(|e| format!("{e}"))?,
-            "--runs" => a.runs = value()?.parse().map_err(|e| format!("{e}"))?,
-            other => return Err(format!("unknown option {other}")),
-        }
-    }
-    if a.event != "node" && a.event != "sweep" {
-        return Err("--event is node or sweep".into());
-    }
-    Ok(a)
+/// A command line split at whitespace (`--runner "qemu-aarch64 -L /usr/aarch64-linux-gnu"`).
+/// An alias, so that clap takes it as one value rather than a repeated option.
+type Words = Vec<String>;
+
+fn split_words(s: &str) -> Result<Words, String> {
+    Ok(s.split_whitespace().map(str::to_string).collect())
+}
+
+/// Beside this example's own directory: target/<profile>/bootstrap.
+fn default_bootstrap() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| Some(p.parent()?.parent()?.join("bootstrap")))
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
 }
 
 fn peak_rss_kib(pid: u32) -> Option<u64> {
@@ -142,13 +138,8 @@ async fn one_run(a: &Args, run: usize) -> Result<String, String> {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> std::process::ExitCode {
-    let a = match args() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("coldstart: {e}");
-            return std::process::ExitCode::from(2);
-        }
-    };
+    // clap prints a one-line error and exits 2 on a bad option.
+    let a = <Args as clap::Parser>::parse();
     println!("bootstrap={} runner={:?}", a.bootstrap, a.runner);
     for run in 1..=a.runs {
         match one_run(&a, run).await {

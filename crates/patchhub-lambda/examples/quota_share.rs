@@ -28,37 +28,21 @@ use patchhub_lambda::function::Function;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
+/// The options (see the header).
+#[derive(clap::Parser)]
 struct Args {
+    /// Nodes in the generated fleet.
+    #[arg(long, default_value_t = 300)]
     nodes: usize,
-    window: usize,
-    events: usize,
+    /// Window invocations at a time, each on its own instance.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
+    window: u16,
+    /// Instances draining the queue.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
+    events: u16,
+    /// Nodes with a queued compliance event.
+    #[arg(long, default_value_t = 100)]
     queued: usize,
-}
-
-fn args() -> Result<Args, String> {
-    let mut a = Args {
-        nodes: 300,
-        window: 10,
-        events: 2,
-        queued: 100,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || -> Result<usize, String> {
-            it.next()
-                .ok_or(format!("{flag} needs a value"))?
-                .parse()
-                .map_err(|e| format!("{flag}: {e}"))
-        };
-        match flag.as_str() {
-            "--nodes" => a.nodes = value()?,
-            "--window" => a.window = value()?.max(1),
-            "--events" => a.events = value()?.max(1),
-            "--queued" => a.queued = value()?,
-            other => return Err(format!("unknown option {other}")),
-        }
-    }
-    Ok(a)
 }
 
 async fn instance(sim: &awsim::Awsim, account: &str, concurrency: Option<&str>) -> Function {
@@ -194,22 +178,21 @@ async fn run(a: &Args, shared: bool) -> Result<String, String> {
     ))
 }
 
-#[tokio::main]
-async fn main() {
-    let a = match args() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("quota_share: {e}");
-            std::process::exit(2);
+fn main() {
+    // clap prints a one-line error and exits 2 on a bad option.
+    let a = <Args as clap::Parser>::parse();
+    // The function's own runtime: deep-stacked workers, as in `bootstrap` (the SDK's finding
+    // deserializer overflows a default 2 MB worker stack in debug builds).
+    let runtime = patchhub_aws::runtime::build().expect("async runtime");
+    let work = runtime.spawn(async move {
+        for shared in [false, true] {
+            println!("{}", run(&a, shared).await?);
         }
-    };
-    for shared in [false, true] {
-        match run(&a, shared).await {
-            Ok(line) => println!("{line}"),
-            Err(e) => {
-                eprintln!("quota_share: {e}");
-                std::process::exit(1);
-            }
-        }
+        Ok::<(), String>(())
+    });
+    let done = runtime.block_on(work).map_err(|e| e.to_string());
+    if let Err(e) = done.and_then(|ran| ran) {
+        eprintln!("quota_share: {e}");
+        std::process::exit(1);
     }
 }
