@@ -2,8 +2,6 @@
 //! Security Hub after a sync, from SSM directly, and from the Security Hub administrator's
 //! aggregated view; each gives the same figures.
 
-use std::future::Future;
-
 use aws_config::SdkConfig;
 use chrono::{DateTime, Duration, Utc};
 use patchhub_aws::clients::RoleOptions;
@@ -14,16 +12,13 @@ use patchhub_aws::targets::RegionSelection;
 use patchhub_core::finding::SeverityLabel;
 use patchhub_core::policy::FindingPolicy;
 use patchhub_core::report::{self, Report, ReportOptions, ReportSource};
+use patchhub_testkit::{loader_at, with_keys};
 
 const A: &str = "111111111111";
 const B: &str = "222222222222";
 const EU: &str = "eu-west-1";
 const US: &str = "us-east-1";
 const KB: &str = "KB5031364";
-
-fn key(account: &str) -> String {
-    format!("AKIAREPORT{account}")
-}
 
 /// | node | where | state |
 /// |---|---|---|
@@ -85,20 +80,6 @@ fn fleet(now: DateTime<Utc>) -> awsim::Fleet {
         ]}
     ]});
     serde_json::from_value(json).expect("fleet")
-}
-
-fn sdk(url: &str, account: &str, region: &str) -> impl Future<Output = SdkConfig> {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(region.to_string()))
-        .endpoint_url(url)
-        .credentials_provider(aws_credential_types::Credentials::new(
-            key(account),
-            "secret",
-            None,
-            None,
-            "test",
-        ))
-        .load()
 }
 
 fn fan(accounts: AccountSource, role: Option<&str>, regions: &[&str]) -> FanOut {
@@ -190,23 +171,21 @@ fn figures(r: &Report) -> Vec<String> {
 fn awsim_fleet_figures_from_security_hub_ssm_and_the_administrator_view() {
     run_big(async {
         let start = Utc::now();
-        let mut config = awsim::Config::default();
-        for a in [A, B] {
-            config.static_keys.insert(key(a), a.to_string());
-        }
-        let sim = awsim::Awsim::start(config).await.unwrap();
+        let sim = awsim::Awsim::start(with_keys(awsim::Config::default(), [A, B]))
+            .await
+            .unwrap();
         sim.load_fleet(fleet(start)).unwrap();
         let url = sim.url();
         for a in [A, B] {
             for r in [EU, US] {
-                aws_sdk_securityhub::Client::new(&sdk(&url, a, r).await)
+                aws_sdk_securityhub::Client::new(&loader_at(&url, a, r).load().await)
                     .enable_security_hub()
                     .send()
                     .await
                     .unwrap();
             }
         }
-        let base = sdk(&url, A, EU).await;
+        let base = loader_at(&url, A, EU).load().await;
         // The aggregator comes first, as `patchhub hub` sets it up before any sync: Security Hub
         // aggregates only findings written after it exists.
         aws_sdk_securityhub::Client::new(&base)
@@ -320,8 +299,8 @@ fn awsim_fleet_figures_from_security_hub_ssm_and_the_administrator_view() {
         // A becomes B's Security Hub administrator in both Regions and aggregates us-east-1
         // into eu-west-1: one read, in one Region, with A's own credentials, sees it all.
         for r in [EU, US] {
-            let admin = aws_sdk_securityhub::Client::new(&sdk(&url, A, r).await);
-            let member = aws_sdk_securityhub::Client::new(&sdk(&url, B, r).await);
+            let admin = aws_sdk_securityhub::Client::new(&loader_at(&url, A, r).load().await);
+            let member = aws_sdk_securityhub::Client::new(&loader_at(&url, B, r).load().await);
             admin
                 .create_members()
                 .account_details(
@@ -366,7 +345,7 @@ fn awsim_fleet_figures_from_security_hub_ssm_and_the_administrator_view() {
 
         // b1 gets patched and rescanned; the next sync resolves its KB finding, and the
         // report shows it as resolved and the KB on one node only.
-        let ssm_b = aws_sdk_ssm::Client::new(&sdk(&url, B, EU).await);
+        let ssm_b = aws_sdk_ssm::Client::new(&loader_at(&url, B, EU).load().await);
         for op in ["Install", "Scan"] {
             ssm_b
                 .send_command()
