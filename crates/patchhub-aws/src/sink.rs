@@ -254,11 +254,13 @@ impl FindingSink for SecurityHubSink {
 }
 
 impl SecurityHubSink {
-    /// Imports one chunk. A call refused as a whole with `AccessDeniedException` is split in
-    /// halves (when `split`), and the halves imported the same way, until the refused findings
-    /// are alone in their calls: Security Hub refuses the whole call for a single finding of
-    /// another account (AWS Support, quoted in prowler issue #867), so one such finding would
-    /// otherwise cost the rest of its chunk. The refused findings are reported as failed.
+    /// Imports one chunk. Security Hub refuses the whole call with `AccessDeniedException` for
+    /// a single finding of another account or product (AWS Support, quoted in prowler issue
+    /// #867), so one such finding would otherwise cost the rest of its chunk. A refused chunk
+    /// that mixes `AwsAccountId`s or `ProductArn`s is therefore split (when `split`) into one
+    /// call per account and product, in the order they first appear: only such a mix can be
+    /// refused in part. A refused call of one account and product is refused for the caller
+    /// (no permission, no hub) and is not split. The refused findings are reported as failed.
     /// Returns whether anything landed and the refusal, if there was one.
     async fn import_splitting(
         &self,
@@ -269,13 +271,12 @@ impl SecurityHubSink {
         let mut landed = false;
         let mut refusal = None;
         let mut stack = vec![batch];
-        while let Some(mut part) = stack.pop() {
+        while let Some(part) = stack.pop() {
             match self.import_batch(&part, outcome).await {
                 Ok(n) => landed |= n > 0,
-                Err(e) if split && part.len() > 1 => {
-                    let right = part.split_off(part.len() / 2);
-                    stack.push(right);
-                    stack.push(part);
+                Err(e) if split && !one_caller_scope(&part) => {
+                    // Last pushed, first imported: the first group goes last onto the stack.
+                    stack.extend(by_account_and_product(part).into_iter().rev());
                     refusal = Some(e);
                 }
                 Err(e) => {
@@ -351,4 +352,27 @@ impl SecurityHubSink {
             }
         }
     }
+}
+
+/// Whether every finding of `batch` has the same `AwsAccountId` and `ProductArn`.
+fn one_caller_scope(batch: &[Finding]) -> bool {
+    batch
+        .windows(2)
+        .all(|w| w[0].aws_account_id == w[1].aws_account_id && w[0].product_arn == w[1].product_arn)
+}
+
+/// `batch` in groups of one `AwsAccountId` and `ProductArn`, each in its original order, the
+/// groups in the order they first appear.
+fn by_account_and_product(batch: Vec<Finding>) -> Vec<Vec<Finding>> {
+    let mut groups: Vec<Vec<Finding>> = Vec::new();
+    for f in batch {
+        match groups
+            .iter_mut()
+            .find(|g| g[0].aws_account_id == f.aws_account_id && g[0].product_arn == f.product_arn)
+        {
+            Some(g) => g.push(f),
+            None => groups.push(vec![f]),
+        }
+    }
+    groups
 }

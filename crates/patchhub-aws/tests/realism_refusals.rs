@@ -55,11 +55,10 @@ fn import_calls(sim: &awsim::Awsim) -> u64 {
 
 /// Source: AWS Support, quoted in prowler issue #867: one finding whose `AwsAccountId` is not
 /// the caller's makes Security Hub refuse the whole call with `AccessDeniedException`. The sink
-/// splits a refused call until the refused findings are alone: every other finding lands, the
-/// refused ones are reported as failed (not lost), and the splitting costs a few calls, not one
-/// per finding.
+/// splits a refused call by account and product: every other finding lands, the refused ones
+/// are reported as failed (not lost), and the split costs one call per account and product.
 #[test]
-fn a_refused_call_is_split_until_the_foreign_findings_are_alone() {
+fn a_refused_call_is_split_by_account_and_product() {
     runtime().block_on(async {
         let (sim, account, sink) = one_hub().await;
         let mut batch = rollups(&account, 40);
@@ -86,8 +85,8 @@ fn a_refused_call_is_split_until_the_foreign_findings_are_alone() {
             outcome.call_error.is_none(),
             "isolated refusals are per finding"
         );
-        let calls = import_calls(&sim) - before;
-        assert!(calls <= 24, "{calls} calls for 2 refused findings among 40");
+        // The refused call, then one call for the 38 own findings and one for the 2 foreign.
+        assert_eq!(import_calls(&sim) - before, 3);
 
         let held: BTreeSet<String> = findings(&sim, &account, REGION)
             .await
@@ -119,9 +118,9 @@ fn a_call_refused_whatever_it_holds_fails_the_target() {
         assert!(outcome.imported.is_empty());
         let err = outcome.call_error.expect("the target carries the refusal");
         assert_eq!(err.code.as_deref(), Some("AccessDeniedException"));
-        // The first chunk (100) is split down to single findings (199 calls); the second (4)
-        // is tried once.
-        assert_eq!(import_calls(&sim) - before, 199 + 1);
+        // One account and product: neither chunk (100, then 4) can be refused in part, so
+        // neither is split.
+        assert_eq!(import_calls(&sim) - before, 1 + 1);
     });
 }
 
