@@ -22,7 +22,7 @@ use patchhub_core::finding::{self, Digest, Finding, FindingKind};
 use patchhub_core::mapping;
 use patchhub_core::model::{ManagedNode, NodeCompliance};
 use patchhub_core::policy::FindingPolicy;
-use patchhub_core::reconcile::{self, NodeSet, PlanInput, Scope};
+use patchhub_core::reconcile::{self, Change, NodeSet, PlanInput, Scope};
 use tokio::task::JoinSet;
 
 use crate::deadlines::Deadlines;
@@ -35,8 +35,9 @@ use crate::source::ComplianceSource;
 /// roll-ups), small enough to keep memory flat and work flowing.
 const BATCH_NODES: usize = 100;
 
-/// Receives each finding a run imports (or would import, with `dry_run`), e.g. to write JSONL.
-pub type FindingObserver = Arc<dyn Fn(&Finding) + Send + Sync>;
+/// Receives each finding a run imports (or would import, with `dry_run`) and the part of the
+/// plan it comes from, e.g. to write JSONL or OCSF events.
+pub type FindingObserver = Arc<dyn Fn(&Finding, Change) + Send + Sync>;
 
 /// How to run a sync.
 #[derive(Clone)]
@@ -663,21 +664,7 @@ where
     });
 
     // Which ids fall in which plan bucket, to count what was accepted.
-    let mut bucket: HashMap<String, u8> = HashMap::new();
-    for (i, set) in [
-        &plan.create,
-        &plan.update,
-        &plan.refresh,
-        &plan.resolve,
-        &plan.reopen,
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        for f in set {
-            bucket.insert(f.id.clone(), i as u8);
-        }
-    }
+    let bucket: HashMap<String, Change> = plan.changes().map(|(f, c)| (f.id.clone(), c)).collect();
     let (rollups, others): (Vec<Finding>, Vec<Finding>) = plan
         .to_import()
         .cloned()
@@ -692,10 +679,11 @@ where
     if opts.dry_run {
         let mut s = shared.summary.lock().expect("summary lock");
         for f in others.iter().chain(rollups.iter()) {
-            if let Some(obs) = &opts.observer {
-                obs(f);
+            let change = bucket.get(&f.id).copied();
+            if let (Some(obs), Some(c)) = (&opts.observer, change) {
+                obs(f, c);
             }
-            count(&mut s, bucket.get(&f.id).copied());
+            count(&mut s, change);
         }
         return;
     }
@@ -742,20 +730,22 @@ where
             .chain(second.imported.iter())
             .collect();
         for f in others.iter().chain(rollups_now.iter()) {
-            if accepted.contains(&f.id) {
-                obs(f);
+            if accepted.contains(&f.id)
+                && let Some(c) = bucket.get(&f.id)
+            {
+                obs(f, *c);
             }
         }
     }
 }
 
-fn count(s: &mut TargetSummary, bucket: Option<u8>) {
-    match bucket {
-        Some(0) => s.created += 1,
-        Some(1) => s.updated += 1,
-        Some(2) => s.refreshed += 1,
-        Some(3) => s.resolved += 1,
-        Some(4) => s.reopened += 1,
-        _ => {}
+fn count(s: &mut TargetSummary, change: Option<Change>) {
+    match change {
+        Some(Change::Create) => s.created += 1,
+        Some(Change::Update) => s.updated += 1,
+        Some(Change::Refresh) => s.refreshed += 1,
+        Some(Change::Resolve) => s.resolved += 1,
+        Some(Change::Reopen) => s.reopened += 1,
+        None => {}
     }
 }

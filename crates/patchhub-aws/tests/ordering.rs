@@ -431,7 +431,7 @@ async fn a_dry_run_observes_in_wave_order_and_imports_nothing() {
     let record = seen.clone();
     let dry = SyncOptions {
         dry_run: true,
-        observer: Some(Arc::new(move |f| {
+        observer: Some(Arc::new(move |f, _| {
             record.lock().unwrap().push(f.id.clone());
         })),
         ..opts()

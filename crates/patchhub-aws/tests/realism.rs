@@ -221,7 +221,7 @@ async fn an_unkind_organization_converges_to_the_exact_truth_after_one_rerun() {
         Default::default();
     let w = written.clone();
     let mut first_opts = SyncOptions::new(policy.clone());
-    first_opts.observer = Some(std::sync::Arc::new(move |f| {
+    first_opts.observer = Some(std::sync::Arc::new(move |f, _| {
         let first_observed = f.first_observed_at.map_or(0, |t| t.timestamp_millis());
         w.lock().unwrap().insert(
             f.id.clone(),

@@ -346,7 +346,7 @@ async fn a_sync_inside_the_read_lag_keeps_every_date_and_the_next_imports_nothin
     sim.sim().set_read_lag_ms(60_000);
     let written: std::sync::Arc<std::sync::Mutex<Dates>> = Default::default();
     let w = written.clone();
-    let observer: patchhub_aws::sync::FindingObserver = std::sync::Arc::new(move |f| {
+    let observer: patchhub_aws::sync::FindingObserver = std::sync::Arc::new(move |f, _| {
         w.lock().unwrap().insert(
             f.id.clone(),
             (

@@ -25,6 +25,8 @@ pub enum Output {
     Json,
     /// The ASFF findings imported (or, with --dry-run, that would be), one per line.
     Jsonl,
+    /// With --dry-run only: the same findings as OCSF 1.1.0 events, one per line.
+    Ocsf,
 }
 
 /// `hub`, `cleanup` and `doctor` output formats.
@@ -143,7 +145,8 @@ pub fn table(report: &RunReport, dry_run: bool) -> String {
     t.to_string()
 }
 
-/// Prints the report in the chosen format (JSONL was streamed already; its summary goes to stderr).
+/// Prints the report in the chosen format (JSONL and OCSF were streamed already; their summary
+/// goes to stderr).
 pub fn print_report(report: &RunReport, format: Output, dry_run: bool) {
     match format {
         Output::Table => println!("{}", table(report, dry_run)),
@@ -158,7 +161,7 @@ pub fn print_report(report: &RunReport, format: Output, dry_run: bool) {
             });
             println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         }
-        Output::Jsonl => eprintln!("{}", table(report, dry_run)),
+        Output::Jsonl | Output::Ocsf => eprintln!("{}", table(report, dry_run)),
     }
     let total = report.total();
     if total.tags_rewritten + total.tags_dropped > 0 {

@@ -11,11 +11,7 @@ use support::{exited, fleet_as, run as patchhub, scratch};
 
 const KEY: &str = "AKIATESTDEADLINE";
 const REGION: &str = "us-east-1";
-const CREDS: &[(&str, &str)] = &[
-    ("AWS_ACCESS_KEY_ID", KEY),
-    ("AWS_SECRET_ACCESS_KEY", "secret"),
-    ("AWS_REGION", REGION),
-];
+const CREDS: &[(&str, &str)] = &support::creds(KEY);
 const SPEC: &str = "accounts=1,regions=1,instances=8,patches=25,seed=5";
 
 fn field<'a>(f: &'a AwsSecurityFinding, key: &str) -> Option<&'a str> {

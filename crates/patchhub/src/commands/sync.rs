@@ -9,6 +9,7 @@ use patchhub_aws::clients;
 use patchhub_aws::fanout::{AccountSource, FanOut, RunReport, run_sync};
 use patchhub_aws::sync::{FindingObserver, SyncOptions};
 use patchhub_aws::targets;
+use patchhub_core::{Change, Finding, ocsf};
 
 use crate::args::{AwsArgs, DeadlineArgs, PolicyArgs, TargetArgs};
 use crate::error::Failure;
@@ -31,7 +32,7 @@ pub struct SyncArgs {
     /// Plan and print; import nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Output format (table on a terminal).
+    /// Output format (table on a terminal). `ocsf` needs --dry-run.
     #[arg(long, value_enum)]
     pub output: Option<Output>,
     /// Account-Region targets in flight at once.
@@ -41,6 +42,9 @@ pub struct SyncArgs {
     #[arg(long, default_value_t = 10.0)]
     pub ssm_rate: f64,
 }
+
+/// Why OCSF is a dry-run format: patchhub writes to Security Hub with the ASFF import.
+const OCSF_NEEDS_DRY_RUN: &str = "--output ocsf needs --dry-run: sync imports ASFF into Security Hub CSPM (BatchImportFindings); the OCSF Security Hub's import, BatchImportFindingsV2, is open to selected partners only and not in the AWS SDK for Rust";
 
 /// Everything `sync` needs, validated.
 struct Prepared {
@@ -69,6 +73,9 @@ fn prepare(args: &SyncArgs) -> Result<Prepared, Failure> {
             "--instance syncs one node of the caller's account: drop --accounts/--organization",
         ));
     }
+    if args.output == Some(Output::Ocsf) && !args.dry_run {
+        return Err(Failure::usage(OCSF_NEEDS_DRY_RUN));
+    }
     let mut opts = SyncOptions::new(policy);
     opts.deadlines = Arc::new(deadlines);
     opts.only_instance = instance;
@@ -89,15 +96,19 @@ fn prepare(args: &SyncArgs) -> Result<Prepared, Failure> {
 /// Runs a prepared sync.
 async fn execute(mut p: Prepared, quiet: bool) -> Result<RunReport, Failure> {
     let base = clients::load_base(&p.aws).await?;
-    // JSONL goes to stdout as findings are accepted, so a long run streams.
-    if p.output == Output::Jsonl {
+    // JSONL and OCSF go to stdout as findings are accepted (or planned), so a long run streams.
+    let render: Option<fn(&Finding, Change) -> String> = match p.output {
+        Output::Jsonl => Some(|f, _| serde_json::to_string(f).unwrap_or_default()),
+        Output::Ocsf => Some(|f, c| ocsf::change_event(f, c).to_string()),
+        Output::Table | Output::Json => None,
+    };
+    if let Some(render) = render {
         let out = Arc::new(Mutex::new(std::io::stdout()));
-        let obs: FindingObserver = Arc::new(move |f| {
-            if let Ok(line) = serde_json::to_string(f) {
-                let mut o = out.lock().expect("stdout lock");
-                // A closed pipe (| head) is not an error worth reporting.
-                let _ = writeln!(o, "{line}");
-            }
+        let obs: FindingObserver = Arc::new(move |f, c| {
+            let line = render(f, c);
+            let mut o = out.lock().expect("stdout lock");
+            // A closed pipe (| head) is not an error worth reporting.
+            let _ = writeln!(o, "{line}");
         });
         p.opts.observer = Some(obs);
     }

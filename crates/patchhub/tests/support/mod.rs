@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use awsim::{Awsim, Config};
+use awsim::{Awsim, Config, Fleet};
 use patchhub_testkit::{enable_hubs, generate, start_fleet, with_key};
 
 /// The `patchhub` binary in a clean AWS environment: no profile files, no instance metadata (so
@@ -22,6 +22,15 @@ pub fn patchhub() -> Command {
         )
         .env("AWS_EC2_METADATA_DISABLED", "true");
     cmd
+}
+
+/// Static credentials for `key` in us-east-1, as the environment of [`run`].
+pub const fn creds(key: &'static str) -> [(&'static str, &'static str); 3] {
+    [
+        ("AWS_ACCESS_KEY_ID", key),
+        ("AWS_SECRET_ACCESS_KEY", "secret"),
+        ("AWS_REGION", "us-east-1"),
+    ]
 }
 
 /// Runs `patchhub ARGS` with `env` added.
@@ -67,11 +76,17 @@ pub fn scratch(name: &str) -> PathBuf {
 /// A generated fleet with Security Hub on everywhere, served in `rt`, with the static key `key`
 /// acting as its first account (whose id comes back).
 pub fn fleet_as(rt: &tokio::runtime::Runtime, spec: &str, key: &str) -> (Awsim, String) {
+    let (sim, _, account) = fleet_of(rt, spec, key);
+    (sim, account)
+}
+
+/// [`fleet_as`], with the fleet itself.
+pub fn fleet_of(rt: &tokio::runtime::Runtime, spec: &str, key: &str) -> (Awsim, Fleet, String) {
     rt.block_on(async {
         let fleet = generate(spec);
         let account = fleet.accounts[0].id.clone();
         let sim = start_fleet(&fleet, with_key(Config::default(), key, &account)).await;
         enable_hubs(&sim, &fleet).await;
-        (sim, account)
+        (sim, fleet, account)
     })
 }
