@@ -1,5 +1,6 @@
-//! Pure domain of patchhub: SSM Patch Manager compliance in, ASFF findings for Security Hub out.
-//! Model, finding policy, ASFF mapping and a reconciliation planner; no I/O, no SDK types.
+//! Pure domain of patchhub: SSM Patch Manager compliance in, ASFF findings for Security Hub out
+//! (and the same findings as OCSF events, [`ocsf`]). Model, finding policy, ASFF mapping, a
+//! reconciliation planner and the OCSF rendering; no I/O, no SDK types.
 //!
 //! The AWS crate fills [`ManagedNode`]s and [`PatchItem`]s from SSM, calls
 //! [`findings_for_node`] under a [`FindingPolicy`], reads the scope's existing findings back
@@ -105,6 +106,7 @@ pub mod finding;
 pub mod limits;
 pub mod mapping;
 pub mod model;
+pub mod ocsf;
 pub mod policy;
 pub mod reconcile;
 pub mod report;
@@ -122,4 +124,4 @@ pub use model::{
     PatchState, PingStatus, Platform, Severity,
 };
 pub use policy::{FindingPolicy, PolicyError, StaleReason, TagFilter, parse_days};
-pub use reconcile::{NodeSet, Plan, PlanCounts, PlanInput, Scope, plan};
+pub use reconcile::{Change, NodeSet, Plan, PlanCounts, PlanInput, Scope, plan};

@@ -143,15 +143,37 @@ impl PlanCounts {
     }
 }
 
+/// What the plan does to one finding it imports: the part of the [`Plan`] it sits in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Change {
+    /// New finding.
+    Create,
+    /// Content changed.
+    Update,
+    /// Unchanged, re-sent for retention.
+    Refresh,
+    /// No longer desired: PASSED and ARCHIVED.
+    Resolve,
+    /// Desired again after being archived: ACTIVE.
+    Reopen,
+}
+
 impl Plan {
     /// Everything to send to `BatchImportFindings`: create, update, refresh, resolve, reopen.
     pub fn to_import(&self) -> impl Iterator<Item = &Finding> {
-        self.create
-            .iter()
-            .chain(&self.update)
-            .chain(&self.refresh)
-            .chain(&self.resolve)
-            .chain(&self.reopen)
+        self.changes().map(|(f, _)| f)
+    }
+
+    /// [`Plan::to_import`] with the part each finding comes from, in the same order.
+    pub fn changes(&self) -> impl Iterator<Item = (&Finding, Change)> {
+        fn part(set: &[Finding], c: Change) -> impl Iterator<Item = (&Finding, Change)> {
+            set.iter().map(move |f| (f, c))
+        }
+        part(&self.create, Change::Create)
+            .chain(part(&self.update, Change::Update))
+            .chain(part(&self.refresh, Change::Refresh))
+            .chain(part(&self.resolve, Change::Resolve))
+            .chain(part(&self.reopen, Change::Reopen))
     }
 
     /// Sizes of each part.

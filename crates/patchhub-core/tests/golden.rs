@@ -19,21 +19,7 @@ fn golden(name: &str, finding: &Finding) {
         .join("tests/golden")
         .join(format!("{name}.json"));
     let actual = serde_json::to_string_pretty(finding).unwrap() + "\n";
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, &actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; run with UPDATE_GOLDEN=1 to create it",
-            path.display()
-        )
-    });
-    assert!(
-        expected == actual,
-        "{name} differs from {}; run with UPDATE_GOLDEN=1 to accept.\n--- actual ---\n{actual}",
-        path.display()
-    );
+    let expected = compare_golden(name, &path, &actual);
     // The golden file also parses back into the same finding.
     let back: Finding = serde_json::from_str(&expected).unwrap();
     assert_eq!(&back, finding);

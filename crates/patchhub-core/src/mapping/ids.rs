@@ -48,6 +48,6 @@ pub fn finding_id(
     format!("patchhub/sha256-{}", sha256_hex(&full))
 }
 
-pub(super) fn sha256_hex(s: &str) -> String {
+pub(crate) fn sha256_hex(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }

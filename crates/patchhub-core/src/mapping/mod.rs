@@ -19,6 +19,7 @@ mod tags;
 
 use chrono::{DateTime, Utc};
 
+pub(crate) use ids::sha256_hex;
 pub use ids::{finding_id, product_arn};
 pub use node::PATCH_MANAGER_URL;
 pub use node_findings::{rollup_finding, stale_finding};

@@ -312,3 +312,24 @@ pub fn plan_all(
         refresh_after: policy.refresh_after,
     })
 }
+
+/// Compares `actual` with the golden file at `path` and returns the file's text;
+/// `UPDATE_GOLDEN=1` rewrites the file instead (review the diff before committing).
+pub fn compare_golden(name: &str, path: &std::path::Path, actual: &str) -> String {
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(path, actual).unwrap();
+        return actual.to_string();
+    }
+    let expected = std::fs::read_to_string(path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; run with UPDATE_GOLDEN=1 to create it",
+            path.display()
+        )
+    });
+    assert!(
+        expected == actual,
+        "{name} differs from {}; run with UPDATE_GOLDEN=1 to accept.\n--- actual ---\n{actual}",
+        path.display()
+    );
+    expected
+}
