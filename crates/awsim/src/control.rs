@@ -8,7 +8,7 @@
 //! | `POST /_awsim/fleet` | fleet JSON | replace all data with this fleet |
 //! | `GET /_awsim/fleet` | | the fleet as it stands (true patch states) |
 //! | `POST /_awsim/generate` | `{"spec": "accounts=3,regions=2,instances=500,patches=40"}` | generate and load |
-//! | `POST /_awsim/reset` | | empty world, counters, buckets, clock |
+//! | `POST /_awsim/reset` | | empty world, counters, quota buckets, S3, clock |
 //! | `POST /_awsim/clock/advance` | `{"seconds": 86400}` | move simulated time forward |
 //! | `GET /_awsim/clock` | | `{"now": "..."}` |
 //! | `POST /_awsim/read-lag` | `{"ms": 3000}` | imports stay invisible to `GetFindings` this long |

@@ -1,5 +1,6 @@
 //! Wire protocols: how each service frames success and error responses, as in the Smithy models
-//! (awsJson1_1 for SSM and Organizations, restJson1 for Security Hub, awsQuery for STS).
+//! (awsJson1_1 for SSM and Organizations, restJson1 for Security Hub, awsQuery for STS, restXml
+//! for S3's errors before its request reaches s3s).
 
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -14,6 +15,8 @@ pub enum Protocol {
     RestJson1,
     /// Form-encoded `Action=` + XML response (STS).
     Query,
+    /// HTTP method + path + XML (S3; its successes are framed by s3s).
+    RestXml,
 }
 
 /// An AWS error: HTTP status, the error code the SDK matches on, and a message.
@@ -71,14 +74,29 @@ impl AwsError {
                     ),
                 )
             }
+            // S3's error document (Amazon S3 API Reference, "Error responses").
+            Protocol::RestXml => (
+                "application/xml",
+                format!(
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code>\
+                     <Message>{}</Message><RequestId>{request_id}</RequestId></Error>",
+                    xml_escape(&self.code),
+                    xml_escape(&self.message)
+                ),
+            ),
+        };
+        let id_header = if protocol == Protocol::RestXml {
+            "x-amz-request-id"
+        } else {
+            "x-amzn-RequestId"
         };
         let mut resp = Response::builder()
             .status(status)
             .header(header::CONTENT_TYPE, content_type)
-            .header("x-amzn-RequestId", request_id)
+            .header(id_header, request_id)
             .body(Body::from(body))
             .expect("static response parts are valid");
-        if protocol != Protocol::Query
+        if !matches!(protocol, Protocol::Query | Protocol::RestXml)
             && let Ok(v) = HeaderValue::from_str(&self.code)
         {
             resp.headers_mut().insert("x-amzn-ErrorType", v);
@@ -140,6 +158,7 @@ pub fn throttling_error(service: &str) -> AwsError {
         }
         "organizations" => AwsError::client("TooManyRequestsException", "Rate exceeded"),
         "sts" => AwsError::client("Throttling", "Rate exceeded"),
+        "s3" => AwsError::new(503, "SlowDown", "Please reduce your request rate."),
         _ => AwsError::client("ThrottlingException", "Rate exceeded"),
     }
 }
@@ -156,6 +175,11 @@ pub fn internal_error(service: &str) -> AwsError {
             AwsError::new(500, "ServiceException", "Internal service error (injected)")
         }
         "sts" => AwsError::new(500, "InternalFailure", "Internal service error (injected)"),
+        "s3" => AwsError::new(
+            500,
+            "InternalError",
+            "We encountered an internal error. Please try again. (injected)",
+        ),
         "account" => AwsError::new(
             500,
             "InternalServerException",

@@ -77,6 +77,13 @@ impl Awsim {
         format!("http://{}", self.addr)
     }
 
+    /// Every S3 bucket and its owner.
+    pub fn s3_buckets(
+        &self,
+    ) -> std::collections::BTreeMap<String, crate::services::s3::BucketOwner> {
+        self.sim.s3().map(|s| s.buckets()).unwrap_or_default()
+    }
+
     /// The shared state.
     pub fn sim(&self) -> &Arc<Sim> {
         &self.sim
@@ -213,6 +220,7 @@ async fn serve_aws(
         "ssm" | "organizations" => Protocol::AwsJson11,
         "securityhub" | "account" => Protocol::RestJson1,
         "sts" => Protocol::Query,
+        "s3" => Protocol::RestXml,
         other => {
             return Err((
                 guess_protocol(parts),
@@ -229,6 +237,7 @@ async fn serve_aws(
         "ssm" => target_operation(parts, "AmazonSSM"),
         "organizations" => target_operation(parts, "AWSOrganizationsV20161128"),
         "sts" => services::sts::operation(&body, &query),
+        "s3" => Ok(services::s3::operation_for(&parts.method, &path, &query)),
         "account" => services::account::operation_for(&parts.method, &path).ok_or_else(|| {
             AwsError::new(
                 404,
@@ -279,6 +288,15 @@ async fn serve_aws(
         }
     }
 
+    if svc == "s3" {
+        // s3s reads the request itself; the world is not locked for it (S3 keeps its own state).
+        return sim
+            .s3()
+            .map_err(fail(protocol))?
+            .handle(&caller, parts, body)
+            .await
+            .map_err(fail(protocol));
+    }
     let request = Request {
         method: parts.method.clone(),
         path,

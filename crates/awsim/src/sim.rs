@@ -3,13 +3,15 @@
 //! control plane (`control`) sit on top and hand requests down to them.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::faults::Faults;
 use crate::fleet::{Fleet, FleetError};
+use crate::protocol::AwsError;
 use crate::quota::Quotas;
+use crate::services::s3::S3Store;
 use crate::stats::Stats;
 use crate::world::World;
 
@@ -31,6 +33,8 @@ pub struct Sim {
     requests: AtomicU64,
     /// `GetFindings` read-after-write lag in milliseconds (see [`Config::read_lag_ms`]).
     read_lag_ms: AtomicU64,
+    /// S3, made on first use (its temporary directory is removed with the emulator).
+    s3: OnceLock<Result<S3Store, String>>,
 }
 
 impl Sim {
@@ -45,6 +49,7 @@ impl Sim {
             quotas: Quotas::default(),
             stats: Stats::default(),
             requests: AtomicU64::new(0),
+            s3: OnceLock::new(),
         }
     }
 
@@ -78,9 +83,28 @@ impl Sim {
         Ok(())
     }
 
-    /// Empties the world, counters and quota buckets.
+    /// The emulator's S3, or the error of making its temporary directory.
+    pub fn s3(&self) -> Result<&S3Store, AwsError> {
+        self.s3
+            .get_or_init(|| S3Store::new().map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(|e| {
+                AwsError::new(
+                    500,
+                    "InternalError",
+                    format!("awsim cannot keep S3 objects: {e}"),
+                )
+            })
+    }
+
+    /// Empties the world, counters, quota buckets and S3.
     pub fn reset(&self) {
         *self.world() = World::default();
+        if let Some(Ok(s3)) = self.s3.get()
+            && let Err(e) = s3.reset()
+        {
+            tracing::error!("awsim could not empty S3: {e}");
+        }
         self.stats.reset();
         self.quotas.reset();
         self.clock.reset();

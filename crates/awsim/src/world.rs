@@ -112,6 +112,12 @@ impl World {
                 "InvalidClientTokenId",
                 "The security token included in the request is invalid.",
             ),
+            // Amazon S3 API Reference, "List of error codes".
+            "s3" => AwsError::new(
+                403,
+                "InvalidAccessKeyId",
+                "The AWS Access Key Id you provided does not exist in our records.",
+            ),
             _ => AwsError::client(
                 "UnrecognizedClientException",
                 "The security token included in the request is invalid.",
@@ -165,6 +171,8 @@ pub(crate) fn expired_token(service: &str) -> AwsError {
     let message = "The security token included in the request is expired";
     match service {
         "sts" => AwsError::new(403, "ExpiredToken", message),
+        // Amazon S3 API Reference, "List of error codes" (ExpiredToken, 400).
+        "s3" => AwsError::client("ExpiredToken", "The provided token has expired."),
         _ => AwsError::new(400, "ExpiredTokenException", message),
     }
 }

@@ -300,7 +300,8 @@ pub fn classify(code: Option<&str>, message: &str) -> ErrorKind {
             | "Throttling"
             | "ThrottledException"
             | "RequestLimitExceeded"
-            | "LimitExceededException",
+            | "LimitExceededException"
+            | "SlowDown",
         ) => ErrorKind::Throttled,
         Some(
             "AccessDenied"

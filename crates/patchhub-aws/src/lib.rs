@@ -1,6 +1,7 @@
 //! The SDK side of patchhub: reads patch compliance from SSM ([`source`]), writes findings to
 //! Security Hub ([`sink`]), and runs the sync ([`sync`]) across accounts and Regions ([`fanout`])
-//! within AWS's quotas ([`quota`]). `patchhub report` reads its findings through [`report_read`].
+//! within AWS's quotas ([`quota`]). `patchhub report` reads its findings through [`report_read`];
+//! `patchhub export` writes OCSF events to files, S3 and Security Lake through [`lake`].
 //!
 //! The domain (what a finding says, when it changes) lives in `patchhub-core`; this crate only
 //! moves data between the SDK clients and the core types.
@@ -14,6 +15,7 @@ mod error;
 pub mod fanout;
 mod findings_query;
 pub mod hub;
+pub mod lake;
 mod organization;
 mod paging;
 pub mod quota;

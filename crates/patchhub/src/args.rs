@@ -187,6 +187,30 @@ pub struct ScopeArgs {
     pub concurrency: u32,
 }
 
+/// How hard a command that reads SSM may go (`report`, `export`): reads in flight and the SSM
+/// request rate.
+#[derive(Debug, Clone, Args)]
+pub struct PaceArgs {
+    /// Account-Region reads in flight at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub concurrency: u32,
+    /// Requests per second per SSM API per account and Region (SSM publishes no quota).
+    #[arg(long, default_value_t = 10.0)]
+    pub ssm_rate: f64,
+}
+
+impl PaceArgs {
+    /// The fan-out of `targets` at this pace (see [`TargetArgs::fan_out`]).
+    pub fn fan_out(
+        &self,
+        targets: &TargetArgs,
+        aws: &AwsArgs,
+        session_name: &str,
+    ) -> Result<FanOut, Failure> {
+        targets.fan_out(aws, session_name, self.concurrency, self.ssm_rate)
+    }
+}
+
 /// Loads the base configuration; the Regions default to its Region.
 pub async fn base_with_regions(
     aws: &AwsOptions,

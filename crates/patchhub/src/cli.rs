@@ -3,7 +3,7 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{cleanup, demo, doctor, hub, report, sync};
+use crate::commands::{cleanup, demo, doctor, export, hub, report, sync};
 
 /// Carries AWS Systems Manager patch compliance into AWS Security Hub.
 #[derive(Debug, Parser)]
@@ -37,6 +37,9 @@ pub enum Command {
     Cleanup(Box<cleanup::CleanupArgs>),
     /// Patch-compliance report of the fleet: table, CSV, JSON or one self-contained HTML page.
     Report(Box<report::ReportArgs>),
+    /// The fleet's current state from SSM as OCSF: JSON Lines, or Parquet in the Amazon
+    /// Security Lake custom-source layout, to a directory or s3://BUCKET/PREFIX.
+    Export(Box<export::ExportArgs>),
 }
 
 impl Command {
@@ -49,6 +52,7 @@ impl Command {
             Command::Hub(args) => hub::run(*args).await,
             Command::Cleanup(args) => cleanup::run(*args).await,
             Command::Report(args) => report::run(*args, quiet).await,
+            Command::Export(args) => export::run(*args, quiet).await,
         }
     }
 }

@@ -43,3 +43,18 @@ impl From<ApiError> for Failure {
         }
     }
 }
+
+/// The end of a command that read accounts and Regions and wrote what it could: each target it
+/// could not read on stderr, and exit 1 naming how many are missing from `what`.
+pub fn incomplete(gaps: &[String], what: &str) -> Result<(), Failure> {
+    if gaps.is_empty() {
+        return Ok(());
+    }
+    for g in gaps {
+        eprintln!("patchhub: {g}");
+    }
+    Err(Failure::partial(format!(
+        "incomplete: {} account(s) or account-Region target(s) could not be read and are missing from {what}",
+        gaps.len()
+    )))
+}

@@ -1,10 +1,11 @@
-//! One module per emulated AWS service. Each exposes `handle(sim, caller, request)` returning the
+//! One module per emulated AWS service (S3 is served by the s3s crate, see [`s3`]). Each exposes `handle(sim, caller, request)` returning the
 //! JSON (or XML) body or an [`AwsError`](crate::protocol::AwsError): the single-file services
 //! directly, SSM and Security Hub from their `serve` module, since their own module holds the
 //! per-account state the world is made of and must not depend on the simulator above it.
 
 pub mod account;
 pub mod organizations;
+pub mod s3;
 pub mod securityhub;
 pub mod ssm;
 pub mod sts;

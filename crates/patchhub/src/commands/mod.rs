@@ -4,6 +4,7 @@
 pub mod cleanup;
 pub mod demo;
 pub mod doctor;
+pub mod export;
 pub mod hub;
 pub mod report;
 pub mod sync;

@@ -14,7 +14,7 @@ use patchhub_core::finding::Finding;
 use patchhub_core::policy::FindingPolicy;
 use patchhub_core::report::ReportSource;
 
-use crate::args::{AwsArgs, PolicyArgs, TargetArgs};
+use crate::args::{AwsArgs, PaceArgs, PolicyArgs, TargetArgs};
 use crate::error::Failure;
 use crate::report::{RenderOptions, ReportFormat, Section, format_of, write_report};
 
@@ -58,12 +58,9 @@ pub struct ReportArgs {
     /// administrator, its view already has every member).
     #[command(flatten)]
     pub targets: TargetArgs,
-    /// Account-Region reads in flight at once.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
-    pub concurrency: u32,
-    /// With --source ssm: requests per second per SSM API per account and Region.
-    #[arg(long, default_value_t = 10.0)]
-    pub ssm_rate: f64,
+    /// Reads in flight, and with --source ssm the SSM request rate.
+    #[command(flatten)]
+    pub pace: PaceArgs,
     /// With --source ssm: the finding policy the mapping uses (roll-ups and stale-scan findings
     /// are always on: the report needs them).
     #[command(flatten, next_help_heading = "Finding policy (with --source ssm)")]
@@ -115,12 +112,9 @@ fn prepare(args: &ReportArgs) -> Result<Plan, Failure> {
             // The same accounts, Regions, role and policy rules as `sync`, checked the same way.
             let mut policy = args.policy.policy()?;
             let aws = args.aws.options()?;
-            let fan = args.targets.fan_out(
-                &args.aws,
-                "patchhub-report",
-                args.concurrency,
-                args.ssm_rate,
-            )?;
+            let fan = args
+                .pace
+                .fan_out(&args.targets, &args.aws, "patchhub-report")?;
             policy.rollup = true;
             policy.stale_findings = true;
             Input::Aws(Box::new(AwsInput {
@@ -193,16 +187,7 @@ pub async fn run(args: ReportArgs, quiet: bool) -> Result<(), Failure> {
     {
         eprintln!("patchhub: report written to {}", path.display());
     }
-    if collected.gaps.is_empty() {
-        return Ok(());
-    }
-    for g in &collected.gaps {
-        eprintln!("patchhub: {g}");
-    }
-    Err(Failure::partial(format!(
-        "incomplete: {} account(s) or account-Region target(s) could not be read and are missing from the report",
-        collected.gaps.len()
-    )))
+    crate::error::incomplete(&collected.gaps, "the report")
 }
 
 impl Source {
