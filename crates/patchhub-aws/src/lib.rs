@@ -14,6 +14,7 @@ mod error;
 pub mod fanout;
 mod findings_query;
 pub mod hub;
+mod listing;
 mod organization;
 mod paging;
 pub mod quota;

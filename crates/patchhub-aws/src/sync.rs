@@ -27,8 +27,9 @@ use tokio::task::JoinSet;
 
 use crate::deadlines::Deadlines;
 use crate::error::{ApiError, ErrorKind};
+use crate::listing;
 use crate::sink::{FailedFinding, FindingQuery, FindingSink, MAX_FILTER_VALUES};
-use crate::source::ComplianceSource;
+use crate::source::{ComplianceSource, needs_patch_read};
 
 /// Nodes planned and imported together: large enough that imports go out in full calls of 100
 /// findings (a batch's findings are imported in two waves: everything but roll-ups, then
@@ -208,22 +209,30 @@ fn all_generators() -> Vec<String> {
     .to_vec()
 }
 
-/// Whether a scanned node has patches worth reading (missing, failed, pending a reboot, rejected,
-/// or an available security update).
-pub(crate) fn needs_patch_read(node: &ManagedNode) -> bool {
-    let c = &node.counts;
-    node.last_operation.is_some()
-        && c.missing
-            + c.failed
-            + c.installed_pending_reboot
-            + c.installed_rejected
-            + c.available_security_update
-            > 0
+/// Whether the node's findings can be left alone: its roll-up (and stale finding) would come out
+/// identical and is not due for a refresh. A sweep's listing cannot tell whether the node's
+/// baseline counts available security updates as compliant (its compliance items can, read when
+/// the node changes): a node with such updates is unchanged if its stored findings match under
+/// either reading, the stored one being the reading its items gave when it was last read.
+fn unchanged(
+    node: &ManagedNode,
+    existing: Option<&Vec<Digest>>,
+    policy: &FindingPolicy,
+    deadlines: &Deadlines,
+    now: DateTime<Utc>,
+) -> bool {
+    if unchanged_as_listed(node, existing, policy, deadlines, now) {
+        return true;
+    }
+    if node.counts.available_security_update == 0 {
+        return false;
+    }
+    let mut other = node.clone();
+    other.available_security_updates_compliant = !node.available_security_updates_compliant;
+    unchanged_as_listed(&other, existing, policy, deadlines, now)
 }
 
-/// Whether the node's findings can be left alone: its roll-up (and stale finding) would come out
-/// identical and is not due for a refresh.
-fn unchanged(
+fn unchanged_as_listed(
     node: &ManagedNode,
     existing: Option<&Vec<Digest>>,
     policy: &FindingPolicy,
@@ -326,7 +335,7 @@ where
         }
     };
     let (nodes, node_level) = tokio::join!(listing, sink.read_digests(&node_query));
-    let nodes = match nodes {
+    let mut nodes = match nodes {
         Ok((n, unread)) => {
             for (id, e) in unread {
                 summary.fail(&e);
@@ -340,12 +349,6 @@ where
         }
     };
     summary.nodes_read = nodes.len();
-    for n in &nodes {
-        let (_, repairs) = mapping::resource_tags(&n.tags);
-        summary.tags_rewritten += repairs.rewritten;
-        summary.tags_dropped += repairs.dropped;
-    }
-    summary.non_compliant = nodes.iter().filter(|n| needs_patch_read(n)).count();
     let node_level = match node_level {
         Ok(d) => digests_by_node(d),
         // Nothing to write and nowhere to write it: not a failure.
@@ -360,7 +363,19 @@ where
         }
     };
 
-    let listed: BTreeSet<&str> = nodes.iter().map(|n| n.instance_id.as_str()).collect();
+    // Stopped nodes are in no listing: Security Hub names those synced before.
+    let sweep = several.is_empty();
+    if sweep {
+        match listing::stopped_nodes(&source, &nodes, &node_level).await {
+            Ok(found) => nodes.extend(found),
+            Err(e) => {
+                summary.fail(&e);
+                return summary;
+            }
+        }
+    }
+    listing::adopt_execution_ids(&mut nodes, &node_level);
+
     let mut work: Vec<NodeWork> = Vec::new();
     for node in &nodes {
         let existing = node_level.get(&node.instance_id);
@@ -375,10 +390,40 @@ where
             });
         }
     }
+    if sweep {
+        let open = work
+            .iter()
+            .filter(|w| !w.read_patches && listing::execution_open(&w.node))
+            .count();
+        let known: BTreeSet<String> = nodes.iter().map(|n| n.instance_id.clone()).collect();
+        let changed = work.iter_mut().map(|w| &mut w.node);
+        match listing::confirm_in_bulk(&source, changed, open, &known).await {
+            Ok(found) => {
+                for node in found.into_iter().flatten() {
+                    work.push(NodeWork {
+                        read_patches: needs_patch_read(&node),
+                        node: node.clone(),
+                    });
+                    nodes.push(node);
+                }
+            }
+            Err(e) => {
+                summary.fail(&e);
+                return summary;
+            }
+        }
+    }
     summary.nodes_changed = work.len();
+    summary.nodes_read = nodes.len();
+    for n in &nodes {
+        let (_, repairs) = mapping::resource_tags(&n.tags);
+        summary.tags_rewritten += repairs.rewritten;
+        summary.tags_dropped += repairs.dropped;
+    }
+    summary.non_compliant = nodes.iter().filter(|n| needs_patch_read(n)).count();
 
     // Nodes Security Hub knows but SSM no longer does: only a sweep may archive them.
-    let sweep = several.is_empty();
+    let listed: BTreeSet<&str> = nodes.iter().map(|n| n.instance_id.as_str()).collect();
     let mut gone: BTreeSet<String> = BTreeSet::new();
     if sweep {
         for (node, findings) in &node_level {
@@ -525,7 +570,7 @@ where
     Ok((nodes, unread))
 }
 
-async fn run_batch<S, K>(shared: Arc<Shared<S, K>>, nodes: Vec<NodeWork>, gone: Vec<String>)
+async fn run_batch<S, K>(shared: Arc<Shared<S, K>>, mut nodes: Vec<NodeWork>, gone: Vec<String>)
 where
     S: ComplianceSource + Clone + 'static,
     K: FindingSink + Clone + 'static,
@@ -581,19 +626,29 @@ where
     }
 
     // Desired findings. Patches are read (concurrently; the limiter paces them) only where the
-    // counts say there is something to read.
+    // counts say there is something to read; that read also confirms the node, and the other
+    // nodes with a new scan are confirmed on their own.
     let mut reads = JoinSet::new();
     for (i, w) in nodes.iter().enumerate() {
-        if w.read_patches {
-            let (source, node) = (shared.source.clone(), w.node.clone());
-            reads.spawn(async move { (i, source.node_patches(&node).await) });
+        if w.read_patches || listing::execution_open(&w.node) {
+            let (source, mut node) = (shared.source.clone(), w.node.clone());
+            let read = w.read_patches;
+            reads.spawn(async move {
+                let res = if read {
+                    source.node_patches(&mut node).await
+                } else {
+                    source.confirm(&mut node).await.map(|()| Vec::new())
+                };
+                (i, res.map(|p| (node, p)))
+            });
         }
     }
     let mut patches_of: HashMap<usize, Vec<patchhub_core::model::PatchItem>> = HashMap::new();
     let mut failed_nodes: BTreeSet<String> = BTreeSet::new();
     while let Some(res) = reads.join_next().await {
         match res {
-            Ok((i, Ok(p))) => {
+            Ok((i, Ok((node, p)))) => {
+                nodes[i].node = node;
                 patches_of.insert(i, p);
             }
             Ok((i, Err(e))) => {
