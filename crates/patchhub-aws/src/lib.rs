@@ -15,6 +15,7 @@ pub mod fanout;
 mod findings_query;
 pub mod hub;
 mod listing;
+mod node_reads;
 mod organization;
 mod paging;
 pub mod quota;

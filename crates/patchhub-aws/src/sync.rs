@@ -28,6 +28,7 @@ use tokio::task::JoinSet;
 use crate::deadlines::Deadlines;
 use crate::error::{ApiError, ErrorKind};
 use crate::listing;
+use crate::node_reads;
 use crate::sink::{FailedFinding, FindingQuery, FindingSink, MAX_FILTER_VALUES};
 use crate::source::{ComplianceSource, needs_patch_read};
 
@@ -59,6 +60,11 @@ pub struct SyncOptions {
     pub observer: Option<FindingObserver>,
     /// Patch deadlines (SLA, KEV) and the instant they are judged at; off by default.
     pub deadlines: Arc<Deadlines>,
+    /// When to stop starting node batches (a Lambda's deadline less a margin): the batches under
+    /// way finish, so every node is written whole or not at all; the changed nodes not started
+    /// are left for the next sweep (which finds the finished ones unchanged) and nodes gone from
+    /// SSM are not archived. `None`: no limit.
+    pub stop_at: Option<std::time::Instant>,
 }
 
 impl std::fmt::Debug for SyncOptions {
@@ -70,6 +76,7 @@ impl std::fmt::Debug for SyncOptions {
             .field("dry_run", &self.dry_run)
             .field("batch_concurrency", &self.batch_concurrency)
             .field("deadlines", &self.deadlines.policy.key())
+            .field("stop_at", &self.stop_at)
             .finish()
     }
 }
@@ -85,6 +92,7 @@ impl SyncOptions {
             batch_concurrency: 8,
             observer: None,
             deadlines: Arc::default(),
+            stop_at: None,
         }
     }
 }
@@ -139,6 +147,17 @@ pub struct TargetSummary {
     /// managed node and no Security Hub: typical of the quiet Regions `all-enabled` lists).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
+    /// The sweep stopped at `SyncOptions::stop_at` before every changed node was synced; the
+    /// next sweep continues with the rest.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub partial: bool,
+    /// Changed nodes left for the next sweep when `partial`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub nodes_deferred: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl TargetSummary {
@@ -481,33 +500,62 @@ where
     });
 
     // Batches of up to BATCH_NODES nodes, several in flight; the limiter keeps each API at its
-    // quota while batches overlap SSM reads with Security Hub writes.
-    let mut batches: Vec<(Vec<NodeWork>, Vec<String>)> = Vec::new();
-    let mut current = (Vec::new(), Vec::new());
-    for w in work {
-        current.0.push(w);
-        if current.0.len() == BATCH_NODES {
-            batches.push(std::mem::take(&mut current));
-        }
+    // quota while batches overlap SSM reads with Security Hub writes. Nodes gone from SSM come
+    // last, in batches of their own, and only once every changed node was synced: a sweep cut
+    // short at its deadline archives nothing.
+    let mut work = work.into_iter().peekable();
+    let mut batches = Vec::new();
+    while work.peek().is_some() {
+        batches.push((work.by_ref().take(BATCH_NODES).collect(), Vec::new()));
     }
-    for g in gone {
-        current.1.push(g);
-        if current.0.len() + current.1.len() >= BATCH_NODES {
-            batches.push(std::mem::take(&mut current));
-        }
-    }
-    if !current.0.is_empty() || !current.1.is_empty() {
-        batches.push(current);
-    }
-
+    let gone: Vec<String> = gone.into_iter().collect();
+    let gone_batches = gone
+        .chunks(BATCH_NODES)
+        .map(|g| (Vec::new(), g.to_vec()))
+        .collect();
     let limit = opts.batch_concurrency.max(1);
+    let deferred = run_batches(&shared, batches, limit, opts.stop_at).await;
+    let cut = deferred > 0 || shared.summary.lock().expect("summary lock").partial;
+    let deferred_gone = if !cut {
+        run_batches(&shared, gone_batches, limit, opts.stop_at).await
+    } else {
+        gone.len()
+    };
+    let mut summary = shared.summary.lock().expect("summary lock").clone();
+    if deferred + deferred_gone > 0 {
+        summary.partial = true;
+        summary.nodes_deferred += deferred + deferred_gone;
+        summary.nodes_gone -= deferred_gone;
+    }
+    summary
+}
+
+/// Runs `batches`, `limit` at a time, starting none at or after `stop_at`; returns how many
+/// nodes were not started.
+async fn run_batches<S, K>(
+    shared: &Arc<Shared<S, K>>,
+    batches: Vec<(Vec<NodeWork>, Vec<String>)>,
+    limit: usize,
+    stop_at: Option<std::time::Instant>,
+) -> usize
+where
+    S: ComplianceSource + Clone + 'static,
+    K: FindingSink + Clone + 'static,
+{
     let mut set = JoinSet::new();
     let mut queue = batches.into_iter();
+    let mut left = 0;
     loop {
         while set.len() < limit {
             let Some((nodes, gone)) = queue.next() else {
                 break;
             };
+            if stop_at.is_some_and(|t| std::time::Instant::now() >= t) {
+                left =
+                    nodes.len() + gone.len() + queue.map(|(n, g)| n.len() + g.len()).sum::<usize>();
+                queue = Vec::new().into_iter();
+                break;
+            }
             let shared = shared.clone();
             set.spawn(async move { run_batch(shared, nodes, gone).await });
         }
@@ -515,8 +563,8 @@ where
             Some(Ok(())) => {}
             Some(Err(e)) => {
                 let err = ApiError::other(
-                    account,
-                    region,
+                    &shared.account,
+                    &shared.region,
                     "sync",
                     ErrorKind::Service,
                     format!("a batch task failed: {e}"),
@@ -526,7 +574,7 @@ where
             None => break,
         }
     }
-    shared.summary.lock().expect("summary lock").clone()
+    left
 }
 
 /// Several nodes' SSM data, each listed as in single-node mode, side by side (the limiter paces
@@ -570,7 +618,7 @@ where
     Ok((nodes, unread))
 }
 
-async fn run_batch<S, K>(shared: Arc<Shared<S, K>>, mut nodes: Vec<NodeWork>, gone: Vec<String>)
+async fn run_batch<S, K>(shared: Arc<Shared<S, K>>, nodes: Vec<NodeWork>, gone: Vec<String>)
 where
     S: ComplianceSource + Clone + 'static,
     K: FindingSink + Clone + 'static,
@@ -625,58 +673,52 @@ where
         }
     }
 
-    // Desired findings. Patches are read (concurrently; the limiter paces them) only where the
-    // counts say there is something to read; that read also confirms the node, and the other
-    // nodes with a new scan are confirmed on their own.
-    let mut reads = JoinSet::new();
-    for (i, w) in nodes.iter().enumerate() {
-        if w.read_patches || listing::execution_open(&w.node) {
-            let (source, mut node) = (shared.source.clone(), w.node.clone());
-            let read = w.read_patches;
-            reads.spawn(async move {
-                let res = if read {
-                    source.node_patches(&mut node).await
-                } else {
-                    source.confirm(&mut node).await.map(|()| Vec::new())
-                };
-                (i, res.map(|p| (node, p)))
-            });
+    // Desired findings. Patches are read (a few at a time per batch; the limiter paces them)
+    // only where the counts say there is something to read; that read also confirms the node,
+    // and the other nodes with a new scan are confirmed on their own. Nodes not read (a failure,
+    // or the deadline) leave the batch's scope: nothing of theirs is written.
+    let mut nodes: Vec<(ManagedNode, bool)> = nodes
+        .into_iter()
+        .map(|w| (w.node, w.read_patches))
+        .collect();
+    let reads = match node_reads::read_nodes(&shared.source, &mut nodes, opts.stop_at).await {
+        Ok(r) => r,
+        Err(e) => {
+            let e = ApiError::other(
+                &shared.account,
+                &shared.region,
+                "DescribeInstancePatches",
+                ErrorKind::Service,
+                e,
+            );
+            let mut s = shared.summary.lock().expect("summary lock");
+            s.fail(&e);
+            s.nodes_failed.extend(ids.iter().cloned());
+            return;
         }
-    }
-    let mut patches_of: HashMap<usize, Vec<patchhub_core::model::PatchItem>> = HashMap::new();
+    };
+    let mut patches_of: HashMap<usize, Vec<patchhub_core::model::PatchItem>> =
+        reads.patches.into_iter().collect();
     let mut failed_nodes: BTreeSet<String> = BTreeSet::new();
-    while let Some(res) = reads.join_next().await {
-        match res {
-            Ok((i, Ok((node, p)))) => {
-                nodes[i].node = node;
-                patches_of.insert(i, p);
-            }
-            Ok((i, Err(e))) => {
-                // Leave this node's findings as they are; the next run retries it.
-                let mut s = shared.summary.lock().expect("summary lock");
-                s.fail(&e);
-                s.nodes_failed.push(nodes[i].node.instance_id.clone());
-                failed_nodes.insert(nodes[i].node.instance_id.clone());
-            }
-            Err(e) => {
-                let e = ApiError::other(
-                    &shared.account,
-                    &shared.region,
-                    "DescribeInstancePatches",
-                    ErrorKind::Service,
-                    e.to_string(),
-                );
-                let mut s = shared.summary.lock().expect("summary lock");
-                s.fail(&e);
-                s.nodes_failed.extend(ids.iter().cloned());
-                return;
-            }
+    {
+        let mut s = shared.summary.lock().expect("summary lock");
+        for (i, e) in reads.failed {
+            // Leave this node's findings as they are; the next run retries it.
+            s.fail(&e);
+            s.nodes_failed.push(nodes[i].0.instance_id.clone());
+            failed_nodes.insert(nodes[i].0.instance_id.clone());
+        }
+        if !reads.deferred.is_empty() {
+            s.partial = true;
+            s.nodes_deferred += reads.deferred.len();
+        }
+        for i in reads.deferred {
+            failed_nodes.insert(nodes[i].0.instance_id.clone());
         }
     }
     let mut desired = Vec::new();
     let mut node_scans = BTreeMap::new();
-    for (i, w) in nodes.iter().enumerate() {
-        let node = &w.node;
+    for (i, (node, _)) in nodes.iter().enumerate() {
         if failed_nodes.contains(&node.instance_id) {
             continue;
         }
