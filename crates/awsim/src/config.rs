@@ -45,6 +45,9 @@ pub struct Leniency {
     pub org_account_status: bool,
     /// Organizations list calls never answer an empty page that still carries a `NextToken`.
     pub no_empty_org_pages: bool,
+    /// The quotas are not enforced until `POST /_awsim/quotas/enforce`: a benchmark seeds a
+    /// large fleet's first sync unthrottled, then measures the cycle after it under the quotas.
+    pub quotas_after_seeding: bool,
 }
 
 impl Default for Config {

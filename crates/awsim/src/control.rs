@@ -111,6 +111,10 @@ fn route(sim: &Sim, method: &Method, path: &str, body: &Bytes) -> Result<Value, 
             sim.stats.reset();
             Ok(json!({"reset": true}))
         }
+        ("POST", "/_awsim/quotas/enforce") => {
+            sim.quotas.enforce();
+            Ok(json!({"enforced": true}))
+        }
         _ => Err(AwsError::new(
             404,
             "NotFound",

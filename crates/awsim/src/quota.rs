@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// A sustained rate and a burst, as AWS publishes them.
@@ -90,6 +91,8 @@ struct Bucket {
 #[derive(Default)]
 pub struct Quotas {
     buckets: Mutex<HashMap<(String, String, String), Bucket>>,
+    /// Not enforced yet (the `quotas_after_seeding` leniency).
+    suspended: AtomicBool,
 }
 
 impl std::fmt::Debug for Quotas {
@@ -99,8 +102,25 @@ impl std::fmt::Debug for Quotas {
 }
 
 impl Quotas {
+    /// Buckets that are not enforced until [`Quotas::enforce`] when `suspended`.
+    pub fn suspended(suspended: bool) -> Self {
+        Quotas {
+            suspended: AtomicBool::new(suspended),
+            ..Quotas::default()
+        }
+    }
+
+    /// Enforces the quotas from now on, every bucket full.
+    pub fn enforce(&self) {
+        self.reset();
+        self.suspended.store(false, Ordering::SeqCst);
+    }
+
     /// Takes one token for `(account, region, operation)`; `false` means throttle this call.
     pub fn try_acquire(&self, rate: Rate, account: &str, region: &str, operation: &str) -> bool {
+        if self.suspended.load(Ordering::SeqCst) {
+            return true;
+        }
         let now = Instant::now();
         let mut buckets = self.buckets.lock().expect("quota lock");
         let key = (

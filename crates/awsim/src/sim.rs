@@ -40,13 +40,14 @@ pub struct Sim {
 impl Sim {
     /// A fresh emulator state.
     pub fn new(config: Config) -> Self {
+        let quotas = Quotas::suspended(config.leniency.quotas_after_seeding);
         Sim {
             read_lag_ms: AtomicU64::new(config.read_lag_ms),
             faults: Faults::new(config.faults.clone(), config.seed),
             config,
             world: Mutex::new(World::default()),
             clock: Clock::default(),
-            quotas: Quotas::default(),
+            quotas,
             stats: Stats::default(),
             requests: AtomicU64::new(0),
             s3: OnceLock::new(),

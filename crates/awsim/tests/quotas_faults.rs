@@ -71,14 +71,7 @@ async fn get_findings_is_throttled_past_its_burst_and_the_sdk_retries() {
         .unwrap();
 
     // GetFindings: burst 6. Without retries the 7th call in a row is refused with the real code.
-    let no_retry = hub(&sim, 1).await;
-    let mut codes = Vec::new();
-    for _ in 0..7 {
-        let answer = outcome(no_retry.get_findings().send().await);
-        codes.push(answer.map_or_else(|code| code, |_| "ok".to_string()));
-    }
-    assert_eq!(&codes[..6], &["ok"; 6]);
-    assert_eq!(codes[6], "TooManyRequestsException");
+    seventh_get_findings_throttled(&hub(&sim, 1).await).await;
     assert!(sim.stats().total_throttled() >= 1);
 
     // With the SDK's standard retry, a burst of 10 calls all succeed: the SDK classified the
@@ -102,6 +95,42 @@ async fn get_findings_is_throttled_past_its_burst_and_the_sdk_retries() {
         throttled >= 2,
         "the retrying client met throttles ({throttled})"
     );
+}
+
+/// The `quotas_after_seeding` leniency: no quota until enforced, then the published ones.
+#[tokio::test]
+async fn quotas_after_seeding_wait_until_enforced() {
+    let config = Config {
+        quotas: QuotaConfig::aws(),
+        leniency: awsim::config::Leniency {
+            quotas_after_seeding: true,
+            ..Default::default()
+        },
+        ..Config::default()
+    };
+    let sim = common::start_with_keys(&[], config).await;
+    let once = hub(&sim, 1).await;
+    once.enable_security_hub().send().await.unwrap();
+    for _ in 0..20 {
+        once.get_findings()
+            .send()
+            .await
+            .expect("not throttled while seeding");
+    }
+    sim.sim().quotas.enforce();
+    seventh_get_findings_throttled(&once).await;
+}
+
+/// Seven `GetFindings` in a row from a full bucket (burst 6), without retries: the seventh is
+/// refused with the real code.
+async fn seventh_get_findings_throttled(no_retry: &Client) {
+    let mut codes = Vec::new();
+    for _ in 0..7 {
+        let answer = outcome(no_retry.get_findings().send().await);
+        codes.push(answer.map_or_else(|code| code, |_| "ok".to_string()));
+    }
+    assert_eq!(&codes[..6], &["ok"; 6]);
+    assert_eq!(codes[6], "TooManyRequestsException");
 }
 
 #[tokio::test]

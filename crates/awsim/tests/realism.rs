@@ -159,6 +159,13 @@ async fn stopped_nodes_leave_instance_information_but_keep_their_compliance() {
         .collect();
     assert_eq!(listed.len(), 15);
     assert!(stopped.iter().all(|s| !listed.iter().any(|l| l == s)));
+    // DescribeInstanceProperties lists the same nodes (SSM API reference; unverified for
+    // stopped EC2 instances, see docs/FIDELITY.md).
+    let properties: Vec<String> = all_items!(ssm.describe_instance_properties())
+        .into_iter()
+        .filter_map(|i| i.instance_id)
+        .collect();
+    assert_eq!(properties, listed);
     let summaries: Vec<String> = all_items!(ssm.list_resource_compliance_summaries())
         .into_iter()
         .filter_map(|s| s.resource_id)

@@ -13,7 +13,8 @@ use aws_sdk_ssm::operation::put_compliance_items::builders::PutComplianceItemsFl
 use aws_sdk_ssm::types::{
     ComplianceExecutionSummary, ComplianceItemEntry, ComplianceSeverity, ComplianceStatus,
     InstanceInformationFilter, InstanceInformationFilterKey, InstanceInformationStringFilter,
-    PatchOrchestratorFilter, ResourceType, SeveritySummary,
+    InstancePropertyFilter, InstancePropertyFilterKey, InstancePropertyFilterOperator,
+    InstancePropertyStringFilter, PatchOrchestratorFilter, ResourceType, SeveritySummary,
 };
 use aws_smithy_types::DateTime as SdkTime;
 use awsim::Awsim;
@@ -169,6 +170,15 @@ fn summary_ids(out: &ListResourceComplianceSummariesOutput) -> Vec<String> {
 fn info_ids(out: &DescribeInstanceInformationOutput) -> Vec<String> {
     let list = out.instance_information_list().iter();
     list.map(|i| i.instance_id().unwrap().to_string()).collect()
+}
+
+/// awsim with a generated fleet of `instances` nodes, and its first account's client in
+/// us-east-1.
+async fn generated(instances: usize) -> (Awsim, Client) {
+    let spec = format!("instances={instances},patches=2,seed=3");
+    let (sim, fleet) = common::start_generated(&spec).await;
+    let client = common::client(&sim, &fleet.accounts[0].id, EAST).await;
+    (sim, client)
 }
 
 /// The nodes `c` lists.
@@ -453,8 +463,7 @@ async fn instance_information_lists_and_filters() {
 
 #[tokio::test]
 async fn instance_information_page_size_limits() {
-    let (sim, fleet) = common::start_generated("instances=60,patches=2,seed=3").await;
-    let ssm: Client = common::client(&sim, &fleet.accounts[0].id, EAST).await;
+    let (_sim, ssm) = generated(60).await;
     let info = || ssm.describe_instance_information();
     let err = info().max_results(51).send().await.unwrap_err();
     assert_eq!(
@@ -477,6 +486,113 @@ async fn instance_information_page_size_limits() {
         let listed = out.instance_information_list().len();
         assert_eq!(listed, len, "MaxResults {max_results:?}");
     }
+}
+
+/// Source: SSM API reference, DescribeInstanceProperties (MaxResults 5..1000, filter keys,
+/// `InstanceProperty` fields). It lists what DescribeInstanceInformation lists, with the same
+/// values, up to 1,000 a page.
+#[tokio::test]
+async fn instance_properties_list_what_information_lists() {
+    let (_sim, ssm) = setup().await;
+    let props = || ssm.describe_instance_properties();
+    let all = all_items!(props().max_results(5));
+    let info = all_items!(ssm.describe_instance_information().max_results(5));
+    assert_eq!(all.len(), info.len());
+    for (p, i) in all.iter().zip(&info) {
+        assert_eq!(p.instance_id(), i.instance_id());
+        assert_eq!(p.ping_status(), i.ping_status());
+        assert_eq!(p.platform_type(), i.platform_type());
+        assert_eq!(p.platform_name(), i.platform_name());
+        assert_eq!(p.computer_name(), i.computer_name());
+        // An online agent's last ping moves with the clock between the two calls.
+        let ping = |t: Option<&SdkTime>| t.unwrap().as_secs_f64();
+        let apart = ping(p.last_ping_date_time()) - ping(i.last_ping_date_time());
+        assert!(apart.abs() < 5.0, "{apart}");
+        assert_eq!(p.registration_date(), i.registration_date());
+        assert_eq!(p.resource_type(), i.resource_type().map(|r| r.as_str()));
+    }
+    let of = |id: &str| all.iter().find(|p| p.instance_id() == Some(id)).unwrap();
+    assert_eq!(of(HYBRID).name(), Some("onprem-db-1"));
+    // An EC2 instance's Name is its Name tag.
+    assert_eq!(of(WIN).name(), Some(format!("name-{WIN}").as_str()));
+
+    let legacy = |key: InstancePropertyFilterKey, values: &[&str]| {
+        let filter = InstancePropertyFilter::builder().key(key);
+        filter.set_value_set(strings(values)).build().unwrap()
+    };
+    let with_op = |key: &str, op: InstancePropertyFilterOperator, values: &[&str]| {
+        let filter = InstancePropertyStringFilter::builder()
+            .key(key)
+            .operator(op);
+        filter.set_values(strings(values)).build().unwrap()
+    };
+    let ids = |out: aws_sdk_ssm::operation::describe_instance_properties::DescribeInstancePropertiesOutput| {
+        let list = out.instance_properties().iter();
+        list.map(|p| p.instance_id().unwrap().to_string()).collect::<Vec<_>>()
+    };
+    let lost = legacy(InstancePropertyFilterKey::PingStatus, &["ConnectionLost"]);
+    let out = props().instance_property_filter_list(lost).send().await;
+    assert_eq!(ids(out.unwrap()), [OFFLINE]);
+    let eq = InstancePropertyFilterOperator::Equal;
+    let windows = with_op("PlatformTypes", eq.clone(), &["Windows"]);
+    let out = props().filters_with_operator(windows).send().await;
+    assert_eq!(ids(out.unwrap()), [WIN]);
+
+    // Refused: bad values and ids, what awsim does not emulate, page sizes outside 5..1000.
+    let sleeping = legacy(InstancePropertyFilterKey::PingStatus, &["Sleeping"]);
+    let call = props().instance_property_filter_list(sleeping);
+    assert_eq!(
+        refused(call.send().await),
+        "InvalidInstancePropertyFilterValue"
+    );
+    let unknown = legacy(InstancePropertyFilterKey::InstanceIds, &[UNKNOWN]);
+    let call = props().instance_property_filter_list(unknown);
+    assert_eq!(refused(call.send().await), "InvalidInstanceId");
+    let document = legacy(
+        InstancePropertyFilterKey::DocumentName,
+        &["AWS-RunPatchBaseline"],
+    );
+    let call = props().instance_property_filter_list(document);
+    assert_eq!(refused(call.send().await), "InvalidFilterKey");
+    let prefix = with_op(
+        "PlatformTypes",
+        InstancePropertyFilterOperator::BeginWith,
+        &["Win"],
+    );
+    let call = props().filters_with_operator(prefix);
+    assert_eq!(refused(call.send().await), "InvalidFilterKey");
+    let forged = props().next_token("not-a-token");
+    assert_eq!(refused(forged.send().await), "InvalidNextToken");
+    for bad in [4, 1001] {
+        let err = props().max_results(bad).send().await.unwrap_err();
+        assert_eq!(code(&err), VALIDATION, "MaxResults {bad}");
+    }
+}
+
+#[tokio::test]
+async fn instance_properties_pages_hold_up_to_a_thousand() {
+    let (_sim, ssm) = generated(1100).await;
+    let props = || ssm.describe_instance_properties();
+    let first = props().max_results(1000).send().await.unwrap();
+    assert_eq!(first.instance_properties().len(), 1000);
+    let next = first.next_token().unwrap();
+    let second = props()
+        .max_results(1000)
+        .next_token(next)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(second.instance_properties().len(), 100);
+    assert!(second.next_token().is_none());
+    // A token of another operation is refused.
+    let info = ssm
+        .describe_instance_information()
+        .max_results(5)
+        .send()
+        .await
+        .unwrap();
+    let theirs = props().next_token(info.next_token().unwrap()).send().await;
+    assert_eq!(refused(theirs), "InvalidNextToken");
 }
 
 #[tokio::test]
@@ -885,6 +1001,13 @@ async fn accounts_and_regions_are_isolated() {
         .unwrap();
     let info = a.describe_instance_information().filters(by_id);
     assert_eq!(refused(info.send().await), invalid);
+    let props = b.describe_instance_properties().send().await.unwrap();
+    let props: Vec<&str> = props
+        .instance_properties()
+        .iter()
+        .filter_map(|p| p.instance_id())
+        .collect();
+    assert_eq!(props, [B_NODE]);
     let scan = a
         .send_command()
         .document_name("AWS-RunPatchBaseline")

@@ -4,6 +4,7 @@
 /// Actions the sync (CLI and Lambda) calls inside a member account.
 pub const SYNC_ACTIONS: &[&str] = &[
     "ssm:DescribeInstanceInformation",
+    "ssm:DescribeInstanceProperties",
     "ssm:DescribeInstancePatchStates",
     "ssm:DescribeInstancePatches",
     "ssm:ListComplianceItems",

@@ -433,7 +433,7 @@ async fn administrator(sh: &Sh) -> (Found, Option<String>) {
 /// node's patches and compliance items, and one page of `GetFindings`.
 async fn reads(t: &Target, hub_on: bool) -> (Found, Found) {
     let ssm = t.ssm();
-    let nodes: Vec<ManagedNode> = match ssm.list_nodes(None, &[]).await {
+    let nodes: Vec<ManagedNode> = match ssm.list_all_nodes(&[]).await {
         Ok(n) => n,
         Err(e) => {
             let found = Found::failed(&e);
@@ -453,14 +453,22 @@ async fn reads(t: &Target, hub_on: bool) -> (Found, Found) {
         ))
     };
     let mut read = vec![
-        "DescribeInstanceInformation",
+        "DescribeInstanceProperties",
         "ListResourceComplianceSummaries",
         "DescribeInstancePatchStates",
     ];
     let mut unchecked = Vec::new();
     match nodes.iter().find(|n| n.last_operation.is_some()) {
-        Some(node) => match ssm.node_patches(node).await {
-            Ok(_) => read.extend(["DescribeInstancePatches", "ListComplianceItems"]),
+        // The single-node listing (a maintenance-window task's), then the node's patches.
+        Some(node) => match ssm.list_nodes(Some(&node.instance_id), &[]).await {
+            Ok(_) => match ssm.node_patches(&mut node.clone()).await {
+                Ok(_) => read.extend([
+                    "DescribeInstanceInformation",
+                    "DescribeInstancePatches",
+                    "ListComplianceItems",
+                ]),
+                Err(e) => return (node_found, Found::failed(&e)),
+            },
             Err(e) => return (node_found, Found::failed(&e)),
         },
         None => unchecked

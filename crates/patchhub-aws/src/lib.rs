@@ -16,6 +16,8 @@ pub mod fanout;
 mod findings_query;
 pub mod hub;
 pub mod lake;
+mod listing;
+mod node_reads;
 mod organization;
 mod paging;
 pub mod quota;

@@ -30,6 +30,8 @@ impl Rate {
 pub enum Api {
     /// `ssm:DescribeInstanceInformation`
     DescribeInstanceInformation,
+    /// `ssm:DescribeInstanceProperties`
+    DescribeInstanceProperties,
     /// `ssm:DescribeInstancePatchStates`
     DescribeInstancePatchStates,
     /// `ssm:DescribeInstancePatches`
@@ -49,6 +51,7 @@ impl Api {
     pub fn name(self) -> &'static str {
         match self {
             Api::DescribeInstanceInformation => "DescribeInstanceInformation",
+            Api::DescribeInstanceProperties => "DescribeInstanceProperties",
             Api::DescribeInstancePatchStates => "DescribeInstancePatchStates",
             Api::DescribeInstancePatches => "DescribeInstancePatches",
             Api::ListComplianceItems => "ListComplianceItems",

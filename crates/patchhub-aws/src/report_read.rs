@@ -16,7 +16,7 @@ use crate::error::{ApiError, ErrorKind};
 use crate::fanout::{self, FanOut};
 use crate::findings_query::{FindingFilter, Match};
 use crate::source::ComplianceSource;
-use crate::sync::needs_patch_read;
+use crate::source::needs_patch_read;
 use crate::target::Target;
 use crate::targets::RegionSelection;
 
@@ -110,12 +110,12 @@ async fn read_ssm(
     now: DateTime<Utc>,
 ) -> Result<Vec<Finding>, ApiError> {
     let source = t.ssm();
-    let nodes = source.list_nodes(None, &policy.exclude_tags).await?;
-    let mapped = fanout::each(nodes, 8, |node| {
+    let nodes = source.list_all_nodes(&policy.exclude_tags).await?;
+    let mapped = fanout::each(nodes, 8, |mut node| {
         let (source, policy) = (source.clone(), policy.clone());
         async move {
             let patches = if needs_patch_read(&node) {
-                source.node_patches(&node).await?
+                source.node_patches(&mut node).await?
             } else {
                 Vec::new()
             };

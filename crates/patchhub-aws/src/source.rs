@@ -3,17 +3,20 @@
 //! is read, and every call waits for the client-side limiter first.
 //!
 //! Which API gives what:
-//! - `DescribeInstanceInformation` (50/page): which nodes exist, platform, ping status, name;
-//! - `ListResourceComplianceSummaries` (50/page, ComplianceType Patch): nodes with patch
-//!   compliance — also stopped nodes, which DescribeInstanceInformation omits — and the
-//!   execution id of their last patch operation;
+//! - `DescribeInstanceProperties` (1,000/page; sweeps): which nodes exist, platform, ping
+//!   status, name; `DescribeInstanceInformation` (50/page) gives the same for one node;
 //! - `DescribeInstancePatchStates` (50 ids/call): counts per state, baseline, patch group,
-//!   operation times;
+//!   operation times — also of stopped nodes, which the listings omit (asked by id: the nodes
+//!   Security Hub holds findings of);
+//! - `ListResourceComplianceSummaries` (50/page, ComplianceType Patch; only when many nodes
+//!   changed, e.g. a first sync): per node the execution id of its last patch operation and its
+//!   count of NON_COMPLIANT items, and the stopped nodes no finding names yet;
 //! - per non-compliant node, `DescribeInstancePatches` (100/page) for KB/package, classification,
 //!   state, vendor severity and CVE ids, and `ListComplianceItems` (50/page, NON_COMPLIANT) for
-//!   the compliance severity the baseline assigned, which the first lacks.
+//!   the compliance severity the baseline assigned, which the first lacks, and (like the
+//!   summaries, for the one node) the execution id and NON_COMPLIANT count.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 
 use aws_sdk_ssm::types::{
@@ -30,7 +33,36 @@ use crate::error::ApiError;
 use crate::paging::{all_pages, page_of};
 use crate::quota::{Api, Limiter};
 
+/// What SSM's compliance data says of a node beyond its patch states: the execution id of its
+/// last patch operation and how many of its patch items are NON_COMPLIANT (which tells whether
+/// its baseline counts available security updates as compliant).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Confirmation {
+    /// `ExecutionSummary.ExecutionId`.
+    pub execution_id: Option<String>,
+    /// NON_COMPLIANT patch items.
+    pub non_compliant_items: u32,
+}
+
+impl Confirmation {
+    /// Writes what it says into `node`.
+    pub fn apply(&self, node: &mut ManagedNode) {
+        if let Some(op) = node.last_operation.as_mut() {
+            op.execution_id = self.execution_id.clone();
+        }
+        node.available_security_updates_compliant =
+            asu_compliant(&node.counts, self.non_compliant_items);
+    }
+}
+
 /// Where compliance comes from. The SSM implementation is [`SsmSource`]; tests may substitute.
+///
+/// A sweep's listing may leave two things open, to stay at a few calls per thousand nodes: the
+/// execution id of each node's last patch operation (`None`) and whether its baseline counts
+/// available security updates as compliant. The sync asks for them only for the nodes it
+/// re-evaluates ([`ComplianceSource::node_patches`], [`ComplianceSource::confirm`], or
+/// [`ComplianceSource::confirmations`] when that is cheaper). The defaults suit a source whose
+/// listing says everything.
 pub trait ComplianceSource: Send + Sync {
     /// All managed nodes with their patch state (or just `only`). Nodes tagged per
     /// `tags_of_interest` carry those tags in `ManagedNode::tags`.
@@ -40,10 +72,35 @@ pub trait ComplianceSource: Send + Sync {
         tags_of_interest: &[TagFilter],
     ) -> impl Future<Output = Result<Vec<ManagedNode>, ApiError>> + Send;
 
-    /// The node's non-compliant patches as of its last patch operation.
+    /// Of these nodes, which the listing left out, those that still hold patch state (stopped
+    /// nodes keep it; terminated ones lose it).
+    fn unlisted_nodes(
+        &self,
+        ids: &[String],
+    ) -> impl Future<Output = Result<Vec<ManagedNode>, ApiError>> + Send {
+        let _ = ids;
+        async { Ok(Vec::new()) }
+    }
+
+    /// Every node's [`Confirmation`] in one listing, by node id, including nodes the node
+    /// listing leaves out; `None` when the node listing said everything already.
+    fn confirmations(
+        &self,
+    ) -> impl Future<Output = Result<Option<HashMap<String, Confirmation>>, ApiError>> + Send {
+        async { Ok(None) }
+    }
+
+    /// Completes what the listing left open of one node (see the trait's note).
+    fn confirm(&self, node: &mut ManagedNode) -> impl Future<Output = Result<(), ApiError>> + Send {
+        let _ = node;
+        async { Ok(()) }
+    }
+
+    /// The node's non-compliant patches as of its last patch operation; completes what the
+    /// listing left open of the node on the way.
     fn node_patches(
         &self,
-        node: &ManagedNode,
+        node: &mut ManagedNode,
     ) -> impl Future<Output = Result<Vec<PatchItem>, ApiError>> + Send;
 }
 
@@ -113,9 +170,32 @@ impl SsmSource {
         .await
     }
 
+    /// Every node's listing, converted page by page (the SDK's `InstanceProperty` is large).
+    async fn instance_properties(&self) -> Result<Vec<(String, Listed)>, ApiError> {
+        all_pages(
+            Some((&self.limiter, Api::DescribeInstanceProperties)),
+            |token| async move {
+                let page = self
+                    .client
+                    .describe_instance_properties()
+                    .max_results(1000)
+                    .set_next_token(token)
+                    .send()
+                    .await
+                    .map_err(|e| self.err(Api::DescribeInstanceProperties, &e))?;
+                let listed = page.instance_properties().iter().filter_map(|p| {
+                    let id = p.instance_id()?;
+                    Some((id.to_string(), Listed::from_property(p, id)))
+                });
+                Ok((listed.collect(), page.next_token().map(str::to_string)))
+            },
+        )
+        .await
+    }
+
     /// Per node with Patch compliance: the execution id of its last patch operation and how many
     /// patch items are NON_COMPLIANT, from the compliance summaries.
-    async fn patch_summaries(&self) -> Result<HashMap<String, (Option<String>, u32)>, ApiError> {
+    async fn patch_summaries(&self) -> Result<HashMap<String, Confirmation>, ApiError> {
         let filter = ComplianceStringFilter::builder()
             .key("ComplianceType")
             .values("Patch")
@@ -157,16 +237,19 @@ impl SsmSource {
                     item.non_compliant_summary()
                         .map(|n| n.non_compliant_count()),
                 );
-                out.insert(id.to_string(), (exec, nc));
+                out.insert(
+                    id.to_string(),
+                    Confirmation {
+                        execution_id: exec,
+                        non_compliant_items: nc,
+                    },
+                );
             }
         }
         Ok(out)
     }
 
-    async fn patch_states(
-        &self,
-        ids: Vec<String>,
-    ) -> Result<Vec<aws_sdk_ssm::types::InstancePatchState>, ApiError> {
+    async fn patch_states(&self, ids: Vec<String>) -> Result<Vec<PatchStateRow>, ApiError> {
         all_pages(
             Some((&self.limiter, Api::DescribeInstancePatchStates)),
             |token| {
@@ -181,7 +264,8 @@ impl SsmSource {
                         .send()
                         .await
                         .map_err(|e| self.err(Api::DescribeInstancePatchStates, &e))?;
-                    Ok(page_of(page.instance_patch_states(), page.next_token()))
+                    let rows = page.instance_patch_states().iter().map(PatchStateRow::of);
+                    Ok((rows.collect(), page.next_token().map(str::to_string)))
                 }
             },
         )
@@ -319,50 +403,85 @@ fn non_empty(s: &str) -> Option<String> {
     (!s.trim().is_empty()).then(|| s.to_string())
 }
 
-impl ComplianceSource for SsmSource {
-    async fn list_nodes(
-        &self,
-        only: Option<&str>,
-        tags_of_interest: &[TagFilter],
-    ) -> Result<Vec<ManagedNode>, ApiError> {
-        let info_filter = only.map(|id| {
-            InstanceInformationStringFilter::builder()
-                .key("InstanceIds")
-                .values(id)
-                .build()
-                .expect("key and values are set")
-        });
-        // The three listings are independent: run them side by side, each at its own quota.
-        let (info, summaries) = if only.is_some() {
-            (
-                self.instance_information(info_filter).await?,
-                HashMap::new(),
-            )
+/// What `DescribeInstancePatchStates` says of one node, kept small: a sweep holds one per node
+/// until the nodes are built.
+struct PatchStateRow {
+    id: String,
+    counts: PatchCounts,
+    patch_group: Option<String>,
+    baseline_id: Option<String>,
+    last_operation: PatchOperation,
+}
+
+impl PatchStateRow {
+    fn of(s: &aws_sdk_ssm::types::InstancePatchState) -> Self {
+        PatchStateRow {
+            id: s.instance_id().to_string(),
+            counts: counts_of(s),
+            patch_group: non_empty(s.patch_group()),
+            baseline_id: non_empty(s.baseline_id()),
+            last_operation: PatchOperation {
+                operation: if s.operation().as_str() == "Install" {
+                    Operation::Install
+                } else {
+                    Operation::Scan
+                },
+                start: to_chrono(s.operation_start_time()),
+                end: to_chrono(s.operation_end_time()),
+                execution_id: None,
+                reboot_option: s.reboot_option().map(|r| r.as_str().to_string()),
+            },
+        }
+    }
+}
+
+/// What a node listing says of one node, from either listing API.
+struct Listed {
+    ping: PingStatus,
+    platform: Platform,
+    platform_name: String,
+    name: Option<String>,
+    last_ping: Option<DateTime<Utc>>,
+    registered: Option<DateTime<Utc>>,
+}
+
+impl Listed {
+    fn from_information(i: &aws_sdk_ssm::types::InstanceInformation) -> Listed {
+        Listed {
+            ping: ping(i.ping_status()),
+            platform: platform(i.platform_type()),
+            platform_name: i.platform_name().unwrap_or_default().to_string(),
+            name: i.name().or(i.computer_name()).and_then(non_empty),
+            last_ping: i.last_ping_date_time().map(to_chrono),
+            registered: i.registration_date().map(to_chrono),
+        }
+    }
+
+    fn from_property(p: &aws_sdk_ssm::types::InstanceProperty, id: &str) -> Listed {
+        // DescribeInstanceInformation names only hybrid nodes (`Name`: "the name assigned to an
+        // on-premises server … when it is activated"); DescribeInstanceProperties also gives an
+        // EC2 instance its Name tag. A node's label must not depend on which listing read it
+        // (a sweep and a single-node sync would rewrite each other's roll-up), so an EC2
+        // instance keeps its computer name here too.
+        let name = if id.starts_with("mi-") {
+            p.name().or(p.computer_name())
         } else {
-            tokio::try_join!(
-                self.instance_information(info_filter),
-                self.patch_summaries()
-            )?
+            p.computer_name()
         };
-
-        let mut ids: Vec<String> = info
-            .iter()
-            .filter_map(|i| i.instance_id().map(str::to_string))
-            .collect();
-        if let Some(id) = only
-            && !ids.iter().any(|x| x == id)
-        {
-            // Stopped nodes are not in DescribeInstanceInformation but keep their compliance.
-            ids.push(id.to_string());
+        Listed {
+            ping: ping(p.ping_status()),
+            platform: platform(p.platform_type()),
+            platform_name: p.platform_name().unwrap_or_default().to_string(),
+            name: name.and_then(non_empty),
+            last_ping: p.last_ping_date_time().map(to_chrono),
+            registered: p.registration_date().map(to_chrono),
         }
-        for id in summaries.keys() {
-            if !ids.contains(id) {
-                ids.push(id.clone());
-            }
-        }
-        ids.sort();
-        ids.dedup();
+    }
+}
 
+impl SsmSource {
+    /// The patch states of these nodes, 50 ids per call, the calls side by side.
+    async fn states_of(&self, ids: &[String]) -> Result<HashMap<String, PatchStateRow>, ApiError> {
         let mut states = HashMap::new();
         let mut batches = tokio::task::JoinSet::new();
         for chunk in ids.chunks(50) {
@@ -381,10 +500,17 @@ impl ComplianceSource for SsmSource {
                 )
             })??;
             for s in list {
-                states.insert(s.instance_id().to_string(), s);
+                states.insert(s.id.clone(), s);
             }
         }
+        Ok(states)
+    }
 
+    /// The tags of interest, by node.
+    async fn tags_by_node(
+        &self,
+        tags_of_interest: &[TagFilter],
+    ) -> Result<HashMap<String, BTreeMap<String, String>>, ApiError> {
         let mut tags: HashMap<String, BTreeMap<String, String>> = HashMap::new();
         for t in tags_of_interest {
             for id in self.tagged(t).await? {
@@ -393,89 +519,206 @@ impl ComplianceSource for SsmSource {
                     .insert(t.key.clone(), t.value.clone().unwrap_or_default());
             }
         }
+        Ok(tags)
+    }
 
-        let info_by_id: HashMap<&str, &aws_sdk_ssm::types::InstanceInformation> = info
-            .iter()
-            .filter_map(|i| i.instance_id().map(|id| (id, i)))
+    /// One node from what the listing and the patch states say. The execution id is left open
+    /// and available security updates are taken as compliant until a [`Confirmation`] says.
+    fn node(
+        &self,
+        id: String,
+        listed: Option<&Listed>,
+        state: Option<PatchStateRow>,
+        tags: BTreeMap<String, String>,
+    ) -> ManagedNode {
+        let (counts, patch_group, baseline_id, last_operation) = match state {
+            Some(s) => (
+                s.counts,
+                s.patch_group,
+                s.baseline_id,
+                Some(s.last_operation),
+            ),
+            None => Default::default(),
+        };
+        ManagedNode {
+            account_id: self.account.clone(),
+            region: self.region.clone(),
+            partition: self.partition.clone(),
+            platform: listed.map_or_else(|| platform(None), |l| l.platform.clone()),
+            platform_name: listed.map(|l| l.platform_name.clone()).unwrap_or_default(),
+            name: listed.and_then(|l| l.name.clone()),
+            ping_status: listed.map_or(PingStatus::Unknown, |l| l.ping),
+            patch_group,
+            baseline_id,
+            counts,
+            last_operation,
+            tags,
+            available_security_updates_compliant: true,
+            last_ping: listed.and_then(|l| l.last_ping),
+            registered: listed.and_then(|l| l.registered),
+            instance_id: id,
+        }
+    }
+
+    /// Every node with everything SSM says of it: the sweep's listing, every node's
+    /// [`Confirmation`] and the stopped nodes (which only the compliance summaries name). What
+    /// `patchhub report --source ssm` and `doctor` read; a sync reads less (see
+    /// [`ComplianceSource`]).
+    pub async fn list_all_nodes(
+        &self,
+        tags_of_interest: &[TagFilter],
+    ) -> Result<Vec<ManagedNode>, ApiError> {
+        let (mut nodes, summaries) = tokio::try_join!(
+            self.list_nodes(None, tags_of_interest),
+            self.patch_summaries()
+        )?;
+        let listed: BTreeSet<&str> = nodes.iter().map(|n| n.instance_id.as_str()).collect();
+        let mut stopped: Vec<String> = summaries
+            .keys()
+            .filter(|id| !listed.contains(id.as_str()))
+            .cloned()
             .collect();
-        let mut nodes = Vec::with_capacity(ids.len());
-        for id in ids {
-            let info = info_by_id.get(id.as_str());
-            let state = states.get(&id);
-            if info.is_none() && state.is_none() {
-                continue; // neither registered nor carrying patch compliance: gone
+        stopped.sort();
+        nodes.extend(self.unlisted_nodes(&stopped).await?);
+        for node in &mut nodes {
+            if let Some(c) = summaries.get(&node.instance_id) {
+                c.apply(node);
             }
-            let last_operation = state.map(|s| PatchOperation {
-                operation: if s.operation().as_str() == "Install" {
-                    Operation::Install
-                } else {
-                    Operation::Scan
-                },
-                start: to_chrono(s.operation_start_time()),
-                end: to_chrono(s.operation_end_time()),
-                execution_id: summaries.get(&id).and_then(|(e, _)| e.clone()),
-                reboot_option: s.reboot_option().map(|r| r.as_str().to_string()),
-            });
-            let name = info
-                .and_then(|i| i.name().or(i.computer_name()))
-                .and_then(non_empty);
-            nodes.push(ManagedNode {
-                account_id: self.account.clone(),
-                region: self.region.clone(),
-                partition: self.partition.clone(),
-                platform: platform(info.and_then(|i| i.platform_type())),
-                platform_name: info
-                    .and_then(|i| i.platform_name())
-                    .unwrap_or_default()
-                    .to_string(),
-                name,
-                ping_status: ping(info.and_then(|i| i.ping_status())),
-                patch_group: state.and_then(|s| non_empty(s.patch_group())),
-                baseline_id: state.and_then(|s| non_empty(s.baseline_id())),
-                counts: state.map(counts_of).unwrap_or_default(),
-                last_operation,
-                tags: tags.remove(&id).unwrap_or_default(),
-                available_security_updates_compliant: match (state, summaries.get(&id)) {
-                    (Some(s), Some((_, nc))) => asu_compliant(&counts_of(s), *nc),
-                    _ => true,
-                },
-                last_ping: info.and_then(|i| i.last_ping_date_time()).map(to_chrono),
-                registered: info.and_then(|i| i.registration_date()).map(to_chrono),
-                instance_id: id,
-            });
         }
-        if let Some(id) = only
-            && let Some(node) = nodes.iter_mut().find(|n| n.instance_id == id)
-            && node.last_operation.is_some()
-        {
-            // Single-node mode skips the summaries scan; the compliance items carry the same
-            // execution id and non-compliant count.
-            let nc_items = self
-                .non_compliant_items(id, Some("NON_COMPLIANT"), None)
-                .await?;
-            let any = match nc_items.first() {
-                Some(i) => Some(i.clone()),
-                None => self
-                    .non_compliant_items(id, None, Some(1))
-                    .await?
-                    .into_iter()
-                    .next(),
-            };
-            let exec = any
-                .as_ref()
-                .and_then(|i| i.execution_summary())
-                .and_then(|e| e.execution_id())
-                .map(str::to_string);
-            if let Some(op) = node.last_operation.as_mut() {
-                op.execution_id = exec;
-            }
-            node.available_security_updates_compliant =
-                asu_compliant(&node.counts, nc_items.len() as u32);
-        }
+        nodes.sort_by(|a, b| a.instance_id.cmp(&b.instance_id));
         Ok(nodes)
     }
 
-    async fn node_patches(&self, node: &ManagedNode) -> Result<Vec<PatchItem>, ApiError> {
+    /// Confirms `node` from its NON_COMPLIANT items (`items`), which carry the execution id
+    /// unless there are none.
+    async fn confirm_from(
+        &self,
+        node: &mut ManagedNode,
+        items: &[aws_sdk_ssm::types::ComplianceItem],
+    ) -> Result<(), ApiError> {
+        let execution_id = match execution_id(items.first()) {
+            Some(e) => Some(e),
+            None => self.execution_of(node).await?,
+        };
+        Confirmation {
+            execution_id,
+            non_compliant_items: items.len() as u32,
+        }
+        .apply(node);
+        Ok(())
+    }
+
+    /// The execution id the node's compliance items carry, when the listing left it open.
+    async fn execution_of(&self, node: &ManagedNode) -> Result<Option<String>, ApiError> {
+        let known = node
+            .last_operation
+            .as_ref()
+            .and_then(|o| o.execution_id.clone());
+        if known.is_some() || node.last_operation.is_none() {
+            return Ok(known);
+        }
+        let any = self
+            .non_compliant_items(&node.instance_id, None, Some(1))
+            .await?;
+        Ok(execution_id(any.first()))
+    }
+}
+
+/// Whether a scanned node has patches worth reading (missing, failed, pending a reboot, rejected,
+/// or an available security update).
+pub(crate) fn needs_patch_read(node: &ManagedNode) -> bool {
+    let c = &node.counts;
+    node.last_operation.is_some()
+        && c.missing
+            + c.failed
+            + c.installed_pending_reboot
+            + c.installed_rejected
+            + c.available_security_update
+            > 0
+}
+
+fn execution_id(item: Option<&aws_sdk_ssm::types::ComplianceItem>) -> Option<String> {
+    item.and_then(|i| i.execution_summary())
+        .and_then(|e| e.execution_id())
+        .map(str::to_string)
+}
+
+impl ComplianceSource for SsmSource {
+    async fn list_nodes(
+        &self,
+        only: Option<&str>,
+        tags_of_interest: &[TagFilter],
+    ) -> Result<Vec<ManagedNode>, ApiError> {
+        let Some(id) = only else {
+            // A sweep: 1,000 nodes a page. Stopped nodes are not listed; the sync asks for
+            // the ones Security Hub knows (`unlisted_nodes`).
+            let listed: BTreeMap<String, Listed> =
+                self.instance_properties().await?.into_iter().collect();
+            let ids: Vec<String> = listed.keys().cloned().collect();
+            let (mut states, mut tags) =
+                tokio::try_join!(self.states_of(&ids), self.tags_by_node(tags_of_interest))?;
+            return Ok(listed
+                .into_iter()
+                .map(|(id, l)| {
+                    let tags = tags.remove(&id).unwrap_or_default();
+                    let state = states.remove(&id);
+                    self.node(id, Some(&l), state, tags)
+                })
+                .collect());
+        };
+        let filter = InstanceInformationStringFilter::builder()
+            .key("InstanceIds")
+            .values(id)
+            .build()
+            .expect("key and values are set");
+        let info = self.instance_information(Some(filter)).await?;
+        let listed = info
+            .iter()
+            .find(|i| i.instance_id() == Some(id))
+            .map(Listed::from_information);
+        // Stopped nodes are not in DescribeInstanceInformation but keep their compliance.
+        let state = self.states_of(&[id.to_string()]).await?.remove(id);
+        if listed.is_none() && state.is_none() {
+            return Ok(Vec::new()); // neither registered nor carrying patch compliance: gone
+        }
+        let mut tags = self.tags_by_node(tags_of_interest).await?;
+        let tags = tags.remove(id).unwrap_or_default();
+        let mut node = self.node(id.to_string(), listed.as_ref(), state, tags);
+        self.confirm(&mut node).await?;
+        Ok(vec![node])
+    }
+
+    async fn unlisted_nodes(&self, ids: &[String]) -> Result<Vec<ManagedNode>, ApiError> {
+        let mut states = self.states_of(ids).await?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| {
+                let state = states.remove(id)?;
+                Some(self.node(id.clone(), None, Some(state), BTreeMap::new()))
+            })
+            .collect())
+    }
+
+    async fn confirmations(&self) -> Result<Option<HashMap<String, Confirmation>>, ApiError> {
+        self.patch_summaries().await.map(Some)
+    }
+
+    async fn confirm(&self, node: &mut ManagedNode) -> Result<(), ApiError> {
+        if node.last_operation.is_none() {
+            return Ok(());
+        }
+        // A node whose counts show nothing non-compliant has no NON_COMPLIANT item: one item
+        // of any status gives the execution id.
+        let items = if needs_patch_read(node) {
+            self.non_compliant_items(&node.instance_id, Some("NON_COMPLIANT"), None)
+                .await?
+        } else {
+            Vec::new()
+        };
+        self.confirm_from(node, &items).await
+    }
+
+    async fn node_patches(&self, node: &mut ManagedNode) -> Result<Vec<PatchItem>, ApiError> {
         let id = node.instance_id.as_str();
         let patches_fut = all_pages(
             Some((&self.limiter, Api::DescribeInstancePatches)),
@@ -496,6 +739,7 @@ impl ComplianceSource for SsmSource {
             patches_fut,
             self.non_compliant_items(id, Some("NON_COMPLIANT"), None)
         )?;
+        self.confirm_from(node, &items).await?;
         let severity_by_id: HashMap<&str, Severity> = items
             .iter()
             .filter_map(|i| {

@@ -27,8 +27,10 @@ use tokio::task::JoinSet;
 
 use crate::deadlines::Deadlines;
 use crate::error::{ApiError, ErrorKind};
+use crate::listing;
+use crate::node_reads;
 use crate::sink::{FailedFinding, FindingQuery, FindingSink, MAX_FILTER_VALUES};
-use crate::source::ComplianceSource;
+use crate::source::{ComplianceSource, needs_patch_read};
 
 /// Nodes planned and imported together: large enough that imports go out in full calls of 100
 /// findings (a batch's findings are imported in two waves: everything but roll-ups, then
@@ -59,6 +61,11 @@ pub struct SyncOptions {
     pub observer: Option<FindingObserver>,
     /// Patch deadlines (SLA, KEV) and the instant they are judged at; off by default.
     pub deadlines: Arc<Deadlines>,
+    /// When to stop starting node batches (a Lambda's deadline less a margin): the batches under
+    /// way finish, so every node is written whole or not at all; the changed nodes not started
+    /// are left for the next sweep (which finds the finished ones unchanged) and nodes gone from
+    /// SSM are not archived. `None`: no limit.
+    pub stop_at: Option<std::time::Instant>,
 }
 
 impl std::fmt::Debug for SyncOptions {
@@ -70,6 +77,7 @@ impl std::fmt::Debug for SyncOptions {
             .field("dry_run", &self.dry_run)
             .field("batch_concurrency", &self.batch_concurrency)
             .field("deadlines", &self.deadlines.policy.key())
+            .field("stop_at", &self.stop_at)
             .finish()
     }
 }
@@ -85,6 +93,7 @@ impl SyncOptions {
             batch_concurrency: 8,
             observer: None,
             deadlines: Arc::default(),
+            stop_at: None,
         }
     }
 }
@@ -139,6 +148,17 @@ pub struct TargetSummary {
     /// managed node and no Security Hub: typical of the quiet Regions `all-enabled` lists).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
+    /// The sweep stopped at `SyncOptions::stop_at` before every changed node was synced; the
+    /// next sweep continues with the rest.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub partial: bool,
+    /// Changed nodes left for the next sweep when `partial`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub nodes_deferred: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl TargetSummary {
@@ -209,22 +229,30 @@ fn all_generators() -> Vec<String> {
     .to_vec()
 }
 
-/// Whether a scanned node has patches worth reading (missing, failed, pending a reboot, rejected,
-/// or an available security update).
-pub(crate) fn needs_patch_read(node: &ManagedNode) -> bool {
-    let c = &node.counts;
-    node.last_operation.is_some()
-        && c.missing
-            + c.failed
-            + c.installed_pending_reboot
-            + c.installed_rejected
-            + c.available_security_update
-            > 0
+/// Whether the node's findings can be left alone: its roll-up (and stale finding) would come out
+/// identical and is not due for a refresh. A sweep's listing cannot tell whether the node's
+/// baseline counts available security updates as compliant (its compliance items can, read when
+/// the node changes): a node with such updates is unchanged if its stored findings match under
+/// either reading, the stored one being the reading its items gave when it was last read.
+fn unchanged(
+    node: &ManagedNode,
+    existing: Option<&Vec<Digest>>,
+    policy: &FindingPolicy,
+    deadlines: &Deadlines,
+    now: DateTime<Utc>,
+) -> bool {
+    if unchanged_as_listed(node, existing, policy, deadlines, now) {
+        return true;
+    }
+    if node.counts.available_security_update == 0 {
+        return false;
+    }
+    let mut other = node.clone();
+    other.available_security_updates_compliant = !node.available_security_updates_compliant;
+    unchanged_as_listed(&other, existing, policy, deadlines, now)
 }
 
-/// Whether the node's findings can be left alone: its roll-up (and stale finding) would come out
-/// identical and is not due for a refresh.
-fn unchanged(
+fn unchanged_as_listed(
     node: &ManagedNode,
     existing: Option<&Vec<Digest>>,
     policy: &FindingPolicy,
@@ -327,7 +355,7 @@ where
         }
     };
     let (nodes, node_level) = tokio::join!(listing, sink.read_digests(&node_query));
-    let nodes = match nodes {
+    let mut nodes = match nodes {
         Ok((n, unread)) => {
             for (id, e) in unread {
                 summary.fail(&e);
@@ -341,12 +369,6 @@ where
         }
     };
     summary.nodes_read = nodes.len();
-    for n in &nodes {
-        let (_, repairs) = mapping::resource_tags(&n.tags);
-        summary.tags_rewritten += repairs.rewritten;
-        summary.tags_dropped += repairs.dropped;
-    }
-    summary.non_compliant = nodes.iter().filter(|n| needs_patch_read(n)).count();
     let node_level = match node_level {
         Ok(d) => digests_by_node(d),
         // Nothing to write and nowhere to write it: not a failure.
@@ -361,7 +383,19 @@ where
         }
     };
 
-    let listed: BTreeSet<&str> = nodes.iter().map(|n| n.instance_id.as_str()).collect();
+    // Stopped nodes are in no listing: Security Hub names those synced before.
+    let sweep = several.is_empty();
+    if sweep {
+        match listing::stopped_nodes(&source, &nodes, &node_level).await {
+            Ok(found) => nodes.extend(found),
+            Err(e) => {
+                summary.fail(&e);
+                return summary;
+            }
+        }
+    }
+    listing::adopt_execution_ids(&mut nodes, &node_level);
+
     let mut work: Vec<NodeWork> = Vec::new();
     for node in &nodes {
         let existing = node_level.get(&node.instance_id);
@@ -376,10 +410,40 @@ where
             });
         }
     }
+    if sweep {
+        let open = work
+            .iter()
+            .filter(|w| !w.read_patches && listing::execution_open(&w.node))
+            .count();
+        let known: BTreeSet<String> = nodes.iter().map(|n| n.instance_id.clone()).collect();
+        let changed = work.iter_mut().map(|w| &mut w.node);
+        match listing::confirm_in_bulk(&source, changed, open, &known).await {
+            Ok(found) => {
+                for node in found.into_iter().flatten() {
+                    work.push(NodeWork {
+                        read_patches: needs_patch_read(&node),
+                        node: node.clone(),
+                    });
+                    nodes.push(node);
+                }
+            }
+            Err(e) => {
+                summary.fail(&e);
+                return summary;
+            }
+        }
+    }
     summary.nodes_changed = work.len();
+    summary.nodes_read = nodes.len();
+    for n in &nodes {
+        let (_, repairs) = mapping::resource_tags(&n.tags);
+        summary.tags_rewritten += repairs.rewritten;
+        summary.tags_dropped += repairs.dropped;
+    }
+    summary.non_compliant = nodes.iter().filter(|n| needs_patch_read(n)).count();
 
     // Nodes Security Hub knows but SSM no longer does: only a sweep may archive them.
-    let sweep = several.is_empty();
+    let listed: BTreeSet<&str> = nodes.iter().map(|n| n.instance_id.as_str()).collect();
     let mut gone: BTreeSet<String> = BTreeSet::new();
     if sweep {
         for (node, findings) in &node_level {
@@ -437,33 +501,62 @@ where
     });
 
     // Batches of up to BATCH_NODES nodes, several in flight; the limiter keeps each API at its
-    // quota while batches overlap SSM reads with Security Hub writes.
-    let mut batches: Vec<(Vec<NodeWork>, Vec<String>)> = Vec::new();
-    let mut current = (Vec::new(), Vec::new());
-    for w in work {
-        current.0.push(w);
-        if current.0.len() == BATCH_NODES {
-            batches.push(std::mem::take(&mut current));
-        }
+    // quota while batches overlap SSM reads with Security Hub writes. Nodes gone from SSM come
+    // last, in batches of their own, and only once every changed node was synced: a sweep cut
+    // short at its deadline archives nothing.
+    let mut work = work.into_iter().peekable();
+    let mut batches = Vec::new();
+    while work.peek().is_some() {
+        batches.push((work.by_ref().take(BATCH_NODES).collect(), Vec::new()));
     }
-    for g in gone {
-        current.1.push(g);
-        if current.0.len() + current.1.len() >= BATCH_NODES {
-            batches.push(std::mem::take(&mut current));
-        }
-    }
-    if !current.0.is_empty() || !current.1.is_empty() {
-        batches.push(current);
-    }
-
+    let gone: Vec<String> = gone.into_iter().collect();
+    let gone_batches = gone
+        .chunks(BATCH_NODES)
+        .map(|g| (Vec::new(), g.to_vec()))
+        .collect();
     let limit = opts.batch_concurrency.max(1);
+    let deferred = run_batches(&shared, batches, limit, opts.stop_at).await;
+    let cut = deferred > 0 || shared.summary.lock().expect("summary lock").partial;
+    let deferred_gone = if !cut {
+        run_batches(&shared, gone_batches, limit, opts.stop_at).await
+    } else {
+        gone.len()
+    };
+    let mut summary = shared.summary.lock().expect("summary lock").clone();
+    if deferred + deferred_gone > 0 {
+        summary.partial = true;
+        summary.nodes_deferred += deferred + deferred_gone;
+        summary.nodes_gone -= deferred_gone;
+    }
+    summary
+}
+
+/// Runs `batches`, `limit` at a time, starting none at or after `stop_at`; returns how many
+/// nodes were not started.
+async fn run_batches<S, K>(
+    shared: &Arc<Shared<S, K>>,
+    batches: Vec<(Vec<NodeWork>, Vec<String>)>,
+    limit: usize,
+    stop_at: Option<std::time::Instant>,
+) -> usize
+where
+    S: ComplianceSource + Clone + 'static,
+    K: FindingSink + Clone + 'static,
+{
     let mut set = JoinSet::new();
     let mut queue = batches.into_iter();
+    let mut left = 0;
     loop {
         while set.len() < limit {
             let Some((nodes, gone)) = queue.next() else {
                 break;
             };
+            if stop_at.is_some_and(|t| std::time::Instant::now() >= t) {
+                left =
+                    nodes.len() + gone.len() + queue.map(|(n, g)| n.len() + g.len()).sum::<usize>();
+                queue = Vec::new().into_iter();
+                break;
+            }
             let shared = shared.clone();
             set.spawn(async move { run_batch(shared, nodes, gone).await });
         }
@@ -471,8 +564,8 @@ where
             Some(Ok(())) => {}
             Some(Err(e)) => {
                 let err = ApiError::other(
-                    account,
-                    region,
+                    &shared.account,
+                    &shared.region,
                     "sync",
                     ErrorKind::Service,
                     format!("a batch task failed: {e}"),
@@ -482,7 +575,7 @@ where
             None => break,
         }
     }
-    shared.summary.lock().expect("summary lock").clone()
+    left
 }
 
 /// Several nodes' SSM data, each listed as in single-node mode, side by side (the limiter paces
@@ -581,48 +674,52 @@ where
         }
     }
 
-    // Desired findings. Patches are read (concurrently; the limiter paces them) only where the
-    // counts say there is something to read.
-    let mut reads = JoinSet::new();
-    for (i, w) in nodes.iter().enumerate() {
-        if w.read_patches {
-            let (source, node) = (shared.source.clone(), w.node.clone());
-            reads.spawn(async move { (i, source.node_patches(&node).await) });
+    // Desired findings. Patches are read (a few at a time per batch; the limiter paces them)
+    // only where the counts say there is something to read; that read also confirms the node,
+    // and the other nodes with a new scan are confirmed on their own. Nodes not read (a failure,
+    // or the deadline) leave the batch's scope: nothing of theirs is written.
+    let mut nodes: Vec<(ManagedNode, bool)> = nodes
+        .into_iter()
+        .map(|w| (w.node, w.read_patches))
+        .collect();
+    let reads = match node_reads::read_nodes(&shared.source, &mut nodes, opts.stop_at).await {
+        Ok(r) => r,
+        Err(e) => {
+            let e = ApiError::other(
+                &shared.account,
+                &shared.region,
+                "DescribeInstancePatches",
+                ErrorKind::Service,
+                e,
+            );
+            let mut s = shared.summary.lock().expect("summary lock");
+            s.fail(&e);
+            s.nodes_failed.extend(ids.iter().cloned());
+            return;
         }
-    }
-    let mut patches_of: HashMap<usize, Vec<patchhub_core::model::PatchItem>> = HashMap::new();
+    };
+    let mut patches_of: HashMap<usize, Vec<patchhub_core::model::PatchItem>> =
+        reads.patches.into_iter().collect();
     let mut failed_nodes: BTreeSet<String> = BTreeSet::new();
-    while let Some(res) = reads.join_next().await {
-        match res {
-            Ok((i, Ok(p))) => {
-                patches_of.insert(i, p);
-            }
-            Ok((i, Err(e))) => {
-                // Leave this node's findings as they are; the next run retries it.
-                let mut s = shared.summary.lock().expect("summary lock");
-                s.fail(&e);
-                s.nodes_failed.push(nodes[i].node.instance_id.clone());
-                failed_nodes.insert(nodes[i].node.instance_id.clone());
-            }
-            Err(e) => {
-                let e = ApiError::other(
-                    &shared.account,
-                    &shared.region,
-                    "DescribeInstancePatches",
-                    ErrorKind::Service,
-                    e.to_string(),
-                );
-                let mut s = shared.summary.lock().expect("summary lock");
-                s.fail(&e);
-                s.nodes_failed.extend(ids.iter().cloned());
-                return;
-            }
+    {
+        let mut s = shared.summary.lock().expect("summary lock");
+        for (i, e) in reads.failed {
+            // Leave this node's findings as they are; the next run retries it.
+            s.fail(&e);
+            s.nodes_failed.push(nodes[i].0.instance_id.clone());
+            failed_nodes.insert(nodes[i].0.instance_id.clone());
+        }
+        if !reads.deferred.is_empty() {
+            s.partial = true;
+            s.nodes_deferred += reads.deferred.len();
+        }
+        for i in reads.deferred {
+            failed_nodes.insert(nodes[i].0.instance_id.clone());
         }
     }
     let mut desired = Vec::new();
     let mut node_scans = BTreeMap::new();
-    for (i, w) in nodes.iter().enumerate() {
-        let node = &w.node;
+    for (i, (node, _)) in nodes.iter().enumerate() {
         if failed_nodes.contains(&node.instance_id) {
             continue;
         }

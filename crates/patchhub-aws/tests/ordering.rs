@@ -460,3 +460,44 @@ async fn a_dry_run_observes_in_wave_order_and_imports_nothing() {
         "the first sync reads patch findings back in one scan"
     );
 }
+
+/// A sweep past its stop time (a Lambda's deadline) starts nothing more: it reports `partial`
+/// with the changed nodes left, archives no node gone from SSM, and the next sweep finishes the
+/// work and archives the gone node.
+#[tokio::test]
+async fn a_sweep_past_its_stop_time_archives_nothing_and_the_next_one_finishes() {
+    let (source, sink) = fresh();
+    let first = sync(&source, &sink, opts(), t0()).await;
+    assert!(first.is_ok() && !first.partial, "{first:#?}");
+    // C terminated; A's p1 installed and rescanned.
+    let now = t0() + Duration::hours(2);
+    source.set_nodes(vec![
+        scanned(
+            A,
+            Duration::minutes(5),
+            vec![installed("p1"), missing("p2")],
+        ),
+        scanned(B, Duration::hours(1), vec![missing("p3"), installed("p4")]),
+    ]);
+    let before = sink.findings();
+    let late = SyncOptions {
+        stop_at: Some(std::time::Instant::now()),
+        ..opts()
+    };
+    let cut = sync(&source, &sink, late, now).await;
+    assert!(cut.partial, "{cut:#?}");
+    assert_eq!((cut.nodes_deferred, cut.nodes_gone), (2, 0), "{cut:#?}");
+    assert_eq!(cut.ingestion_events(), 0);
+    assert_eq!(
+        sink.findings(),
+        before,
+        "nothing written, C's findings stay active"
+    );
+
+    let done = sync(&source, &sink, opts(), now).await;
+    assert!(!done.partial && done.nodes_deferred == 0, "{done:#?}");
+    assert_eq!(done.nodes_gone, 1, "{done:#?}");
+    assert!(!sink.active_ids().contains(&rollup_id(C)));
+    assert!(!sink.active_ids().contains(&patch_id(A, "p1")));
+    assert!(sink.active_ids().contains(&patch_id(A, "p2")));
+}

@@ -108,11 +108,11 @@ async fn sweep_matches_ssm_then_resync_is_free_then_cleanup() {
     // Oracle: SSM's own view of non-compliant patches, read node by node.
     let ssm = target(r).ssm();
     let mut expected = BTreeSet::new();
-    for node in ssm.list_nodes(None, &[]).await.expect("list nodes") {
+    for mut node in ssm.list_all_nodes(&[]).await.expect("list nodes") {
         if node.last_operation.is_none() {
             continue;
         }
-        for p in ssm.node_patches(&node).await.expect("node patches") {
+        for p in ssm.node_patches(&mut node).await.expect("node patches") {
             if p.state
                 .is_non_compliant(node.available_security_updates_compliant)
             {

@@ -15,7 +15,7 @@
 //! Request and response fields: the CloudFormation User Guide, "Custom resource request objects"
 //! and "Custom resource response objects".
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use chrono::Utc;
 use patchhub_aws::ErrorKind;
@@ -193,15 +193,10 @@ pub struct ArchiveOutcome {
 /// Time left for the archive: until `deadline_ms` (epoch milliseconds, Lambda's) less the margin
 /// for the answer, at least 5 s.
 fn budget(deadline_ms: u64) -> Duration {
-    if deadline_ms == 0 {
+    let Some(left) = crate::deadline::time_left(deadline_ms) else {
         return NO_DEADLINE_BUDGET;
-    }
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or_default();
-    Duration::from_millis(deadline_ms.saturating_sub(now))
-        .saturating_sub(ANSWER_MARGIN)
+    };
+    left.saturating_sub(ANSWER_MARGIN)
         .max(Duration::from_secs(5))
 }
 

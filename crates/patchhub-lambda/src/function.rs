@@ -21,7 +21,8 @@ const QUOTED_FAILURES: usize = 3;
 /// What one invocation did: the CLI's counters, logged as one line and returned as the response.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct InvocationSummary {
-    /// Everything asked was done and written.
+    /// Everything done was written (a `partial` sweep is ok: each node it synced is whole, and
+    /// the next sweep continues with the rest).
     pub ok: bool,
     /// `maintenance-window`, `compliance-change`, `schedule` or `manual`.
     pub trigger: &'static str,
@@ -80,6 +81,16 @@ pub struct InvocationSummary {
     /// Findings archived because the stack was deleted.
     #[serde(skip_serializing_if = "is_zero")]
     pub archived: usize,
+    /// The sweep stopped before its deadline with changed nodes left: invoke again (the
+    /// `continue` payload) and it goes on with them, the nodes finished here costing nothing.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub partial: bool,
+    /// Changed nodes left for the next sweep.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub nodes_deferred: usize,
+    /// The payload that continues a partial sweep.
+    #[serde(rename = "continue", skip_serializing_if = "Option::is_none")]
+    pub continue_with: Option<serde_json::Value>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -101,6 +112,9 @@ impl InvocationSummary {
         self.failed = t.failed;
         self.api_calls = api_calls;
         self.ingested = t.ingestion_events();
+        self.partial = t.partial;
+        self.nodes_deferred = t.nodes_deferred;
+        self.continue_with = t.partial.then(|| serde_json::json!({ "action": "sweep" }));
     }
 
     /// Adds one more sync's counters (a batch syncs its nodes in groups).
@@ -154,6 +168,8 @@ impl InvocationSummary {
                     records = self.records,
                     records_failed = self.records_failed,
                     archived = self.archived,
+                    partial = self.partial,
+                    nodes_deferred = self.nodes_deferred,
                     "invocation summary"
                 )
             };
@@ -321,9 +337,12 @@ impl Function {
         self.sweep_target.hub()
     }
 
+    /// Runs one request. A sweep stops starting work a margin before `deadline_ms` (Lambda's
+    /// deadline, epoch milliseconds; 0 for none) and reports `partial` when it had to.
     pub(crate) async fn run(
         &self,
         request: Request,
+        deadline_ms: u64,
         summary: &mut InvocationSummary,
     ) -> Result<(), LambdaError> {
         summary.trigger = request.trigger().as_str();
@@ -345,8 +364,21 @@ impl Function {
         };
         let mut opts = SyncOptions::new(self.policy.clone());
         opts.only_instance = only.clone();
+        if only.is_none() {
+            opts.stop_at = crate::deadline::sweep_stop(deadline_ms);
+        }
         let target = self.sync(opts).await;
         summary.counters(&target, target.api_calls.values().sum());
+        if target.partial {
+            tracing::warn!(
+                nodes_deferred = target.nodes_deferred,
+                "sweep stopped before the deadline; the next sweep continues"
+            );
+            summary.note = Some(format!(
+                "sweep stopped before the deadline with {} changed node(s) left and nothing archived; invoke again with {{\"action\":\"sweep\"}} (or let the schedule) to continue: the nodes finished here cost nothing",
+                target.nodes_deferred
+            ));
+        }
         if let Some(id) = &only
             && target.nodes_read == 0
             && target.error.is_none()

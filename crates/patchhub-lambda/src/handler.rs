@@ -40,7 +40,7 @@ impl Function {
                     summary.mode = "rejected";
                     Err(e)
                 }
-                Ok(request) => self.run(request, &mut summary).await,
+                Ok(request) => self.run(request, context.deadline, &mut summary).await,
             }
         };
         summary.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);

@@ -9,6 +9,7 @@
 pub mod batch;
 pub mod config;
 pub mod custom_resource;
+mod deadline;
 pub mod error;
 pub mod event;
 pub mod function;

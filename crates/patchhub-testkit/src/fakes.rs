@@ -12,14 +12,14 @@
 //! Every fake records its calls in a [`CallLog`]; clones share it (the sync clones source and
 //! sink per batch), and a source and a sink can share one with `with_log` for a single timeline.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Duration, Utc};
 use patchhub_aws::ApiError;
 use patchhub_aws::ErrorKind;
 use patchhub_aws::sink::{FailedFinding, FindingQuery, FindingSink, ImportOutcome};
-use patchhub_aws::source::ComplianceSource;
+use patchhub_aws::source::{ComplianceSource, Confirmation};
 use patchhub_core::finding::Finding;
 use patchhub_core::model::{
     ManagedNode, NodeCompliance, Operation, PatchCounts, PatchItem, PatchOperation, PatchState,
@@ -202,7 +202,7 @@ impl ComplianceSource for MemorySource {
             .collect())
     }
 
-    async fn node_patches(&self, node: &ManagedNode) -> Result<Vec<PatchItem>, ApiError> {
+    async fn node_patches(&self, node: &mut ManagedNode) -> Result<Vec<PatchItem>, ApiError> {
         self.log.push(Call::NodePatches {
             node: node.instance_id.clone(),
         });
@@ -387,7 +387,19 @@ impl<T: ComplianceSource> ComplianceSource for Failing<T> {
         self.inner.list_nodes(only, tags).await
     }
 
-    async fn node_patches(&self, node: &ManagedNode) -> Result<Vec<PatchItem>, ApiError> {
+    async fn unlisted_nodes(&self, ids: &[String]) -> Nodes {
+        self.inner.unlisted_nodes(ids).await
+    }
+
+    async fn confirmations(&self) -> Result<Option<HashMap<String, Confirmation>>, ApiError> {
+        self.inner.confirmations().await
+    }
+
+    async fn confirm(&self, node: &mut ManagedNode) -> Result<(), ApiError> {
+        self.inner.confirm(node).await
+    }
+
+    async fn node_patches(&self, node: &mut ManagedNode) -> Result<Vec<PatchItem>, ApiError> {
         if self.faults().node_patches.contains(&node.instance_id) {
             return Err(injected("DescribeInstancePatches"));
         }

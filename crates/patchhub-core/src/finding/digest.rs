@@ -26,6 +26,11 @@ pub struct Digest {
     pub deadline_policy: Option<String>,
     /// A roll-up's next due date (`patchhub/NextDueAt`).
     pub next_due_at: Option<String>,
+    /// The end of the patch operation the finding was built from (`patchhub/ScanTime`).
+    pub scan_time: Option<DateTime<Utc>>,
+    /// That operation's execution id (`patchhub/ExecutionId`): a listing that leaves it open
+    /// takes it from here when the node's last operation ended at `scan_time` (the same scan).
+    pub execution_id: Option<String>,
 }
 
 impl Finding {
@@ -40,6 +45,12 @@ impl Finding {
             updated_at: self.updated_at,
             deadline_policy: self.product_fields.get(fields::DEADLINE_POLICY).cloned(),
             next_due_at: self.product_fields.get(fields::NEXT_DUE_AT).cloned(),
+            scan_time: self
+                .product_fields
+                .get(fields::SCAN_TIME)
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.with_timezone(&Utc)),
+            execution_id: self.product_fields.get(fields::EXECUTION_ID).cloned(),
         }
     }
 }

@@ -1,4 +1,5 @@
-//! `DescribeInstanceInformation`, `DescribeInstancePatchStates`, `DescribeInstancePatches`.
+//! `DescribeInstanceInformation`, `DescribeInstancePatchStates`, `DescribeInstancePatches`, and
+//! the node filters and paging `DescribeInstanceProperties` (`properties.rs`) shares.
 
 use std::collections::BTreeSet;
 use std::ops::Bound;
@@ -104,7 +105,7 @@ fn details(node: &Node, region: &str, now: DateTime<Utc>) -> Details {
     }
 }
 
-fn information_json(node: &Node, region: &str, now: DateTime<Utc>) -> Value {
+pub(super) fn information_json(node: &Node, region: &str, now: DateTime<Utc>) -> Value {
     let s = &node.spec;
     let d = details(node, region, now);
     let mut v = json!({
@@ -145,8 +146,8 @@ fn information_json(node: &Node, region: &str, now: DateTime<Utc>) -> Value {
     v
 }
 
-/// What a `DescribeInstanceInformation` filter tests.
-enum Attr {
+/// What a node filter tests.
+pub(super) enum Attr {
     InstanceIds,
     AgentVersion,
     PingStatus,
@@ -161,9 +162,9 @@ enum Attr {
     Tag(String),
 }
 
-struct InfoFilter {
-    attr: Attr,
-    values: Vec<String>,
+pub(super) struct InfoFilter {
+    pub(super) attr: Attr,
+    pub(super) values: Vec<String>,
 }
 
 const LEGACY_KEYS: [&str; 8] = [
@@ -177,7 +178,7 @@ const LEGACY_KEYS: [&str; 8] = [
     "AssociationStatus",
 ];
 
-fn attr_for(key: &str) -> Option<Attr> {
+pub(super) fn attr_for(key: &str) -> Option<Attr> {
     Some(match key {
         "InstanceIds" => Attr::InstanceIds,
         "AgentVersion" => Attr::AgentVersion,
@@ -197,11 +198,16 @@ fn attr_for(key: &str) -> Option<Attr> {
     })
 }
 
-fn check_values(key: &str, values: &[String], allowed: &[&str]) -> Result<(), AwsError> {
+fn check_values(
+    code: &str,
+    key: &str,
+    values: &[String],
+    allowed: &[&str],
+) -> Result<(), AwsError> {
     match values.iter().find(|v| !allowed.contains(&v.as_str())) {
         None => Ok(()),
         Some(bad) => Err(AwsError::client(
-            "InvalidInstanceInformationFilterValue",
+            code,
             format!(
                 "{bad} is not a valid value for filter key {key}. Valid values: {}",
                 allowed.join(" | ")
@@ -233,11 +239,12 @@ impl InfoFilter {
 }
 
 /// The key and values of each filter of a list (`path`, with its key and values members
-/// named as the model names them), checked: the key by `check_key`, one to 100 values.
-fn key_values(
+/// named as the model names them), checked: the key by `check_key`, one to `max_values` values.
+pub(super) fn key_values(
     list: &[Input<'_>],
     v: &mut Violations,
     (path, key_name, values_name): (&str, &str, &str),
+    max_values: usize,
     check_key: impl Fn(&mut Violations, &str, &str),
 ) -> Result<Vec<(String, Vec<String>)>, AwsError> {
     let mut out = Vec::new();
@@ -249,7 +256,7 @@ fn key_values(
         v.required(&key_path, key, &check_key);
         let values_path = format!("{member}.{}", lower_first(values_name));
         v.required(&values_path, values.as_deref(), |v, path, vals| {
-            v.list_length(path, vals, 1, 100)
+            v.list_length(path, vals, 1, max_values)
         });
         if let (Some(k), Some(vals)) = (key, values) {
             out.push((k.to_string(), vals.iter().map(|s| s.to_string()).collect()));
@@ -281,6 +288,7 @@ pub(crate) fn describe_information(
         &filters,
         &mut v,
         ("filters", "Key", "Values"),
+        100,
         |v, path, k| v.text_length(path, k, 1, usize::MAX),
     )?;
     let legacy = input
@@ -290,6 +298,7 @@ pub(crate) fn describe_information(
         &legacy,
         &mut v,
         ("instanceInformationFilterList", "key", "valueSet"),
+        100,
         |v, path, k| v.one_of(path, k, &LEGACY_KEYS),
     )?);
     v.finish()?;
@@ -300,6 +309,55 @@ pub(crate) fn describe_information(
             "InstanceInformationFilterList and Filters can't be used in the same request. Use Filters.",
         ));
     }
+    let parsed = node_filters(ssm, raw, "InvalidInstanceInformationFilterValue")?;
+    let listing = NodeListing {
+        op: INFO_OP,
+        list: "InstanceInformationList",
+        json: information_json,
+    };
+    Ok(listing.page(ssm, &parsed, cursor.as_ref(), max, (region, now)))
+}
+
+/// A node listing's answer: the operation (for its tokens), the list member, and one node's
+/// JSON.
+pub(super) struct NodeListing {
+    pub(super) op: &'static str,
+    pub(super) list: &'static str,
+    pub(super) json: fn(&Node, &str, DateTime<Utc>) -> Value,
+}
+
+impl NodeListing {
+    /// One page (`max` nodes, 10 by default) of the nodes that pass `parsed`, with the next
+    /// page's token.
+    pub(super) fn page(
+        &self,
+        ssm: &SsmRegion,
+        parsed: &[InfoFilter],
+        cursor: Option<&Cursor>,
+        max: Option<i64>,
+        (region, now): (&str, DateTime<Utc>),
+    ) -> Value {
+        let (page, next) = listed_page(ssm, parsed, cursor, max.unwrap_or(10), region, now);
+        let nodes: Vec<Value> = page.iter().map(|n| (self.json)(n, region, now)).collect();
+        let mut out = json!({ self.list: nodes });
+        if let Some(c) = next {
+            out["NextToken"] = json!(wire::token(self.op, &c));
+        }
+        out
+    }
+}
+
+/// Parses node filters (key and values), refusing an unknown key (`InvalidFilterKey`), a value
+/// outside a key's enumeration (`value_code`), an unknown node id, and tag filters mixed with
+/// others, as `DescribeInstanceInformation` does.
+pub(super) fn node_filters(
+    ssm: &SsmRegion,
+    raw: Vec<(String, Vec<String>)>,
+    value_code: &str,
+) -> Result<Vec<InfoFilter>, AwsError> {
+    let check = |key: &str, values: &[String], allowed: &[&str]| {
+        check_values(value_code, key, values, allowed)
+    };
     let mut parsed = Vec::new();
     for (key, values) in raw {
         let attr = attr_for(&key).ok_or_else(|| {
@@ -309,15 +367,11 @@ pub(crate) fn describe_information(
             )
         })?;
         match attr {
-            Attr::PingStatus => {
-                check_values(&key, &values, &["Online", "ConnectionLost", "Inactive"])?
-            }
-            Attr::PlatformTypes => check_values(&key, &values, &["Windows", "Linux", "MacOS"])?,
-            Attr::ResourceType => check_values(&key, &values, &["EC2Instance", "ManagedInstance"])?,
-            Attr::AssociationStatus => {
-                check_values(&key, &values, &["Success", "Pending", "Failed"])?
-            }
-            Attr::SourceTypes => check_values(
+            Attr::PingStatus => check(&key, &values, &["Online", "ConnectionLost", "Inactive"])?,
+            Attr::PlatformTypes => check(&key, &values, &["Windows", "Linux", "MacOS"])?,
+            Attr::ResourceType => check(&key, &values, &["EC2Instance", "ManagedInstance"])?,
+            Attr::AssociationStatus => check(&key, &values, &["Success", "Pending", "Failed"])?,
+            Attr::SourceTypes => check(
                 &key,
                 &values,
                 &[
@@ -349,9 +403,22 @@ pub(crate) fn describe_information(
             "Tag filters can't be combined with other filter types.",
         ));
     }
+    Ok(parsed)
+}
 
-    let max = max.unwrap_or(10) as usize;
-    let lower = match &cursor {
+/// One page of the registered nodes that pass every filter, in id order from the cursor, and the
+/// cursor of the next page. Stopped (and terminated) nodes are not returned; their compliance
+/// data stays.
+pub(super) fn listed_page<'s>(
+    ssm: &'s SsmRegion,
+    parsed: &[InfoFilter],
+    cursor: Option<&Cursor>,
+    max: i64,
+    region: &str,
+    now: DateTime<Utc>,
+) -> (Vec<&'s Node>, Option<Cursor>) {
+    let max = max.max(0) as usize;
+    let lower = match cursor {
         Some(c) => Bound::Excluded(c.key.clone()),
         None => Bound::Unbounded,
     };
@@ -375,7 +442,6 @@ pub(crate) fn describe_information(
                 .map(|(_, n)| n),
         ),
     };
-    // Stopped (and terminated) nodes are not returned; their compliance data stays.
     let mut page: Vec<&Node> = candidates
         .filter(|n| !n.is_stopped())
         .filter(|n| parsed.iter().all(|f| f.matches(n, region, now)))
@@ -383,19 +449,11 @@ pub(crate) fn describe_information(
         .collect();
     let more = page.len() > max;
     page.truncate(max);
-    let mut out = json!({
-        "InstanceInformationList": page.iter().map(|n| information_json(n, region, now)).collect::<Vec<_>>(),
+    let next = page.last().filter(|_| more).map(|last| Cursor {
+        key: last.spec.id.clone(),
+        skip: 1,
     });
-    if more && let Some(last) = page.last() {
-        out["NextToken"] = json!(wire::token(
-            INFO_OP,
-            &Cursor {
-                key: last.spec.id.clone(),
-                skip: 1
-            }
-        ));
-    }
-    Ok(out)
+    (page, next)
 }
 
 fn validate_ids(v: &mut Violations, path: &str, ids: &[&str], max: usize) {

@@ -17,6 +17,7 @@ mod commands;
 mod compliance;
 mod instances;
 mod patches;
+mod properties;
 pub mod serve;
 mod wire;
 

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::{SsmRegion, commands, compliance, instances, wire};
+use super::{SsmRegion, commands, compliance, instances, properties, wire};
 use crate::identity::Caller;
 use crate::protocol::AwsError;
 use crate::services::Request;
@@ -23,6 +23,9 @@ pub fn handle(sim: &Sim, caller: &Caller, req: &Request) -> Result<Value, AwsErr
     match op {
         "DescribeInstanceInformation" => {
             instances::describe_information(ssm, input, &caller.region, now)
+        }
+        "DescribeInstanceProperties" => {
+            properties::describe_properties(ssm, input, (&caller.region, now))
         }
         "DescribeInstancePatchStates" => instances::describe_patch_states(ssm, input),
         "DescribeInstancePatches" => instances::describe_patches(ssm, input),
