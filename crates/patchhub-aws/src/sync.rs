@@ -241,67 +241,57 @@ fn unchanged(
     deadlines: &Deadlines,
     now: DateTime<Utc>,
 ) -> bool {
-    if unchanged_as_listed(node, existing, policy, deadlines, now) {
-        return true;
-    }
-    if node.counts.available_security_update == 0 {
-        return false;
-    }
-    let mut other = node.clone();
-    other.available_security_updates_compliant = !node.available_security_updates_compliant;
-    unchanged_as_listed(&other, existing, policy, deadlines, now)
-}
-
-fn unchanged_as_listed(
-    node: &ManagedNode,
-    existing: Option<&Vec<Digest>>,
-    policy: &FindingPolicy,
-    deadlines: &Deadlines,
-    now: DateTime<Utc>,
-) -> bool {
     if !policy.rollup {
         return false;
     }
     let existing: &[Digest] = existing.map(Vec::as_slice).unwrap_or_default();
-    // A never-scanned node wants no roll-up; with none stored it is as unchanged as any.
-    let mut rollup = mapping::rollup_finding(node, policy, now);
-    // Deadlines: a node judged under another policy, or whose next deadline has passed, is
-    // judged again; otherwise its roll-up compares as the policy stored it.
-    if let (Some(r), Some(stored)) = (
-        rollup.as_mut(),
-        existing
-            .iter()
-            .find(|f| f.kind == Some(FindingKind::Rollup) && f.active),
-    ) {
-        let (recorded, next_due) = (
-            stored.deadline_policy.as_deref(),
-            stored.next_due_at.as_deref(),
-        );
-        let as_of = deadlines.as_of.unwrap_or(now);
-        if deadlines
-            .policy
-            .rollup_as_stored(r, recorded, next_due, as_of)
-            .is_none()
-        {
-            return false;
-        }
-    }
-    let same = |desired: Option<Finding>, kind: FindingKind| {
-        let current = existing.iter().find(|f| f.kind == Some(kind) && f.active);
-        match (desired, current) {
-            (None, None) => true,
-            (Some(d), Some(c)) => {
-                c.fingerprint.as_deref() == Some(d.compute_fingerprint().as_str())
-                    && !reconcile::due(&c.key, c.updated_at, now, policy.refresh_after)
+    // The node as listed, and, when it has available security updates, under the other reading.
+    let flipped = (node.counts.available_security_update > 0).then(|| {
+        let mut other = node.clone();
+        other.available_security_updates_compliant = !node.available_security_updates_compliant;
+        other
+    });
+    std::iter::once(node).chain(flipped.as_ref()).any(|node| {
+        // A never-scanned node wants no roll-up; with none stored it is as unchanged as any.
+        let mut rollup = mapping::rollup_finding(node, policy, now);
+        // Deadlines: a node judged under another policy, or whose next deadline has passed, is
+        // judged again; otherwise its roll-up compares as the policy stored it.
+        if let (Some(r), Some(stored)) = (
+            rollup.as_mut(),
+            existing
+                .iter()
+                .find(|f| f.kind == Some(FindingKind::Rollup) && f.active),
+        ) {
+            let (recorded, next_due) = (
+                stored.deadline_policy.as_deref(),
+                stored.next_due_at.as_deref(),
+            );
+            let as_of = deadlines.as_of.unwrap_or(now);
+            if deadlines
+                .policy
+                .rollup_as_stored(r, recorded, next_due, as_of)
+                .is_none()
+            {
+                return false;
             }
-            _ => false,
         }
-    };
-    same(rollup, FindingKind::Rollup)
-        && same(
-            mapping::stale_finding(node, policy, now),
-            FindingKind::StaleScan,
-        )
+        let same = |desired: Option<Finding>, kind: FindingKind| {
+            let current = existing.iter().find(|f| f.kind == Some(kind) && f.active);
+            match (desired, current) {
+                (None, None) => true,
+                (Some(d), Some(c)) => {
+                    c.fingerprint.as_deref() == Some(d.compute_fingerprint().as_str())
+                        && !reconcile::due(&c.key, c.updated_at, now, policy.refresh_after)
+                }
+                _ => false,
+            }
+        };
+        same(rollup, FindingKind::Rollup)
+            && same(
+                mapping::stale_finding(node, policy, now),
+                FindingKind::StaleScan,
+            )
+    })
 }
 
 /// Syncs one account and Region. Never panics on AWS data; failures are in the summary.

@@ -6,9 +6,10 @@
 //! ```
 //!
 //! awsim runs in a child process (this binary re-executed with `--serve`) that also holds the
-//! generated fleet and tells the parent only the account ids and which nodes to patch, so the
-//! peak RSS reported (per phase: the high-water mark is reset through `/proc/self/clear_refs`
-//! before each) is the sync's alone. For each phase (first sync, unchanged re-sync, re-sync after
+//! generated fleet and tells the parent only the account ids and which nodes to patch; each
+//! phase's sync runs in a fresh process of its own (`--sync-child`), as a scheduled `patchhub
+//! sync` or a Lambda invocation would, so the peak RSS reported is that sync's alone (the RSS
+//! at its start, after the runtime and the SDK configuration, is shown beside it). For each phase (first sync, unchanged re-sync, re-sync after
 //! installs on 5% of nodes, the window's daily scan of every node with nothing changed, and with
 //! installs on 1% of nodes) it prints wall time, API calls by operation, throttles, ingestion
 //! events, peak RSS, and the quota lower bound: each API has its own token bucket per account
@@ -42,6 +43,17 @@ struct Args {
     seed: u64,
     serve: bool,
     seed_unthrottled: bool,
+    /// Set in a phase's sync process (see `sync_child`): awsim's URL, the account ids and
+    /// Regions the parent learnt from awsim's child, and whether this is the unthrottled seeding.
+    sync_child: Option<SyncChild>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct SyncChild {
+    url: String,
+    accounts: Vec<String>,
+    regions: Vec<String>,
+    seeding: bool,
 }
 
 fn parse_args() -> Args {
@@ -55,6 +67,7 @@ fn parse_args() -> Args {
         seed: 1,
         serve: false,
         seed_unthrottled: false,
+        sync_child: None,
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -77,6 +90,26 @@ fn parse_args() -> Args {
                 a.seed_unthrottled = true;
                 i += 1;
                 continue;
+            }
+            "--sync-child" => {
+                a.sync_child.get_or_insert_with(Default::default);
+                i += 1;
+                continue;
+            }
+            "--seeding" => {
+                a.sync_child.get_or_insert_with(Default::default).seeding = true;
+                i += 1;
+                continue;
+            }
+            "--url" => a.sync_child.get_or_insert_with(Default::default).url = val(),
+            "--account-ids" | "--region-names" => {
+                let list: Vec<String> = val().split(',').map(str::to_string).collect();
+                let child = a.sync_child.get_or_insert_with(Default::default);
+                if argv[i] == "--account-ids" {
+                    child.accounts = list;
+                } else {
+                    child.regions = list;
+                }
             }
             // cargo bench passes --bench; ignore anything else of the harness protocol.
             _ => {
@@ -205,11 +238,6 @@ fn rss_mb(field: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Resets the peak RSS (`VmHWM`) to the current RSS, so each phase reports its own peak.
-fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
 /// The least time the published quotas allow for the calls counted in `stats`.
 fn lower_bound(stats: &serde_json::Value, a: &Args) -> (f64, String) {
     let aws = awsim::quota::QuotaConfig {
@@ -255,10 +283,117 @@ struct Phase {
     ok: bool,
 }
 
+/// The fan-out a phase's sync runs with: the published quotas (the SSM rate as given), or far
+/// above them while seeding.
+fn fan_out_for(a: &Args, accounts: &[String], regions: &[String], seeding: bool) -> FanOut {
+    let fan = FanOut {
+        concurrency: 16,
+        quotas: QuotaSettings {
+            ssm: Rate::new(a.ssm_rate, (a.ssm_rate * 2.0).max(1.0)),
+            ..QuotaSettings::default()
+        },
+        ..fan_out(
+            if a.accounts == 1 {
+                AccountSource::Caller
+            } else {
+                account_list(accounts)
+            },
+            region_list(regions),
+            (a.accounts > 1).then_some("PatchhubRole"),
+        )
+    };
+    if !seeding {
+        return fan;
+    }
+    // Seeding without quotas: the client limiter far above them too.
+    FanOut {
+        quotas: QuotaSettings {
+            ssm: Rate::new(10_000.0, 10_000.0),
+            get_findings: Rate::new(10_000.0, 10_000.0),
+            batch_import: Rate::new(10_000.0, 10_000.0),
+        },
+        ..fan
+    }
+}
+
+/// What a phase's sync process reports to the parent, one JSON line.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SyncOutcome {
+    wall: f64,
+    rss_before: f64,
+    rss: f64,
+    ok: bool,
+}
+
+/// A phase's sync, in a process of its own: each phase's peak RSS is then the sync's alone, not
+/// what the allocator kept from an earlier phase in the same process (a 50,000-node first sync
+/// leaves hundreds of MB mapped that a later, smaller phase would be charged with).
+fn sync_child(a: &Args, c: &SyncChild) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .thread_stack_size(32 << 20)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let outcome = rt.block_on(async {
+        // The management account through its static key, with the client settings production
+        // uses; member accounts are reached by AssumeRole.
+        let base = loader_at(&c.url, &c.accounts[0], &c.regions[0])
+            .load()
+            .await;
+        let fan = fan_out_for(a, &c.accounts, &c.regions, c.seeding);
+        let rss_before = rss_mb("VmRSS:");
+        let t = Instant::now();
+        let report = run_sync(&base, &fan, &opts(), None)
+            .await
+            .expect("sync runs");
+        SyncOutcome {
+            wall: t.elapsed().as_secs_f64(),
+            rss_before,
+            rss: rss_mb("VmHWM:"),
+            ok: report.is_ok(),
+        }
+    });
+    println!("{}", serde_json::to_string(&outcome).expect("outcome"));
+}
+
+/// Runs one phase's sync in a fresh process of this binary and reads its outcome.
+fn run_phase_sync(
+    a: &Args,
+    url: &str,
+    accounts: &[String],
+    regions: &[String],
+    seeding: bool,
+) -> SyncOutcome {
+    let mut cmd = Command::new(std::env::current_exe().expect("current exe"));
+    cmd.args(["--sync-child", "--url", url])
+        .args(["--account-ids", &accounts.join(",")])
+        .args(["--region-names", &regions.join(",")])
+        .args(["--accounts", &a.accounts.to_string()])
+        .args(["--ssm-rate", &a.ssm_rate.to_string()])
+        .stderr(Stdio::inherit());
+    if seeding {
+        cmd.arg("--seeding");
+    }
+    let out = cmd.output().expect("spawn the phase's sync");
+    assert!(
+        out.status.success(),
+        "the phase's sync failed: {}",
+        out.status
+    );
+    let line = String::from_utf8_lossy(&out.stdout);
+    let last = line.lines().last().unwrap_or_default();
+    serde_json::from_str(last)
+        .unwrap_or_else(|e| panic!("outcome of the phase's sync ({e}): {line}"))
+}
+
 fn main() {
     let a = parse_args();
     if a.serve {
         serve(&a);
+        return;
+    }
+    if let Some(c) = &a.sync_child {
+        sync_child(&a, c);
         return;
     }
     let mut child: Child = Command::new(std::env::current_exe().unwrap())
@@ -283,69 +418,39 @@ fn main() {
     };
     let accounts = strings(&plan["accounts"]);
     let regions = strings(&plan["regions"]);
-    let mgmt = accounts[0].clone();
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .thread_stack_size(32 << 20)
         .enable_all()
         .build()
         .unwrap();
-    let phases = rt.block_on(async {
-        // Each account through its static key, with the client settings production uses.
-        let sdk = |account: &str, region: &str| loader_at(&url, account, region).load();
-        let base = sdk(&mgmt, &regions[0]).await;
-        let fan = FanOut {
-            concurrency: 16,
-            quotas: QuotaSettings {
-                ssm: Rate::new(a.ssm_rate, (a.ssm_rate * 2.0).max(1.0)),
-                ..QuotaSettings::default()
-            },
-            ..fan_out(
-                if a.accounts == 1 {
-                    AccountSource::Caller
-                } else {
-                    account_list(&accounts)
-                },
-                region_list(&regions),
-                (a.accounts > 1).then_some("PatchhubRole"),
-            )
+    let mut phases = Vec::new();
+    for name in [
+        "first sync",
+        "unchanged re-sync",
+        "after installs on 5% of nodes",
+        "first daily scan of every node",
+        "daily scan, nothing changed",
+        "daily scan, 1% patched",
+    ] {
+        // What happens before the phase: installs (every missing patch on the nodes the
+        // child picked) and the window's daily scan of every node.
+        let (install, scan) = match name {
+            "after installs on 5% of nodes" => (Some("ids"), false),
+            // The generated fleet has nodes whose last scan is stale or that never scanned:
+            // the first scan of every node changes them (a real change); the next one is
+            // the steady daily cycle.
+            "first daily scan of every node" | "daily scan, nothing changed" => (None, true),
+            "daily scan, 1% patched" => (Some("one_percent"), true),
+            _ => (None, false),
         };
-        // Seeding without quotas: the client limiter far above them too.
-        let unthrottled = FanOut {
-            quotas: QuotaSettings {
-                ssm: Rate::new(10_000.0, 10_000.0),
-                get_findings: Rate::new(10_000.0, 10_000.0),
-                batch_import: Rate::new(10_000.0, 10_000.0),
-            },
-            ..fan.clone()
-        };
-        let opts = opts();
-        let mut phases = Vec::new();
-        for name in [
-            "first sync",
-            "unchanged re-sync",
-            "after installs on 5% of nodes",
-            "first daily scan of every node",
-            "daily scan, nothing changed",
-            "daily scan, 1% patched",
-        ] {
-            // What happens before the phase: installs (every missing patch on the nodes the
-            // child picked) and the window's daily scan of every node.
-            let (install, scan) = match name {
-                "after installs on 5% of nodes" => (Some("ids"), false),
-                // The generated fleet has nodes whose last scan is stale or that never scanned:
-                // the first scan of every node changes them (a real change); the next one is
-                // the steady daily cycle.
-                "first daily scan of every node" | "daily scan, nothing changed" => (None, true),
-                "daily scan, 1% patched" => (Some("one_percent"), true),
-                _ => (None, false),
-            };
+        rt.block_on(async {
             for job in plan["installs"].as_array().into_iter().flatten() {
                 let (acct, r) = (
                     job["account"].as_str().unwrap_or_default(),
                     job["region"].as_str().unwrap_or_default(),
                 );
-                let ssm = aws_sdk_ssm::Client::new(&sdk(acct, r).await);
+                let ssm = aws_sdk_ssm::Client::new(&loader_at(&url, acct, r).load().await);
                 if let Some(key) = install {
                     run_patch_baseline(&ssm, &strings(&job[key]), "Install").await;
                 }
@@ -353,38 +458,26 @@ fn main() {
                     run_patch_baseline(&ssm, &strings(&job["all"]), "Scan").await;
                 }
             }
-            control(&url, "POST", "/_awsim/stats/reset", "");
-            let before = rss_mb("VmRSS:");
-            reset_peak_rss();
-            let t = Instant::now();
-            let seeding = a.seed_unthrottled && name == "first sync";
-            let report = run_sync(
-                &base,
-                if seeding { &unthrottled } else { &fan },
-                &opts,
-                None,
-            )
-            .await
-            .expect("sync runs");
-            let wall = t.elapsed().as_secs_f64();
-            let stats = control(&url, "GET", "/_awsim/stats", "");
-            if seeding {
-                control(&url, "POST", "/_awsim/quotas/enforce", "");
-            }
-            phases.push(Phase {
-                name,
-                wall,
-                bound: lower_bound(&stats, &a),
-                calls: calls_by_op(&stats),
-                throttled: stats["total_throttled"].as_u64().unwrap_or(0),
-                ingestion: stats["ingestion_events"].as_u64().unwrap_or(0),
-                rss_before: before,
-                rss: rss_mb("VmHWM:"),
-                ok: report.is_ok(),
-            });
+        });
+        control(&url, "POST", "/_awsim/stats/reset", "");
+        let seeding = a.seed_unthrottled && name == "first sync";
+        let outcome = run_phase_sync(&a, &url, &accounts, &regions, seeding);
+        let stats = control(&url, "GET", "/_awsim/stats", "");
+        if seeding {
+            control(&url, "POST", "/_awsim/quotas/enforce", "");
         }
-        phases
-    });
+        phases.push(Phase {
+            name,
+            wall: outcome.wall,
+            bound: lower_bound(&stats, &a),
+            calls: calls_by_op(&stats),
+            throttled: stats["total_throttled"].as_u64().unwrap_or(0),
+            ingestion: stats["ingestion_events"].as_u64().unwrap_or(0),
+            rss_before: outcome.rss_before,
+            rss: outcome.rss,
+            ok: outcome.ok,
+        });
+    }
     drop(child.stdin.take());
     let _ = child.wait();
 
@@ -404,7 +497,7 @@ fn main() {
     );
     let nodes = (a.accounts * a.regions * a.nodes).max(1) as f64;
     println!(
-        "\n| phase | wall s | quota bound s (API) | wall/bound | throttled | ingestion events | API calls / node | RSS before MB | peak RSS MB | ok |"
+        "\n| phase | wall s | quota bound s (API) | wall/bound | throttled | ingestion events | API calls / node | sync RSS at start MB | peak RSS MB | ok |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|");
     for p in &phases {

@@ -9,14 +9,10 @@ use std::collections::BTreeSet;
 
 use patchhub_testkit::runtime;
 use serde_json::Value;
-use support::{exited, fleet_as, run as patchhub, scratch, stderr, stdout};
+use support::{dry_run, exited, fleet_as, run as patchhub, scratch, stderr, stdout};
 
 const KEY: &str = "AKIATESTEXPORT";
-const CREDS: &[(&str, &str)] = &[
-    ("AWS_ACCESS_KEY_ID", KEY),
-    ("AWS_SECRET_ACCESS_KEY", "secret"),
-    ("AWS_REGION", "us-east-1"),
-];
+const CREDS: &[(&str, &str)] = &support::creds(KEY);
 const SPEC: &str = "accounts=1,regions=1,instances=25,patches=15,seed=11";
 
 /// `patchhub export --format FORMAT --out OUT` against the awsim at `url`.
@@ -35,26 +31,9 @@ fn export(url: &str, format: &str, out: &str) -> std::process::Output {
 
 /// The finding ids a dry-run sync would import (every finding: nothing is in Security Hub).
 fn sync_ids(url: &str) -> BTreeSet<String> {
-    let out = patchhub(
-        &[
-            "sync",
-            "--endpoint-url",
-            url,
-            "--dry-run",
-            "--output",
-            "jsonl",
-        ],
-        CREDS,
-    );
-    exited(&out, 0);
-    stdout(&out)
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["Id"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
+    dry_run(url, "jsonl", CREDS)
+        .iter()
+        .map(|f| f["Id"].as_str().unwrap().to_string())
         .collect()
 }
 

@@ -9,36 +9,15 @@ use std::collections::BTreeMap;
 
 use patchhub_testkit::{assert_mentions, oracle, runtime, scenario};
 use serde_json::Value;
-use support::{exited, fleet_of, run as patchhub};
+use support::{dry_run, exited, fleet_of, run as patchhub};
 
 const KEY: &str = "AKIATESTOCSF";
 const REGION: &str = "us-east-1";
 const CREDS: &[(&str, &str)] = &support::creds(KEY);
 
-fn lines(out: &std::process::Output) -> Vec<Value> {
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("each line is one JSON document"))
-        .collect()
-}
-
 /// Both dry runs of the fleet at `url`: the ASFF findings and the OCSF events, keyed by id.
 fn dry_runs(url: &str) -> (BTreeMap<String, Value>, BTreeMap<String, Value>) {
-    let run = |format: &str| {
-        let out = patchhub(
-            &[
-                "sync",
-                "--endpoint-url",
-                url,
-                "--dry-run",
-                "--output",
-                format,
-            ],
-            CREDS,
-        );
-        exited(&out, 0);
-        lines(&out)
-    };
+    let run = |format: &str| dry_run(url, format, CREDS);
     let asff = run("jsonl");
     let ocsf = run("ocsf");
     assert_eq!(

@@ -65,6 +65,27 @@ pub fn json(o: &Output) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}\n{}", stdout(o), stderr(o)))
 }
 
+/// `patchhub sync --dry-run --output FORMAT` against the awsim at `url`: exit 0, one JSON
+/// document a line (a finding in ASFF, an event in OCSF).
+pub fn dry_run(url: &str, format: &str, env: &[(&str, &str)]) -> Vec<serde_json::Value> {
+    let out = run(
+        &[
+            "sync",
+            "--endpoint-url",
+            url,
+            "--dry-run",
+            "--output",
+            format,
+        ],
+        env,
+    );
+    exited(&out, 0);
+    stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is one JSON document"))
+        .collect()
+}
+
 /// A fresh, empty directory of this test process.
 pub fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("patchhub-test-{}-{name}", std::process::id()));
