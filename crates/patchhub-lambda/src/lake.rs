@@ -11,7 +11,8 @@
 //! `PATCHHUB_LAKE_ROLE_ARN` names the custom sources' provider roles to write through (one for
 //! both sources, or one per source), `PATCHHUB_LAKE_EXTERNAL_ID` the external id their trust
 //! policy asks for; `PATCHHUB_LAKE_SOURCE_PREFIX` and `PATCHHUB_LAKE_SOURCE_VERSION` are the
-//! CLI export's. Security Lake creates a provider role per custom source and lets it write that
+//! CLI export's; `PATCHHUB_LAKE_REGION` is the bucket's Region when it is not the function's.
+//! Security Lake creates a provider role per custom source and lets it write that
 //! source's location ("Collecting data from custom sources in Security Lake",
 //! <https://docs.aws.amazon.com/security-lake/latest/userguide/custom-sources.html>;
 //! `CustomLogSourceProvider`,
@@ -21,7 +22,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use aws_config::SdkConfig;
+use aws_config::{Region, SdkConfig};
 use chrono::{DateTime, Utc};
 use patchhub_aws::clients;
 use patchhub_aws::lake::{self, Destination, LakeLayout, ObjectWriter, OcsfClass};
@@ -40,6 +41,9 @@ pub const EXTERNAL_ID_VAR: &str = "PATCHHUB_LAKE_EXTERNAL_ID";
 pub const SOURCE_PREFIX_VAR: &str = "PATCHHUB_LAKE_SOURCE_PREFIX";
 /// The custom sources' version, as the CLI's `--source-version`.
 pub const SOURCE_VERSION_VAR: &str = "PATCHHUB_LAKE_SOURCE_VERSION";
+/// The Region of the lake's bucket, when it is not the function's (a rollup Region: the
+/// partitions still name the Region each event pertains to).
+pub const REGION_VAR: &str = "PATCHHUB_LAKE_REGION";
 
 /// The session name the provider roles are assumed with (it shows in CloudTrail).
 const SESSION_NAME: &str = "patchhub-lake";
@@ -55,6 +59,8 @@ pub struct LakeConfig {
     pub roles: BTreeMap<OcsfClass, String>,
     /// The provider roles' external id.
     pub external_id: Option<String>,
+    /// The bucket's Region; `None`: the function's.
+    pub region: Option<String>,
 }
 
 fn set(get: &impl Fn(&str) -> Option<String>, var: &str) -> Option<String> {
@@ -182,6 +188,16 @@ impl LakeConfig {
                 shown(a)
             ));
         }
+        let region = set(&get, REGION_VAR);
+        if let Some(r) = region
+            .as_deref()
+            .filter(|r| !patchhub_aws::targets::is_region(r))
+        {
+            errors.push(format!(
+                "{REGION_VAR}=`{}`: use the Region of the Security Lake bucket, e.g. us-east-1 (or clear it for the function's own)",
+                shown(r)
+            ));
+        }
         let external_id = set(&get, EXTERNAL_ID_VAR);
         // STS's AssumeRole: ExternalId is 2..1224 characters of [\w+=,.@:/-].
         if let Some(x) = &external_id {
@@ -206,6 +222,7 @@ impl LakeConfig {
                 layout,
                 roles,
                 external_id,
+                region,
             }),
             _ => None,
         }
@@ -237,6 +254,10 @@ static OBJECTS: AtomicU64 = AtomicU64::new(0);
 impl LakeSink {
     /// The sink of `config`, its S3 clients from `sdk` (as the provider roles, when named).
     pub async fn new(sdk: &SdkConfig, config: &LakeConfig) -> Self {
+        let sdk = &match &config.region {
+            Some(r) => sdk.to_builder().region(Region::new(r.clone())).build(),
+            None => sdk.clone(),
+        };
         let mut as_role: BTreeMap<&str, SdkConfig> = BTreeMap::new();
         for arn in config.roles.values() {
             if !as_role.contains_key(arn.as_str()) {
@@ -380,7 +401,7 @@ mod tests {
 
     #[test]
     fn bad_values_name_the_variable_and_the_fix() {
-        let cases: [(&[(&str, &str)], &str); 7] = [
+        let cases: [(&[(&str, &str)], &str); 8] = [
             (
                 &[(S3_URI_VAR, "lake-bucket")],
                 "PATCHHUB_LAKE_S3_URI=`lake-bucket`: use s3://",
@@ -413,6 +434,10 @@ mod tests {
             (
                 &[(S3_URI_VAR, "s3://lake-bucket"), (EXTERNAL_ID_VAR, "x")],
                 "PATCHHUB_LAKE_EXTERNAL_ID: 2 to 1224",
+            ),
+            (
+                &[(S3_URI_VAR, "s3://lake-bucket"), (REGION_VAR, "mars")],
+                "PATCHHUB_LAKE_REGION=`mars`: use the Region",
             ),
             (
                 &[
