@@ -14,6 +14,15 @@ pub const SYNC_ACTIONS: &[&str] = &[
     "sts:GetCallerIdentity",
 ];
 
+/// Actions the Lambda's Security Lake sink calls when it writes through the custom sources'
+/// provider roles (`PATCHHUB_LAKE_ROLE_ARN`): the roles themselves hold `s3:PutObject`.
+pub const LAKE_ROLE_ACTIONS: &[&str] = &["sts:AssumeRole"];
+
+/// Actions the Lambda's Security Lake sink calls when it writes with its own role (no
+/// `PATCHHUB_LAKE_ROLE_ARN`): `PutObject` only, under the sources' locations (no `HeadBucket`,
+/// so no `s3:ListBucket`).
+pub const LAKE_DIRECT_ACTIONS: &[&str] = &["s3:PutObject"];
+
 /// Actions the fan-out calls from the account it starts in.
 pub const FANOUT_ACTIONS: &[&str] = &[
     "sts:AssumeRole",

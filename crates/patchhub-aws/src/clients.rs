@@ -228,6 +228,30 @@ pub async fn assume_into(
     Ok(session)
 }
 
+/// `base` acting as the role `role_arn` (with `external_id` when its trust policy asks for one),
+/// for a client that writes somewhere the base identity may not, such as a Security Lake custom
+/// source through its provider role. Nothing is called here: STS is asked on the first call
+/// and again before the credentials expire, and a role that cannot be assumed fails that call.
+/// The configuration has an identity cache of its own, for the reason [`assume_into`] gives.
+pub async fn as_role(
+    base: &SdkConfig,
+    role_arn: &str,
+    external_id: Option<&str>,
+    session_name: &str,
+) -> SdkConfig {
+    let mut builder = AssumeRoleProvider::builder(role_arn)
+        .session_name(session_name)
+        .configure(base);
+    if let Some(x) = external_id {
+        builder = builder.external_id(x);
+    }
+    let provider = builder.build().await;
+    base.to_builder()
+        .credentials_provider(SharedCredentialsProvider::new(provider))
+        .identity_cache(IdentityCache::lazy().build())
+        .build()
+}
+
 /// Why `role` could not be assumed in `account`, as one line: AWS answers `AccessDenied` alike
 /// for a role that does not exist and for one whose trust policy does not name the caller (STS
 /// API Reference, AssumeRole, Errors; IAM User Guide, "Troubleshooting IAM roles"), so the line

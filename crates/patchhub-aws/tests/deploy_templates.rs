@@ -9,7 +9,8 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use patchhub_aws::actions::{
-    ALL_REGIONS_ACTIONS, DEPENDENT_ACTIONS, HUB_ACTIONS, SYNC_ACTIONS, dependents_of,
+    ALL_REGIONS_ACTIONS, DEPENDENT_ACTIONS, HUB_ACTIONS, LAKE_DIRECT_ACTIONS, LAKE_ROLE_ACTIONS,
+    SYNC_ACTIONS, dependents_of,
 };
 use serde_json::{Map, Value, json};
 
@@ -446,16 +447,18 @@ fn execution_role_grants_exactly_what_the_code_calls() {
         "{id}: managed policies would grant actions the test cannot see"
     );
 
-    // Inline policies, plus any stand-alone policy attached to the role.
+    // Inline policies, plus any stand-alone policy attached to the role (the optional
+    // Security Lake sink's conditional ones are checked by their own test).
     let mut docs: Vec<&Value> = p["Policies"]
         .as_array()
         .map(|a| a.iter().map(|x| &x["PolicyDocument"]).collect())
         .unwrap_or_default();
     for ty in ["AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"] {
         for (_, pol) in of_type(&t, ty) {
-            if pol["Properties"]["Roles"]
-                .as_array()
-                .is_some_and(|rs| rs.iter().any(|r| is_ref(r, id)))
+            if pol.get("Condition").is_none()
+                && pol["Properties"]["Roles"]
+                    .as_array()
+                    .is_some_and(|rs| rs.iter().any(|r| is_ref(r, id)))
             {
                 docs.push(&pol["Properties"]["PolicyDocument"]);
             }
@@ -488,6 +491,103 @@ fn execution_role_grants_exactly_what_the_code_calls() {
             }
         }
     }
+}
+
+/// The Security Lake sink is off by default and then changes nothing; when on, the function
+/// gets its variables, and the role it runs as exactly the actions the sink calls: through the
+/// provider roles, `sts:AssumeRole` on them; otherwise `s3:PutObject` under the sources.
+#[test]
+fn security_lake_sink_is_off_by_default_and_grants_only_what_it_calls() {
+    let t = load(ACCOUNT);
+    let params = parameters(&t);
+    for name in [
+        "SecurityLakeS3Uri",
+        "SecurityLakeRoleArn",
+        "SecurityLakeExternalId",
+        "SecurityLakeSourceVersion",
+        "SecurityLakeRegion",
+    ] {
+        assert_eq!(params[name]["Default"], "", "{name} is off by default");
+    }
+    let conditions = obj(&t["Conditions"], "Conditions");
+    assert_eq!(
+        conditions["LakeOn"],
+        json!({"Fn::Not": [{"Fn::Equals": [{"Ref": "SecurityLakeS3Uri"}, ""]}]})
+    );
+    let (_, f) = function(&t);
+    let env = obj(
+        &f["Properties"]["Environment"]["Variables"],
+        "Environment.Variables",
+    );
+    let lake_vars: Vec<(&String, &Value)> = env
+        .iter()
+        .filter(|(k, _)| k.starts_with("PATCHHUB_LAKE_"))
+        .collect();
+    assert_eq!(lake_vars.len(), 6, "{lake_vars:?}");
+    for (k, v) in lake_vars {
+        let branches = v["Fn::If"].as_array().unwrap_or_else(|| panic!("{k}: {v}"));
+        let cond = branches[0].as_str().unwrap();
+        assert!(
+            cond.starts_with("Lake"),
+            "{k} only while the sink is on: {cond}"
+        );
+        assert_eq!(
+            branches[2],
+            json!({"Ref": "AWS::NoValue"}),
+            "{k}: no variable when off"
+        );
+    }
+    assert_eq!(
+        env["PATCHHUB_LAKE_S3_URI"]["Fn::If"][0], "LakeOn",
+        "the URI turns it on"
+    );
+
+    let (role_id, _) = execution_role(&t);
+    let mut by_condition: Vec<(String, BTreeSet<String>)> = Vec::new();
+    for (id, pol) in of_type(&t, "AWS::IAM::Policy") {
+        let Some(cond) = pol.get("Condition").and_then(Value::as_str) else {
+            continue;
+        };
+        let roles = pol["Properties"]["Roles"].as_array().unwrap();
+        assert!(roles.iter().all(|r| is_ref(r, role_id)), "{id}");
+        let c = &conditions[cond]["Fn::And"];
+        assert!(
+            c.to_string().contains("\"CreateRole\"") && c.to_string().contains("Lake"),
+            "{id}: only when the stack makes the role and the sink is on: {c}"
+        );
+        let doc = &pol["Properties"]["PolicyDocument"];
+        by_condition.push((cond.to_string(), allowed_actions([doc])));
+        let res = statements(doc)
+            .iter()
+            .map(|s| s["Resource"].to_string())
+            .collect::<String>();
+        assert!(!res.contains("\"*\""), "{id}: no wildcard resource: {res}");
+    }
+    by_condition.sort();
+    let set = |a: &[&str]| {
+        a.iter()
+            .map(|s| s.to_string())
+            .collect::<BTreeSet<String>>()
+    };
+    assert_eq!(
+        by_condition,
+        vec![
+            ("LakeDirectPolicy".to_string(), set(LAKE_DIRECT_ACTIONS)),
+            ("LakeRolePolicy".to_string(), set(LAKE_ROLE_ACTIONS)),
+        ]
+    );
+    let direct =
+        resources(&t)["LakeWriteObjectsPolicy"]["Properties"]["PolicyDocument"].to_string();
+    assert!(
+        direct.contains("/ext/${SecurityLakeSourcePrefix}-*"),
+        "PutObject only under the sources' locations: {direct}"
+    );
+    let assume = &resources(&t)["LakeProviderRolePolicy"]["Properties"]["PolicyDocument"];
+    assert_eq!(
+        statements(assume)[0]["Resource"],
+        json!({"Fn::Split": [",", {"Ref": "SecurityLakeRoleArn"}]}),
+        "AssumeRole on the given roles only"
+    );
 }
 
 #[test]

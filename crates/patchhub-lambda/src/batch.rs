@@ -209,7 +209,7 @@ impl Function {
         for nodes in groups {
             let mut opts = SyncOptions::new(self.policy().clone());
             opts.only_instances = nodes.clone();
-            let t = self.sync(opts).await;
+            let t = self.sync(opts, summary).await;
             summary.add_counters(&t);
             let e = verdict(&t);
             if nodes.is_empty() {

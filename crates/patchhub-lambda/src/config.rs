@@ -1,6 +1,7 @@
 //! The function's configuration: the finding policy from the `PATCHHUB_*` variables (the same
 //! rules as the CLI's flags), the SSM pace and the function's share of the account's quotas,
-//! validated once at cold start with every bad value listed in one error.
+//! validated once at cold start with every bad value listed in one error; and the optional
+//! Security Lake sink (`PATCHHUB_LAKE_*`, [`crate::lake`]).
 
 use patchhub_aws::quota::{QuotaSettings, Rate};
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use patchhub_aws::settings::{PolicySettings, policy_from_settings};
 use patchhub_core::policy::FindingPolicy;
 
 use crate::error::{ErrorType, LambdaError};
+use crate::lake::LakeConfig;
 
 /// Requests per second per SSM API, like the CLI's `--ssm-rate` (SSM publishes no quota).
 pub const SSM_RATE_VAR: &str = "PATCHHUB_SSM_RATE";
@@ -42,6 +44,8 @@ pub struct LambdaConfig {
     pub sweep_quotas: QuotaSettings,
     /// Instances that share the account's quotas ([`CONCURRENCY_VAR`]).
     pub concurrency: u32,
+    /// Where the OCSF events of each invocation's changes go; `None`: nowhere (the default).
+    pub lake: Option<LakeConfig>,
 }
 
 /// Parses `N` or `A+B+…` (each a whole number) into its terms, whose sum is between 1 and
@@ -114,6 +118,7 @@ impl LambdaConfig {
                 Err(e) => errors.push(e),
             }
         }
+        let lake = LakeConfig::from_env(&get, &mut errors);
         let concurrency: u32 = terms.iter().sum();
         let total = f64::from(concurrency.max(1));
         let sweep_share = match terms.as_slice() {
@@ -127,6 +132,7 @@ impl LambdaConfig {
                 sweep_quotas: shared(&quotas, sweep_share),
                 quotas: shared(&quotas, 1.0 / total),
                 concurrency,
+                lake,
             }),
             _ => Err(LambdaError::new(
                 ErrorType::InvalidConfig,

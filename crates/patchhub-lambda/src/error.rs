@@ -30,11 +30,14 @@ pub enum ErrorType {
     InvalidRequest,
     /// Network, timeout, 5xx or anything else from AWS.
     ServiceError,
+    /// Security Hub has every change, but some of their OCSF events did not reach Security
+    /// Lake (reported in the summary; the invocation itself succeeds).
+    LakeWriteFailed,
 }
 
 impl ErrorType {
     /// Every error type, for documentation and tests.
-    pub const ALL: [ErrorType; 10] = [
+    pub const ALL: [ErrorType; 11] = [
         ErrorType::InvalidEvent,
         ErrorType::InvalidConfig,
         ErrorType::PartialFailure,
@@ -45,6 +48,7 @@ impl ErrorType {
         ErrorType::RegionDisabled,
         ErrorType::InvalidRequest,
         ErrorType::ServiceError,
+        ErrorType::LakeWriteFailed,
     ];
 
     /// The `errorType` string.
@@ -60,6 +64,7 @@ impl ErrorType {
             ErrorType::RegionDisabled => "RegionDisabled",
             ErrorType::InvalidRequest => "InvalidRequest",
             ErrorType::ServiceError => "ServiceError",
+            ErrorType::LakeWriteFailed => "LakeWriteFailed",
         }
     }
 }

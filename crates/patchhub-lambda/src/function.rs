@@ -14,6 +14,7 @@ use serde::Serialize;
 use crate::config::LambdaConfig;
 use crate::error::{ErrorType, LambdaError};
 use crate::event::Request;
+use crate::lake::LakeSink;
 
 /// Failed findings quoted in a `PartialFailure` message (the rest are counted).
 const QUOTED_FAILURES: usize = 3;
@@ -91,6 +92,17 @@ pub struct InvocationSummary {
     /// The payload that continues a partial sweep.
     #[serde(rename = "continue", skip_serializing_if = "Option::is_none")]
     pub continue_with: Option<serde_json::Value>,
+    /// Parquet objects written to Security Lake (the sink is on).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub lake_objects: usize,
+    /// OCSF events in them: one per finding created, updated, resolved or reopened.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub lake_events: usize,
+    /// Events that did not reach Security Lake, and why. Security Hub has them all: the
+    /// invocation is not failed for this (a retry would find nothing changed and write nothing),
+    /// but it is reported as `LakeWriteFailed` so the errors alarm counts it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lake_error: Option<String>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -170,6 +182,9 @@ impl InvocationSummary {
                     archived = self.archived,
                     partial = self.partial,
                     nodes_deferred = self.nodes_deferred,
+                    lake_objects = self.lake_objects,
+                    lake_events = self.lake_events,
+                    lake_error = self.lake_error.as_deref(),
                     "invocation summary"
                 )
             };
@@ -256,6 +271,8 @@ pub struct Function {
     /// unless `PATCHHUB_AS_OF` fixes it.
     deadlines: std::sync::Arc<patchhub_aws::deadlines::Deadlines>,
     batch_concurrency: usize,
+    /// The Security Lake sink, when `PATCHHUB_LAKE_S3_URI` is set.
+    lake: Option<LakeSink>,
 }
 
 impl Function {
@@ -280,6 +297,10 @@ impl Function {
                 format!("cannot tell which account the function runs in: {e}"),
             )
         })?;
+        let lake = match &config.lake {
+            Some(c) => Some(LakeSink::new(sdk, c).await),
+            None => None,
+        };
         Ok(Function {
             target: Target::with_limiter(&session, &region, Limiter::new(config.quotas)),
             sweep_target: Target::with_limiter(
@@ -290,6 +311,7 @@ impl Function {
             policy: config.policy,
             deadlines: config.deadlines,
             batch_concurrency: 8,
+            lake,
         })
     }
 
@@ -315,7 +337,18 @@ impl Function {
 
     /// Syncs with `opts` in the function's account and Region, counting the calls it made. A
     /// sweep (no node named) goes at the sweep's pace, nodes and batches at the instance's share.
-    pub(crate) async fn sync(&self, mut opts: SyncOptions) -> TargetSummary {
+    /// With the Security Lake sink on, the OCSF events of what it imported are written after
+    /// it (whatever else failed: only accepted findings are observed) and counted in `summary`.
+    pub(crate) async fn sync(
+        &self,
+        mut opts: SyncOptions,
+        summary: &mut InvocationSummary,
+    ) -> TargetSummary {
+        let collected = self.lake.as_ref().map(|_| {
+            let (observer, events) = LakeSink::collector();
+            opts.observer = Some(observer);
+            events
+        });
         opts.batch_concurrency = self.batch_concurrency;
         opts.deadlines = self.deadlines.clone();
         let sweep = opts.only_instance.is_none() && opts.only_instances.is_empty();
@@ -328,6 +361,16 @@ impl Function {
         let mut target =
             sync_target(t.ssm(), t.hub(), t.account(), t.region(), opts, Utc::now()).await;
         target.api_calls = t.api_calls_since(&calls_before);
+        if let (Some(lake), Some(events)) = (&self.lake, collected) {
+            let events = std::mem::take(&mut *events.lock().unwrap_or_else(|p| p.into_inner()));
+            let out = lake.write(events, Utc::now(), &summary.request_id).await;
+            summary.lake_objects += out.objects;
+            summary.lake_events += out.events;
+            if let Some(e) = out.error {
+                tracing::error!(error = %e, "Security Lake write failed");
+                summary.lake_error.get_or_insert(e);
+            }
+        }
         target
     }
 
@@ -367,7 +410,7 @@ impl Function {
         if only.is_none() {
             opts.stop_at = crate::deadline::sweep_stop(deadline_ms);
         }
-        let target = self.sync(opts).await;
+        let target = self.sync(opts, summary).await;
         summary.counters(&target, target.api_calls.values().sum());
         if target.partial {
             tracing::warn!(

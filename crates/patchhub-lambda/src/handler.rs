@@ -7,7 +7,7 @@ use std::time::Instant;
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
-use crate::error::LambdaError;
+use crate::error::{ErrorType, LambdaError};
 use crate::event;
 use crate::function::{Function, InvocationSummary};
 use crate::{batch, custom_resource};
@@ -48,6 +48,11 @@ impl Function {
             summary.ok = false;
             summary.error_type = Some(e.error_type.as_str());
             summary.note = Some(e.message.clone());
+        } else if summary.lake_error.is_some() && summary.ok {
+            // Security Hub is complete; only the lake missed events. Failing the invocation
+            // would make Lambda or SQS retry a sync that finds nothing to change: report it.
+            summary.ok = false;
+            summary.error_type = Some(ErrorType::LakeWriteFailed.as_str());
         }
         summary.log();
         result.map(|()| {

@@ -14,6 +14,7 @@ pub mod error;
 pub mod event;
 pub mod function;
 mod handler;
+pub mod lake;
 pub mod logging;
 pub mod response_url;
 pub mod runtime_api;

@@ -46,26 +46,84 @@ fn stamp(now: DateTime<Utc>) -> String {
     format!("patchhub-{}", now.format("%Y%m%dT%H%M%SZ"))
 }
 
+/// The name of a run's Parquet objects: `patchhub-YYYYMMDDTHHMMSSZ[-TAG].parquet`. One run
+/// (an export) needs no tag; writers that may run several times a second or side by side (the
+/// Lambda's invocations) add one of their own, so no object ever replaces another.
+pub fn object_name(now: DateTime<Utc>, tag: Option<&str>) -> String {
+    match tag {
+        Some(t) => format!("{}-{t}.parquet", stamp(now)),
+        None => format!("{}.parquet", stamp(now)),
+    }
+}
+
+/// One object that could not be written.
+#[derive(Debug)]
+pub struct NotWritten {
+    /// Where it was to go (`s3://…` or a path).
+    pub location: String,
+    /// Events it was to hold.
+    pub events: usize,
+    /// Why not.
+    pub error: ExportError,
+}
+
+/// What [`write_parquet_each`] did: every partition is tried, so one refused object (a
+/// provider role that may write one source only) does not keep the others out of the lake.
+#[derive(Debug, Default)]
+pub struct LakeWrite {
+    /// Objects written, in key order.
+    pub written: Vec<Written>,
+    /// Objects not written, in key order.
+    pub failed: Vec<NotWritten>,
+}
+
 /// Writes `events` in the Security Lake layout: one Parquet object per partition (class,
 /// Region, account, day), named for the run's time so a later export adds objects rather than
-/// replacing them. Returns the objects in key order.
+/// replacing them. Returns the objects in key order, or the first failure.
 pub async fn write_parquet(
     writer: &ObjectWriter,
     layout: &LakeLayout,
     events: Vec<Value>,
     now: DateTime<Utc>,
 ) -> Result<Vec<Written>, ExportError> {
-    let object = format!("{}.parquet", stamp(now));
-    let mut written = Vec::new();
-    for (part, events) in partition(events)? {
-        let bytes = to_parquet(part.class, &events)?;
-        let location = writer.put(&part.key("", layout, &object), bytes).await?;
-        written.push(Written {
-            location,
-            events: events.len(),
-        });
+    let mut out = write_parquet_each(|_| writer, layout, events, &object_name(now, None)).await?;
+    match out.failed.is_empty() {
+        true => Ok(out.written),
+        false => Err(out.failed.swap_remove(0).error),
     }
-    Ok(written)
+}
+
+/// [`write_parquet`] with a writer per class (each custom source may have its own provider
+/// role) and a given object name ([`object_name`]). Every partition is tried; `Err` only when
+/// the events have no place in the lake at all (a class patchhub does not write, or no
+/// account, Region or time), before anything is written.
+pub async fn write_parquet_each<'w>(
+    writer_for: impl Fn(OcsfClass) -> &'w ObjectWriter,
+    layout: &LakeLayout,
+    events: Vec<Value>,
+    object: &str,
+) -> Result<LakeWrite, ExportError> {
+    let mut out = LakeWrite::default();
+    for (part, events) in partition(events)? {
+        let writer = writer_for(part.class);
+        let key = part.key("", layout, object);
+        let put = match to_parquet(part.class, &events) {
+            Ok(bytes) => writer.put(&key, bytes).await.map_err(ExportError::from),
+            Err(e) => Err(e.into()),
+        };
+        match put {
+            Ok(location) => out.written.push(Written {
+                location,
+                events: events.len(),
+            }),
+            Err(error) => out.failed.push(NotWritten {
+                location: writer.destination().display(&key),
+                events: events.len(),
+                error,
+            }),
+        }
+    }
+    Ok(out)
 }
 
 /// Writes `events` as JSON Lines (one event per line) in one object named for the run's time.

@@ -181,7 +181,7 @@ impl ObjectWriter {
                 err.kind = ErrorKind::InvalidInput;
                 err.code = Some("NoSuchBucket".into());
                 err.fix = Some(format!(
-                    "bucket {bucket} does not exist: name an existing bucket in --out (Security Lake's is aws-security-data-lake-REGION-ID)"
+                    "bucket {bucket} does not exist: name an existing bucket (--out, or the Lambda's PATCHHUB_LAKE_S3_URI; Security Lake's is aws-security-data-lake-REGION-ID)"
                 ));
             }
             (Some("Forbidden" | "AccessDenied"), _) | (None, Some(403)) => {
@@ -194,7 +194,7 @@ impl ObjectWriter {
             | (None, Some(301 | 400)) => {
                 err.kind = ErrorKind::InvalidInput;
                 err.fix = Some(format!(
-                    "bucket {bucket} is in another Region: pass that Region with --region"
+                    "bucket {bucket} is in another Region: write from that Region (--region; the Lambda writes in its own Region)"
                 ));
             }
             _ => {}

@@ -168,7 +168,22 @@ pub async fn function(
     account: &str,
     max_attempts: u32,
 ) -> patchhub_lambda::function::Function {
-    let config = patchhub_lambda::config::LambdaConfig::from_env(|_| None).expect("default config");
+    function_with_env(sim, account, max_attempts, &[]).await
+}
+
+/// [`function`] configured by the environment variables `env` (the rest unset).
+pub async fn function_with_env(
+    sim: &awsim::Awsim,
+    account: &str,
+    max_attempts: u32,
+    env: &[(&str, &str)],
+) -> patchhub_lambda::function::Function {
+    let config = patchhub_lambda::config::LambdaConfig::from_env(|k| {
+        env.iter()
+            .find(|(name, _)| *name == k)
+            .map(|(_, v)| v.to_string())
+    })
+    .expect("valid config");
     let sdk = patchhub_testkit::loader(sim, account, REGION)
         .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(max_attempts))
         .load()
