@@ -403,12 +403,18 @@ mod tests {
 
     #[test]
     fn instance_ids() {
-        assert!(valid_instance_id("i-0123456789abcdef0"));
-        assert!(valid_instance_id("i-01234567"));
-        assert!(valid_instance_id("mi-0123456789abcdef0"));
-        assert!(!valid_instance_id("mi-01234567"));
-        assert!(!valid_instance_id("i-0123"));
-        assert!(!valid_instance_id("x-0123456789abcdef0"));
+        // EC2 ids have 8 or 17 hex digits; managed (hybrid) node ids only 17.
+        let cases = [
+            ("i-0123456789abcdef0", true),
+            ("i-01234567", true),
+            ("mi-0123456789abcdef0", true),
+            ("mi-01234567", false),
+            ("i-0123", false),
+            ("x-0123456789abcdef0", false),
+        ];
+        for (id, valid) in cases {
+            assert_eq!(valid_instance_id(id), valid, "{id}");
+        }
     }
 
     #[test]

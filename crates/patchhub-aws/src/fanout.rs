@@ -302,6 +302,17 @@ where
     .await
 }
 
+/// Runs `f(ctx, region)` for every Region, at most `width` at once, each with its own handle on
+/// the context the Regions share (the accounts entered once, the log).
+pub(crate) async fn each_region<C, F, Fut>(regions: &[String], width: usize, ctx: C, f: F)
+where
+    C: Clone,
+    F: Fn(C, String) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    each(regions.to_vec(), width, |region| f(ctx.clone(), region)).await;
+}
+
 /// Runs `f` for each item with at most `width` at once; results in input order.
 pub(crate) async fn each<T, R, F, Fut>(items: Vec<T>, width: usize, f: F) -> Vec<R>
 where

@@ -500,13 +500,13 @@ fn execution_role_grants_exactly_what_the_code_calls() {
 fn security_lake_sink_is_off_by_default_and_grants_only_what_it_calls() {
     let t = load(ACCOUNT);
     let params = parameters(&t);
-    for name in [
-        "SecurityLakeS3Uri",
-        "SecurityLakeRoleArn",
-        "SecurityLakeExternalId",
-        "SecurityLakeSourceVersion",
-        "SecurityLakeRegion",
-    ] {
+    // Every lake parameter but the source prefix (which names the sources) is empty by default.
+    let lake_params: Vec<&String> = params
+        .keys()
+        .filter(|k| k.starts_with("SecurityLake") && *k != "SecurityLakeSourcePrefix")
+        .collect();
+    assert_eq!(lake_params.len(), 5, "{lake_params:?}");
+    for name in lake_params {
         assert_eq!(params[name]["Default"], "", "{name} is off by default");
     }
     let conditions = obj(&t["Conditions"], "Conditions");

@@ -36,23 +36,24 @@ pub struct InvocationSummary {
     pub account: String,
     /// The function's Region.
     pub region: String,
-    /// Managed nodes read from SSM.
+    // The sync's counters (`TargetSummary`), under the names the function has always logged.
+    /// `nodes_read`: the managed nodes the sync listed.
     pub nodes: usize,
-    /// Of those, non-compliant.
+    /// `non_compliant` of them.
     pub non_compliant: usize,
-    /// Nodes whose findings were re-evaluated.
+    /// `nodes_changed`: re-evaluated (the rest cost no read).
     pub nodes_changed: usize,
-    /// Nodes gone from SSM whose findings were archived (sweeps only).
+    /// `nodes_gone`: archived because SSM no longer lists them (sweeps only).
     pub nodes_gone: usize,
-    /// Findings created.
+    /// `created` findings.
     pub created: usize,
-    /// Findings updated.
+    /// `updated` findings (content changed).
     pub updated: usize,
-    /// Findings left as they were.
+    /// `unchanged` findings, where they were read back.
     pub unchanged: usize,
-    /// Unchanged findings re-sent to outlive the 90-day retention.
+    /// `refreshed`: unchanged findings re-sent to outlive the 90-day retention.
     pub refreshed: usize,
-    /// Findings resolved or reopened.
+    /// `resolved` plus `reopened`.
     pub resolved: usize,
     /// Findings not resolved because SSM's data predates them.
     pub held_back: usize,

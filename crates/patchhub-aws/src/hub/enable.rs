@@ -13,7 +13,7 @@ use super::organization::{OrgCtx, org_region};
 use super::{EnablePlan, HubReport, Mode};
 use crate::clients::AccountSession;
 use crate::error::{ApiError, ErrorKind};
-use crate::fanout::each;
+use crate::fanout::each_region;
 use crate::targets::AccountTarget;
 
 /// Joins the accounts to one administrator in every Region, and links the Regions to the home
@@ -59,11 +59,7 @@ pub async fn enable(base: &SdkConfig, plan: &EnablePlan) -> Result<HubReport, Ap
                 width: plan.concurrency,
                 log: log.clone(),
             });
-            each(plan.regions.clone(), plan.concurrency, |region| {
-                let ctx = ctx.clone();
-                async move { invite_region(ctx, region).await }
-            })
-            .await;
+            each_region(&plan.regions, plan.concurrency, ctx, invite_region).await;
         }
         Mode::Organization => {
             let ctx = Arc::new(OrgCtx {
@@ -73,11 +69,7 @@ pub async fn enable(base: &SdkConfig, plan: &EnablePlan) -> Result<HubReport, Ap
                 default_standards: plan.enable_default_standards,
                 log: log.clone(),
             });
-            each(plan.regions.clone(), plan.concurrency, |region| {
-                let ctx = ctx.clone();
-                async move { org_region(ctx, region).await }
-            })
-            .await;
+            each_region(&plan.regions, plan.concurrency, ctx, org_region).await;
         }
     }
     if let Some(home) = &plan.home_region {

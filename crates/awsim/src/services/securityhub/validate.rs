@@ -155,21 +155,16 @@ fn check_finding(f: &Value) -> Result<(), String> {
     v.optional_enum("RecordState", RECORD_STATES)?;
     v.optional_enum("VerificationState", VERIFICATION_STATES)?;
     v.optional_enum("WorkflowState", WORKFLOW_STATES)?;
-    if let Some(c) = obj.get("Compliance") {
-        let c = c.as_object().ok_or("data.Compliance should be object")?;
-        Ctx {
-            obj: c,
-            at: "data.Compliance",
+    for (field, at, statuses) in [
+        ("Compliance", "data.Compliance", COMPLIANCE_STATUSES),
+        ("Workflow", "data.Workflow", WORKFLOW_STATUSES),
+    ] {
+        if let Some(x) = obj.get(field) {
+            let x = x
+                .as_object()
+                .ok_or_else(|| format!("{at} should be object"))?;
+            Ctx { obj: x, at }.optional_enum("Status", statuses)?;
         }
-        .optional_enum("Status", COMPLIANCE_STATUSES)?;
-    }
-    if let Some(w) = obj.get("Workflow") {
-        let w = w.as_object().ok_or("data.Workflow should be object")?;
-        Ctx {
-            obj: w,
-            at: "data.Workflow",
-        }
-        .optional_enum("Status", WORKFLOW_STATUSES)?;
     }
     if let Some(n) = obj.get("Note") {
         note(n, "data.Note", true)?;
