@@ -187,13 +187,13 @@ pub async fn assume_into(
     };
     let region = base.region().map(|r| r.to_string()).unwrap_or_default();
     let role_arn = format!("arn:{}:iam::{account}:role/{role_name}", me.partition);
-    let mut builder = AssumeRoleProvider::builder(&role_arn)
-        .session_name(&role.session_name)
-        .configure(base);
-    if let Some(x) = &role.external_id {
-        builder = builder.external_id(x);
-    }
-    let provider = builder.build().await;
+    let provider = role_provider(
+        base,
+        &role_arn,
+        role.external_id.as_deref(),
+        &role.session_name,
+    )
+    .await;
     // Fail now, with the role named, rather than on the first SSM call.
     let checked = provider
         .provide_credentials()
@@ -203,11 +203,7 @@ pub async fn assume_into(
         checked: Mutex::new(Some(checked)),
         provider,
     };
-    let config = base
-        .to_builder()
-        .credentials_provider(SharedCredentialsProvider::new(provider))
-        .identity_cache(IdentityCache::lazy().build())
-        .build();
+    let config = with_credentials(base, provider);
     let session = base_session(&config).await.map_err(|mut e| {
         e.account = account.to_string();
         e.region = region.clone();
@@ -239,13 +235,31 @@ pub async fn as_role(
     external_id: Option<&str>,
     session_name: &str,
 ) -> SdkConfig {
+    with_credentials(
+        base,
+        role_provider(base, role_arn, external_id, session_name).await,
+    )
+}
+
+/// The provider that assumes `role_arn` from `base`'s identity (with `external_id` when the
+/// role's trust policy asks for one).
+async fn role_provider(
+    base: &SdkConfig,
+    role_arn: &str,
+    external_id: Option<&str>,
+    session_name: &str,
+) -> AssumeRoleProvider {
     let mut builder = AssumeRoleProvider::builder(role_arn)
         .session_name(session_name)
         .configure(base);
     if let Some(x) = external_id {
         builder = builder.external_id(x);
     }
-    let provider = builder.build().await;
+    builder.build().await
+}
+
+/// `base` with `provider`'s credentials and an identity cache of its own (see [`assume_into`]).
+fn with_credentials(base: &SdkConfig, provider: impl ProvideCredentials + 'static) -> SdkConfig {
     base.to_builder()
         .credentials_provider(SharedCredentialsProvider::new(provider))
         .identity_cache(IdentityCache::lazy().build())

@@ -245,13 +245,7 @@ fn unchanged(
         return false;
     }
     let existing: &[Digest] = existing.map(Vec::as_slice).unwrap_or_default();
-    // The node as listed, and, when it has available security updates, under the other reading.
-    let flipped = (node.counts.available_security_update > 0).then(|| {
-        let mut other = node.clone();
-        other.available_security_updates_compliant = !node.available_security_updates_compliant;
-        other
-    });
-    std::iter::once(node).chain(flipped.as_ref()).any(|node| {
+    let matches = |node: &ManagedNode| {
         // A never-scanned node wants no roll-up; with none stored it is as unchanged as any.
         let mut rollup = mapping::rollup_finding(node, policy, now);
         // Deadlines: a node judged under another policy, or whose next deadline has passed, is
@@ -291,7 +285,15 @@ fn unchanged(
                 mapping::stale_finding(node, policy, now),
                 FindingKind::StaleScan,
             )
-    })
+    };
+    // The node as listed, and, only when that differs and it has available security updates,
+    // under the other reading (the clone is paid by few nodes of a sweep, not by every one).
+    matches(node)
+        || (node.counts.available_security_update > 0 && {
+            let mut other = node.clone();
+            other.available_security_updates_compliant = !node.available_security_updates_compliant;
+            matches(&other)
+        })
 }
 
 /// Syncs one account and Region. Never panics on AWS data; failures are in the summary.

@@ -27,7 +27,7 @@ use chrono::{DateTime, Utc};
 use patchhub_aws::clients;
 use patchhub_aws::lake::{self, Destination, LakeLayout, ObjectWriter, OcsfClass};
 use patchhub_aws::sync::FindingObserver;
-use patchhub_aws::targets::shown;
+use patchhub_aws::targets::{is_account_id, shown};
 use patchhub_core::reconcile::Change;
 use serde_json::Value;
 
@@ -87,8 +87,7 @@ fn is_role_arn(arn: &str) -> bool {
     };
     let name = resource.strip_prefix("role/").unwrap_or_default();
     partition.starts_with("aws")
-        && account.len() == 12
-        && account.chars().all(|c| c.is_ascii_digit())
+        && is_account_id(account)
         && !name.is_empty()
         && name
             .chars()

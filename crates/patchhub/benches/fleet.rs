@@ -135,11 +135,7 @@ fn ssm_quota(a: &Args) -> awsim::quota::Rate {
 
 /// Child: serve awsim with the fleet until stdin closes.
 fn serve(a: &Args) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .thread_stack_size(32 << 20)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = patchhub_aws::runtime::build().expect("runtime");
     rt.block_on(async {
         let fleet = patchhub_testkit::generate(&spec(a));
         let mut quotas = awsim::quota::QuotaConfig::aws();
@@ -273,14 +269,12 @@ fn calls_by_op(stats: &serde_json::Value) -> BTreeMap<String, u64> {
 
 struct Phase {
     name: &'static str,
-    wall: f64,
+    /// What the phase's sync process measured of itself.
+    sync: SyncOutcome,
     bound: (f64, String),
     calls: BTreeMap<String, u64>,
     throttled: u64,
     ingestion: u64,
-    rss_before: f64,
-    rss: f64,
-    ok: bool,
 }
 
 /// The fan-out a phase's sync runs with: the published quotas (the SSM rate as given), or far
@@ -293,13 +287,13 @@ fn fan_out_for(a: &Args, accounts: &[String], regions: &[String], seeding: bool)
             ..QuotaSettings::default()
         },
         ..fan_out(
-            if a.accounts == 1 {
+            if accounts.len() == 1 {
                 AccountSource::Caller
             } else {
                 account_list(accounts)
             },
             region_list(regions),
-            (a.accounts > 1).then_some("PatchhubRole"),
+            (accounts.len() > 1).then_some("PatchhubRole"),
         )
     };
     if !seeding {
@@ -329,11 +323,7 @@ struct SyncOutcome {
 /// what the allocator kept from an earlier phase in the same process (a 50,000-node first sync
 /// leaves hundreds of MB mapped that a later, smaller phase would be charged with).
 fn sync_child(a: &Args, c: &SyncChild) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .thread_stack_size(32 << 20)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = patchhub_aws::runtime::build().expect("runtime");
     let outcome = rt.block_on(async {
         // The management account through its static key, with the client settings production
         // uses; member accounts are reached by AssumeRole.
@@ -368,7 +358,6 @@ fn run_phase_sync(
     cmd.args(["--sync-child", "--url", url])
         .args(["--account-ids", &accounts.join(",")])
         .args(["--region-names", &regions.join(",")])
-        .args(["--accounts", &a.accounts.to_string()])
         .args(["--ssm-rate", &a.ssm_rate.to_string()])
         .stderr(Stdio::inherit());
     if seeding {
@@ -419,11 +408,7 @@ fn main() {
     let accounts = strings(&plan["accounts"]);
     let regions = strings(&plan["regions"]);
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .thread_stack_size(32 << 20)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = patchhub_aws::runtime::build().unwrap();
     let mut phases = Vec::new();
     for name in [
         "first sync",
@@ -468,14 +453,11 @@ fn main() {
         }
         phases.push(Phase {
             name,
-            wall: outcome.wall,
+            sync: outcome,
             bound: lower_bound(&stats, &a),
             calls: calls_by_op(&stats),
             throttled: stats["total_throttled"].as_u64().unwrap_or(0),
             ingestion: stats["ingestion_events"].as_u64().unwrap_or(0),
-            rss_before: outcome.rss_before,
-            rss: outcome.rss,
-            ok: outcome.ok,
         });
     }
     drop(child.stdin.take());
@@ -502,23 +484,23 @@ fn main() {
     println!("|---|---|---|---|---|---|---|---|---|---|");
     for p in &phases {
         let ratio = if p.bound.0 > 0.0 {
-            format!("{:.2}", p.wall / p.bound.0)
+            format!("{:.2}", p.sync.wall / p.bound.0)
         } else {
             "-".into()
         };
         println!(
             "| {} | {:.1} | {:.1} ({}) | {} | {} | {} | {:.4} | {:.0} | {:.0} | {} |",
             p.name,
-            p.wall,
+            p.sync.wall,
             p.bound.0,
             p.bound.1,
             ratio,
             p.throttled,
             p.ingestion,
             p.calls.values().sum::<u64>() as f64 / nodes,
-            p.rss_before,
-            p.rss,
-            p.ok
+            p.sync.rss_before,
+            p.sync.rss,
+            p.sync.ok
         );
     }
     println!("\nAPI calls by operation:\n");
