@@ -22,6 +22,11 @@ async fn s3(sim: &Awsim, account: &str, region: &str) -> Client {
     )
 }
 
+/// The owner's clients in us-east-1 and in the other Region.
+async fn east_and_west(sim: &Awsim) -> (Client, Client) {
+    (s3(sim, OWNER, EAST).await, s3(sim, OWNER, WEST).await)
+}
+
 /// Creates `bucket` in the client's Region, with the `LocationConstraint` S3 requires outside
 /// us-east-1.
 async fn create(c: &Client, bucket: &str) -> Result<(), String> {
@@ -145,8 +150,7 @@ async fn a_bucket_belongs_to_the_account_that_created_it() {
 #[tokio::test]
 async fn buckets_keep_s3_region_rules() {
     let sim = common::start_accounts(&[OWNER]).await;
-    let east = s3(&sim, OWNER, EAST).await;
-    let west = s3(&sim, OWNER, WEST).await;
+    let (east, west) = east_and_west(&sim).await;
 
     // Outside us-east-1 the LocationConstraint must name the endpoint's Region.
     let bare = west.create_bucket().bucket("no-constraint").send().await;
@@ -189,4 +193,51 @@ async fn reset_empties_s3() {
     assert!(sim.s3_buckets().is_empty());
     assert_eq!(get(&c, "to-go", "k").await.unwrap_err(), "NoSuchBucket");
     create(&c, "to-go").await.unwrap();
+}
+
+#[tokio::test]
+async fn a_bucket_with_objects_cannot_be_deleted_and_answers_its_own_region() {
+    let sim = common::start_accounts(&[OWNER]).await;
+    let (east, west) = east_and_west(&sim).await;
+    create(&west, "kept").await.unwrap();
+    create(&east, "east-kept").await.unwrap();
+
+    // GetBucketLocation: the Region by name, and no constraint for us-east-1.
+    for (c, bucket, answer) in [(&west, "kept", WEST), (&east, "east-kept", "")] {
+        let loc = c.get_bucket_location().bucket(bucket).send().await.unwrap();
+        let constraint = loc.location_constraint().map(|c| c.as_str());
+        assert_eq!(constraint.unwrap_or(""), answer, "{bucket}");
+    }
+
+    // DeleteBucket refuses a bucket with an object, also one under a prefix.
+    put(&west, "kept", "a/b/c.parquet", b"x").await.unwrap();
+    let refusal = west.delete_bucket().bucket("kept").send().await;
+    assert_eq!(refused(refusal), "BucketNotEmpty");
+    assert_eq!(get(&west, "kept", "a/b/c.parquet").await.unwrap(), b"x");
+    // Emptied, it goes.
+    west.delete_object()
+        .bucket("kept")
+        .key("a/b/c.parquet")
+        .send()
+        .await
+        .unwrap();
+    west.delete_bucket().bucket("kept").send().await.unwrap();
+    assert_eq!(get(&west, "kept", "k").await.unwrap_err(), "NoSuchBucket");
+
+    // A listing asked for more than 1,000 keys gets 1,000 and a continuation.
+    for i in 0..1001 {
+        put(&east, "east-kept", &format!("k{i:04}"), b"v")
+            .await
+            .unwrap();
+    }
+    let page = east
+        .list_objects_v2()
+        .bucket("east-kept")
+        .max_keys(5000)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.contents().len(), 1000);
+    assert_eq!(page.is_truncated(), Some(true));
+    assert_eq!(keys(&east, "east-kept", "").await.unwrap().len(), 1001);
 }

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef};
+use patchhub_core::ocsf;
 
 /// Field metadata that marks a column holding an OCSF object as JSON text.
 pub(crate) const JSON_TEXT: &str = "patchhub.encoding";
@@ -35,18 +36,14 @@ impl OcsfClass {
 
     /// The class of a `class_uid`, if patchhub writes it.
     pub fn from_uid(uid: i64) -> Option<Self> {
-        match uid {
-            2002 => Some(OcsfClass::VulnerabilityFinding),
-            2003 => Some(OcsfClass::ComplianceFinding),
-            _ => None,
-        }
+        OcsfClass::ALL.into_iter().find(|c| c.uid() == uid)
     }
 
     /// OCSF `class_uid`.
     pub fn uid(self) -> i64 {
         match self {
-            OcsfClass::VulnerabilityFinding => 2002,
-            OcsfClass::ComplianceFinding => 2003,
+            OcsfClass::VulnerabilityFinding => i64::from(ocsf::CLASS_VULNERABILITY_FINDING),
+            OcsfClass::ComplianceFinding => i64::from(ocsf::CLASS_COMPLIANCE_FINDING),
         }
     }
 
@@ -55,14 +52,6 @@ impl OcsfClass {
         match self {
             OcsfClass::VulnerabilityFinding => "vuln",
             OcsfClass::ComplianceFinding => "compliance",
-        }
-    }
-
-    /// The event class name Security Lake's `CreateCustomLogSource` takes for this source.
-    pub fn lake_event_class(self) -> &'static str {
-        match self {
-            OcsfClass::VulnerabilityFinding => "VULNERABILITY_FINDING",
-            OcsfClass::ComplianceFinding => "COMPLIANCE_FINDING",
         }
     }
 

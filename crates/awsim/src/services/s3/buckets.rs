@@ -3,14 +3,19 @@
 //! that created a bucket owns it, other accounts are refused (`AccessDenied`, no bucket policies
 //! are modelled), a request signed for another Region than the bucket's is refused
 //! (`AuthorizationHeaderMalformed`), `ListBuckets` lists the caller's own buckets only, and
-//! `CreateBucket` follows the Region rules of its `LocationConstraint`.
+//! `CreateBucket` follows the Region rules of its `LocationConstraint`, `DeleteBucket` refuses a
+//! bucket that still holds objects (`BucketNotEmpty`), `GetBucketLocation` answers the Region the
+//! bucket was created in, and a listing returns at most 1,000 keys a page whatever `MaxKeys` asks.
 //!
 //! Sources: Amazon S3 API Reference, `CreateBucket` (LocationConstraint, `BucketAlreadyExists`,
-//! `BucketAlreadyOwnedByYou`) and "List of error codes" (`AccessDenied`,
+//! `BucketAlreadyOwnedByYou`), `DeleteBucket` ("All objects ... must be deleted before the bucket
+//! itself can be deleted"), `GetBucketLocation` (`null` for us-east-1), `ListObjectsV2` (`MaxKeys`:
+//! "returns up to 1,000 key names") and "List of error codes" (`AccessDenied`,
 //! `AuthorizationHeaderMalformed`, `IllegalLocationConstraintException`); Amazon S3 User Guide,
 //! "Bucket ownership" (a bucket belongs to the account that created it).
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use s3s::dto::*;
@@ -38,7 +43,29 @@ type Answer<T> = S3Result<S3Response<T>>;
 #[derive(Debug)]
 pub(crate) struct Buckets {
     pub(crate) fs: s3s_fs::FileSystem,
+    /// The s3s-fs root: a bucket is the directory of its name, its objects the files below it.
+    pub(crate) root: PathBuf,
     pub(crate) owners: Owners,
+}
+
+/// S3's page limit for object listings.
+const MAX_KEYS: i32 = 1000;
+
+/// Whether `dir` holds a file at any depth (s3s-fs may leave the empty directories of a deleted
+/// key's prefix behind; they are not objects).
+fn holds_files(dir: &Path) -> bool {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| {
+            let path = e.path();
+            if path.is_dir() {
+                holds_files(&path)
+            } else {
+                true
+            }
+        })
 }
 
 fn error(code: S3ErrorCode, message: String) -> S3Error {
@@ -160,9 +187,47 @@ macro_rules! checked_operations {
             async fn delete_bucket(&self, req: Req<DeleteBucketInput>) -> Answer<DeleteBucketOutput> {
                 self.check(&req, &req.input.bucket)?;
                 let bucket = req.input.bucket.clone();
+                if holds_files(&self.root.join(&bucket)) {
+                    return Err(error(
+                        S3ErrorCode::BucketNotEmpty,
+                        "The bucket you tried to delete is not empty".into(),
+                    ));
+                }
                 let out = self.fs.delete_bucket(req).await?;
                 self.owners().remove(&bucket);
                 Ok(out)
+            }
+
+            async fn get_bucket_location(
+                &self,
+                req: Req<GetBucketLocationInput>,
+            ) -> Answer<GetBucketLocationOutput> {
+                self.check(&req, &req.input.bucket)?;
+                let region = self
+                    .owners()
+                    .get(&req.input.bucket)
+                    .map(|o| o.region.clone())
+                    .unwrap_or_default();
+                // us-east-1 is answered with no constraint; other Regions by name.
+                Ok(S3Response::new(GetBucketLocationOutput {
+                    location_constraint: (region != "us-east-1")
+                        .then(|| BucketLocationConstraint::from(region)),
+                }))
+            }
+
+            async fn list_objects(&self, mut req: Req<ListObjectsInput>) -> Answer<ListObjectsOutput> {
+                self.check(&req, &req.input.bucket)?;
+                req.input.max_keys = Some(req.input.max_keys.unwrap_or(MAX_KEYS).min(MAX_KEYS));
+                self.fs.list_objects(req).await
+            }
+
+            async fn list_objects_v2(
+                &self,
+                mut req: Req<ListObjectsV2Input>,
+            ) -> Answer<ListObjectsV2Output> {
+                self.check(&req, &req.input.bucket)?;
+                req.input.max_keys = Some(req.input.max_keys.unwrap_or(MAX_KEYS).min(MAX_KEYS));
+                self.fs.list_objects_v2(req).await
             }
 
             async fn copy_object(&self, req: Req<CopyObjectInput>) -> Answer<CopyObjectOutput> {
@@ -193,9 +258,6 @@ macro_rules! checked_operations {
 
 checked_operations! {
     head_bucket(HeadBucketInput) -> HeadBucketOutput;
-    get_bucket_location(GetBucketLocationInput) -> GetBucketLocationOutput;
-    list_objects(ListObjectsInput) -> ListObjectsOutput;
-    list_objects_v2(ListObjectsV2Input) -> ListObjectsV2Output;
     put_object(PutObjectInput) -> PutObjectOutput;
     get_object(GetObjectInput) -> GetObjectOutput;
     head_object(HeadObjectInput) -> HeadObjectOutput;

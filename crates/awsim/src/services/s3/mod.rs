@@ -40,6 +40,7 @@ impl S3Store {
         let owners: Owners = Arc::new(Mutex::new(BTreeMap::new()));
         let service = S3ServiceBuilder::new(Buckets {
             fs,
+            root: dir.path().to_path_buf(),
             owners: owners.clone(),
         })
         .build();
