@@ -102,6 +102,8 @@ impl RunReport {
             t.tags_rewritten += s.tags_rewritten;
             t.tags_dropped += s.tags_dropped;
             t.failed += s.failed;
+            t.partial |= s.partial;
+            t.nodes_deferred += s.nodes_deferred;
             t.nodes_failed.extend(s.nodes_failed.iter().cloned());
             for (k, v) in &s.api_calls {
                 *t.api_calls.entry(k.clone()).or_insert(0) += v;
@@ -374,4 +376,35 @@ pub async fn run_sync(
         account_errors: entered.failures,
         skipped_accounts: entered.skipped,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_total_is_partial_when_one_target_was_cut_off() {
+        let whole = TargetSummary {
+            nodes_changed: 3,
+            ..Default::default()
+        };
+        let cut = TargetSummary {
+            nodes_changed: 5,
+            partial: true,
+            nodes_deferred: 4,
+            ..Default::default()
+        };
+        let report = RunReport {
+            targets: vec![whole.clone(), cut],
+            ..Default::default()
+        };
+        let t = report.total();
+        assert!(t.partial);
+        assert_eq!((t.nodes_changed, t.nodes_deferred), (8, 4));
+        let quiet = RunReport {
+            targets: vec![whole],
+            ..Default::default()
+        };
+        assert!(!quiet.total().partial);
+    }
 }

@@ -106,18 +106,19 @@ pub(crate) async fn get_findings(
     limiter: &Limiter,
     filter: &FindingFilter,
 ) -> Result<Vec<Finding>, ApiError> {
-    get_findings_as(client, account, region, limiter, filter, |f| f).await
+    get_findings_as(client, account, region, limiter, filter, &Some).await
 }
 
-/// [`get_findings`], each finding passed through `keep` as its page arrives, so that a caller
-/// who needs only part of each finding never holds the whole set.
+/// [`get_findings`], each finding passed through `keep` as its page arrives (`None`: left out),
+/// so that a caller who needs only part of the findings, or part of each, never holds the
+/// whole set.
 pub(crate) async fn get_findings_as<T: Send>(
     client: &aws_sdk_securityhub::Client,
     account: &str,
     region: &str,
     limiter: &Limiter,
     filter: &FindingFilter,
-    keep: fn(Finding) -> T,
+    keep: &(dyn Fn(Finding) -> Option<T> + Sync),
 ) -> Result<Vec<T>, ApiError> {
     let filters = filter.to_sdk();
     all_pages(Some((limiter, Api::GetFindings)), |token| {
@@ -138,7 +139,7 @@ pub(crate) async fn get_findings_as<T: Send>(
                 .findings()
                 .iter()
                 .filter_map(|f| match convert::from_sdk(f) {
-                    Ok(f) => Some(keep(f)),
+                    Ok(f) => keep(f),
                     Err(e) => {
                         tracing::warn!(
                             id = f.id(),

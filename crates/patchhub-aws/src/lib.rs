@@ -28,6 +28,7 @@ pub mod scan;
 pub mod settings;
 pub mod sink;
 pub mod source;
+mod stored;
 pub mod sync;
 pub mod target;
 pub mod targets;

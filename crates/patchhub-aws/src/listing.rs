@@ -4,13 +4,14 @@
 //! changed, as in a first sync — every node's confirmation in one listing of SSM's compliance
 //! summaries, which also names the stopped nodes no finding names yet.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use patchhub_core::finding::Digest;
 use patchhub_core::model::ManagedNode;
 
 use crate::error::ApiError;
 use crate::source::ComplianceSource;
+use crate::stored::StoredDigests;
 
 /// Nodes per page of `ListResourceComplianceSummaries`.
 const SUMMARIES_PER_PAGE: usize = 50;
@@ -20,18 +21,17 @@ const SUMMARIES_PER_PAGE: usize = 50;
 pub(crate) async fn stopped_nodes<S: ComplianceSource>(
     source: &S,
     listed: &[ManagedNode],
-    stored: &HashMap<String, Vec<Digest>>,
+    stored: &StoredDigests,
 ) -> Result<Vec<ManagedNode>, ApiError> {
     let listed: BTreeSet<&str> = listed.iter().map(|n| n.instance_id.as_str()).collect();
-    let mut ids: Vec<String> = stored
-        .iter()
-        .filter(|(id, d)| !listed.contains(id.as_str()) && d.iter().any(|f| f.active))
-        .map(|(id, _)| id.clone())
+    let ids: Vec<String> = stored
+        .nodes()
+        .filter(|(id, d)| !listed.contains(id) && d.iter().any(|f| f.active))
+        .map(|(id, _)| id.to_string())
         .collect();
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    ids.sort();
     source.unlisted_nodes(&ids).await
 }
 
@@ -45,10 +45,7 @@ pub(crate) fn execution_open(node: &ManagedNode) -> bool {
 /// Takes each open execution id from a stored finding of the node built from the same
 /// operation (same end time): which scan confirmed a state is bookkeeping, outside the
 /// fingerprint, but the stale-scan finding's text names it.
-pub(crate) fn adopt_execution_ids(
-    nodes: &mut [ManagedNode],
-    stored: &HashMap<String, Vec<Digest>>,
-) {
+pub(crate) fn adopt_execution_ids(nodes: &mut [ManagedNode], stored: &StoredDigests) {
     for node in nodes.iter_mut().filter(|n| execution_open(n)) {
         let Some(digests) = stored.get(&node.instance_id) else {
             continue;

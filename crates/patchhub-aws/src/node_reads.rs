@@ -12,9 +12,9 @@ use crate::error::ApiError;
 use crate::listing;
 use crate::source::ComplianceSource;
 
-/// Node reads in flight per batch (each is one or two calls, paced by the limiter). With 8
-/// batches in flight that is 32 reads: enough to keep every SSM quota busy, few enough to
-/// finish within seconds of a deadline.
+/// Node reads in flight per batch (each is one or two calls, paced by the limiter). With 4
+/// batches in flight that is 16 reads: enough to keep every SSM quota busy at up to a second
+/// and a half a call, few enough to finish within seconds of a deadline.
 const READS_IN_FLIGHT: usize = 4;
 
 /// What became of each node (by its index in the batch).

@@ -10,7 +10,7 @@ use patchhub_core::finding::{self, Digest, Finding};
 
 use crate::convert;
 use crate::error::{ApiError, ErrorKind};
-use crate::findings_query::{FindingFilter, Match, get_findings, get_findings_as};
+use crate::findings_query::{FindingFilter, Match, get_findings_as};
 use crate::quota::{Api, Limiter};
 
 /// Findings per `BatchImportFindings` call (AWS maximum).
@@ -69,6 +69,9 @@ pub struct ImportOutcome {
     pub call_error: Option<ApiError>,
 }
 
+/// Which nodes' findings a read keeps, by node id.
+pub type NodeFilter = std::sync::Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
 /// Where findings go. The Security Hub implementation is [`SecurityHubSink`].
 pub trait FindingSink: Send + Sync {
     /// patchhub's findings matching the query, active and archived.
@@ -85,6 +88,22 @@ pub trait FindingSink: Send + Sync {
     ) -> impl Future<Output = Result<Vec<Digest>, ApiError>> + Send {
         let read = self.read(query);
         async move { Ok(read.await?.iter().map(Finding::digest).collect()) }
+    }
+    /// The findings [`FindingSink::read`] would return of the nodes `keep` accepts. Security
+    /// Hub's sink leaves the others out page by page, so a scan of a whole Region holds what the
+    /// sync needs of it, not every finding (a Lambda sweep that continues a first sync would
+    /// otherwise hold every finding the earlier invocations imported).
+    fn read_nodes_where(
+        &self,
+        query: &FindingQuery,
+        keep: NodeFilter,
+    ) -> impl Future<Output = Result<Vec<Finding>, ApiError>> + Send {
+        let read = self.read(query);
+        async move {
+            let mut found = read.await?;
+            found.retain(|f| f.node_id().is_some_and(|n| keep(n)));
+            Ok(found)
+        }
     }
     /// Imports findings; per-finding results in the outcome.
     fn import(&self, findings: Vec<Finding>) -> impl Future<Output = ImportOutcome> + Send;
@@ -142,6 +161,24 @@ impl SecurityHubSink {
             nodes: query.nodes.clone().unwrap_or_default(),
             ..FindingFilter::default()
         }
+    }
+
+    /// The query's findings, each passed through `keep` as its page arrives.
+    async fn read_as<T: Send>(
+        &self,
+        query: &FindingQuery,
+        keep: &(dyn Fn(Finding) -> Option<T> + Sync),
+    ) -> Result<Vec<T>, ApiError> {
+        let filter = self.filter(query);
+        get_findings_as(
+            &self.client,
+            &self.account,
+            &self.region,
+            &self.limiter,
+            &filter,
+            keep,
+        )
+        .await
     }
 
     /// One `BatchImportFindings` call. Returns per-finding failures, or the call's error.
@@ -209,26 +246,20 @@ pub fn chunk(findings: Vec<Finding>) -> (Vec<Vec<Finding>>, Vec<FailedFinding>) 
 
 impl FindingSink for SecurityHubSink {
     async fn read(&self, query: &FindingQuery) -> Result<Vec<Finding>, ApiError> {
-        get_findings(
-            &self.client,
-            &self.account,
-            &self.region,
-            &self.limiter,
-            &self.filter(query),
-        )
-        .await
+        self.read_as(query, &Some).await
     }
 
     async fn read_digests(&self, query: &FindingQuery) -> Result<Vec<Digest>, ApiError> {
-        get_findings_as(
-            &self.client,
-            &self.account,
-            &self.region,
-            &self.limiter,
-            &self.filter(query),
-            |f| f.digest(),
-        )
-        .await
+        self.read_as(query, &|f| Some(f.digest())).await
+    }
+
+    async fn read_nodes_where(
+        &self,
+        query: &FindingQuery,
+        keep: NodeFilter,
+    ) -> Result<Vec<Finding>, ApiError> {
+        let keep = move |f: Finding| f.node_id().is_some_and(|n| keep(n)).then_some(f);
+        self.read_as(query, &keep).await
     }
 
     async fn import(&self, findings: Vec<Finding>) -> ImportOutcome {

@@ -104,6 +104,9 @@ pub trait ComplianceSource: Send + Sync {
     ) -> impl Future<Output = Result<Vec<PatchItem>, ApiError>> + Send;
 }
 
+/// `DescribeInstancePatchStates` calls (50 nodes each) a sweep keeps in flight.
+const STATE_READS_IN_FLIGHT: usize = 8;
+
 /// SSM in one account and Region.
 #[derive(Debug, Clone)]
 pub struct SsmSource {
@@ -482,14 +485,21 @@ impl Listed {
 impl SsmSource {
     /// The patch states of these nodes, 50 ids per call, the calls side by side.
     async fn states_of(&self, ids: &[String]) -> Result<HashMap<String, PatchStateRow>, ApiError> {
-        let mut states = HashMap::new();
+        let mut states = HashMap::with_capacity(ids.len());
         let mut batches = tokio::task::JoinSet::new();
-        for chunk in ids.chunks(50) {
-            let this = self.clone();
-            let chunk = chunk.to_vec();
-            batches.spawn(async move { this.patch_states(chunk).await });
-        }
-        while let Some(res) = batches.join_next().await {
+        let mut chunks = ids.chunks(50);
+        loop {
+            // A few calls in flight: the limiter paces them anyway, and each waiting call holds
+            // a request future (a 50,000-node sweep would otherwise hold a thousand at once).
+            while batches.len() < STATE_READS_IN_FLIGHT {
+                let Some(chunk) = chunks.next() else { break };
+                let this = self.clone();
+                let chunk = chunk.to_vec();
+                batches.spawn(async move { this.patch_states(chunk).await });
+            }
+            let Some(res) = batches.join_next().await else {
+                break;
+            };
             let list = res.map_err(|e| {
                 ApiError::other(
                     &self.account,

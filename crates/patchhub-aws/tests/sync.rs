@@ -420,3 +420,41 @@ async fn the_heartbeat_keeps_every_live_finding_through_ninety_days_of_retention
         live.len()
     );
 }
+
+#[tokio::test]
+async fn a_read_of_the_region_can_keep_only_the_findings_of_some_nodes() {
+    use patchhub_aws::sink::{FindingQuery, FindingSink, NodeFilter};
+
+    let (sim, _fleet, acct) = synced("accounts=1,regions=1,instances=30,patches=20,seed=5").await;
+    let base = patchhub_testkit::sdk(&sim, &acct, R).await;
+    let session = patchhub_aws::clients::base_session(&base)
+        .await
+        .expect("session");
+    let hub = patchhub_aws::target::Target::new(&session, R, patchhub_testkit::fast_quotas()).hub();
+    let everything = FindingQuery {
+        generators: Vec::new(),
+        nodes: None,
+    };
+    let all = hub.read(&everything).await.expect("read");
+    let nodes: std::collections::BTreeSet<String> = all
+        .iter()
+        .filter_map(|f| f.node_id().map(str::to_string))
+        .collect();
+    assert!(nodes.len() > 4, "the fleet has findings on several nodes");
+    let wanted: std::collections::BTreeSet<String> = nodes.iter().step_by(3).cloned().collect();
+    let expected: std::collections::BTreeSet<String> = all
+        .iter()
+        .filter(|f| f.node_id().is_some_and(|n| wanted.contains(n)))
+        .map(|f| f.id.clone())
+        .collect();
+
+    let filter = wanted.clone();
+    let keep: NodeFilter = std::sync::Arc::new(move |n: &str| filter.contains(n));
+    let kept = hub.read_nodes_where(&everything, keep).await.expect("read");
+    let ids: std::collections::BTreeSet<String> = kept.iter().map(|f| f.id.clone()).collect();
+    assert_eq!(
+        ids, expected,
+        "exactly the wanted nodes' findings, all of them"
+    );
+    assert!(ids.len() < all.len());
+}

@@ -271,7 +271,6 @@ pub struct Function {
     /// Patch deadlines (`PATCHHUB_SLA`, `PATCHHUB_KEV`, …), judged at each invocation's clock
     /// unless `PATCHHUB_AS_OF` fixes it.
     deadlines: std::sync::Arc<patchhub_aws::deadlines::Deadlines>,
-    batch_concurrency: usize,
     /// The Security Lake sink, when `PATCHHUB_LAKE_S3_URI` is set.
     lake: Option<LakeSink>,
 }
@@ -311,7 +310,6 @@ impl Function {
             ),
             policy: config.policy,
             deadlines: config.deadlines,
-            batch_concurrency: 8,
             lake,
         })
     }
@@ -350,7 +348,6 @@ impl Function {
             opts.observer = Some(observer);
             events
         });
-        opts.batch_concurrency = self.batch_concurrency;
         opts.deadlines = self.deadlines.clone();
         let sweep = opts.only_instance.is_none() && opts.only_instances.is_empty();
         let t = if sweep {

@@ -16,6 +16,14 @@
 //! and Region, so the least time the quotas allow is the largest, over (account, Region, API),
 //! of (calls - burst) / rate; wall / bound says how close the sync runs to the quotas.
 //!
+//! `--lambda-invocations K` measures instead how many 900 s Lambda invocations a first sync
+//! takes: each invocation is a sweep in a fresh process that stops starting node batches at the
+//! Lambda's margin before its deadline (as `bootstrap` does), with the sweep's share of the
+//! quotas the account template configures (11 of 13), repeated until a sweep ends whole. Time
+//! runs K times faster: every quota (awsim's and the client's) is multiplied by K and the
+//! deadline and margin divided by K, so a 50,000-node first sync (over half an hour of reads)
+//! is measured in minutes; the latency is not scaled, which only makes the count conservative.
+//!
 //! `--seed-unthrottled` runs the first sync without quotas (awsim's `quotas_after_seeding`
 //! leniency, and a client limiter far above them), then turns the published quotas on for every
 //! later phase: a 50,000-node first sync under the quotas takes over half an hour and is not
@@ -43,6 +51,8 @@ struct Args {
     seed: u64,
     serve: bool,
     seed_unthrottled: bool,
+    /// `--lambda-invocations K`: count Lambda invocations of a first sync, time scaled by K.
+    lambda_scale: Option<f64>,
     /// Set in a phase's sync process (see `sync_child`): awsim's URL, the account ids and
     /// Regions the parent learnt from awsim's child, and whether this is the unthrottled seeding.
     sync_child: Option<SyncChild>,
@@ -54,6 +64,8 @@ struct SyncChild {
     accounts: Vec<String>,
     regions: Vec<String>,
     seeding: bool,
+    /// A Lambda invocation's sweep, time scaled by this factor (`--lambda-invocations`).
+    lambda_scale: Option<f64>,
 }
 
 fn parse_args() -> Args {
@@ -67,6 +79,7 @@ fn parse_args() -> Args {
         seed: 1,
         serve: false,
         seed_unthrottled: false,
+        lambda_scale: None,
         sync_child: None,
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
@@ -100,6 +113,22 @@ fn parse_args() -> Args {
                 a.sync_child.get_or_insert_with(Default::default).seeding = true;
                 i += 1;
                 continue;
+            }
+            "--lambda-invocations" => {
+                let k: f64 = val()
+                    .parse()
+                    .expect("--lambda-invocations K (time scale, >= 1)");
+                assert!(
+                    k >= 1.0,
+                    "--lambda-invocations K: K is a time scale, at least 1"
+                );
+                a.lambda_scale = Some(k);
+            }
+            "--invocation" => {
+                let k = val().parse().expect("--invocation K");
+                a.sync_child
+                    .get_or_insert_with(Default::default)
+                    .lambda_scale = Some(k);
             }
             "--url" => a.sync_child.get_or_insert_with(Default::default).url = val(),
             "--account-ids" | "--region-names" => {
@@ -140,6 +169,9 @@ fn serve(a: &Args) {
         let fleet = patchhub_testkit::generate(&spec(a));
         let mut quotas = awsim::quota::QuotaConfig::aws();
         quotas.ssm = ssm_quota(a);
+        if let Some(k) = a.lambda_scale {
+            quotas = time_scaled(quotas, k);
+        }
         let config = awsim::Config {
             quotas,
             latency_ms: a.latency_ms,
@@ -207,6 +239,32 @@ fn serve(a: &Args) {
     });
 }
 
+/// awsim's quotas with every rate and burst multiplied by `k` (`--lambda-invocations`); the
+/// Security Hub APIs without a published override keep their 10/s, scaled too.
+fn time_scaled(mut q: awsim::quota::QuotaConfig, k: f64) -> awsim::quota::QuotaConfig {
+    let up = |r: awsim::quota::Rate| awsim::quota::Rate::new(r.per_second * k, r.burst * k);
+    q.ssm = up(q.ssm);
+    for r in q.overrides.values_mut() {
+        *r = up(*r);
+    }
+    for op in ["GetEnabledStandards", "DescribeHub", "BatchUpdateFindings"] {
+        q.overrides
+            .entry(format!("securityhub:{op}"))
+            .or_insert(up(awsim::quota::Rate::new(10.0, 30.0)));
+    }
+    q
+}
+
+/// A Lambda function's timeout (the account template's) and the most a sweep keeps back of it
+/// (`patchhub-lambda`'s `deadline::sweep_stop`: half the time left, at most 60 s).
+const LAMBDA_TIMEOUT_S: f64 = 900.0;
+const LAMBDA_MARGIN_S: f64 = 60.0;
+
+/// The sweep's share of the quotas with the account template's defaults:
+/// `PATCHHUB_CONCURRENCY` = 10 + 2 + 1, the sweep running beside the maintenance window's
+/// invocations (docs/DEPLOY.md).
+const SWEEP_SHARE: f64 = 11.0 / 13.0;
+
 /// Minimal HTTP/1.1 to the control plane (the bench must not depend on an HTTP client crate).
 fn control(url: &str, method: &str, path: &str, body: &str) -> serde_json::Value {
     let addr = url.trim_start_matches("http://");
@@ -232,6 +290,18 @@ fn rss_mb(field: &str) -> f64 {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map(|kb| kb / 1024.0)
         .unwrap_or(0.0)
+}
+
+/// CPU seconds (user and system) a process has used so far, from `/proc/<pid>/stat` (clock
+/// ticks of 1/100 s, Linux's `USER_HZ`); 0 where that cannot be read.
+fn cpu_seconds(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces): state is the first, utime the
+    // 12th and stime the 13th.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (tick(11) + tick(12)) / 100.0
 }
 
 /// The least time the published quotas allow for the calls counted in `stats`.
@@ -277,9 +347,15 @@ struct Phase {
     ingestion: u64,
 }
 
-/// The fan-out a phase's sync runs with: the published quotas (the SSM rate as given), or far
-/// above them while seeding.
-fn fan_out_for(a: &Args, accounts: &[String], regions: &[String], seeding: bool) -> FanOut {
+/// The fan-out a phase's sync runs with: the published quotas (the SSM rate as given), far
+/// above them while seeding, or a Lambda sweep's share of them, time scaled.
+fn fan_out_for(
+    a: &Args,
+    accounts: &[String],
+    regions: &[String],
+    seeding: bool,
+    lambda_scale: Option<f64>,
+) -> FanOut {
     let fan = FanOut {
         concurrency: 16,
         quotas: QuotaSettings {
@@ -296,6 +372,19 @@ fn fan_out_for(a: &Args, accounts: &[String], regions: &[String], seeding: bool)
             (accounts.len() > 1).then_some("PatchhubRole"),
         )
     };
+    if let Some(k) = lambda_scale {
+        let part = |per_second: f64, burst: f64| {
+            Rate::new(per_second * k * SWEEP_SHARE, burst * k * SWEEP_SHARE)
+        };
+        return FanOut {
+            quotas: QuotaSettings {
+                ssm: part(a.ssm_rate, (a.ssm_rate * 2.0).max(1.0)),
+                get_findings: part(3.0, 6.0),
+                batch_import: part(10.0, 30.0),
+            },
+            ..fan
+        };
+    }
     if !seeding {
         return fan;
     }
@@ -317,12 +406,24 @@ struct SyncOutcome {
     rss_before: f64,
     rss: f64,
     ok: bool,
+    /// Cut off at its deadline (a Lambda invocation's sweep), with this many nodes left.
+    #[serde(default)]
+    partial: bool,
+    #[serde(default)]
+    deferred: usize,
+    /// Nodes the sweep found changed (synced, or deferred).
+    #[serde(default)]
+    changed: usize,
+    /// CPU seconds the sync process used.
+    #[serde(default)]
+    cpu: f64,
 }
 
 /// A phase's sync, in a process of its own: each phase's peak RSS is then the sync's alone, not
 /// what the allocator kept from an earlier phase in the same process (a 50,000-node first sync
 /// leaves hundreds of MB mapped that a later, smaller phase would be charged with).
 fn sync_child(a: &Args, c: &SyncChild) {
+    let started = Instant::now();
     let rt = patchhub_aws::runtime::build().expect("runtime");
     let outcome = rt.block_on(async {
         // The management account through its static key, with the client settings production
@@ -330,17 +431,28 @@ fn sync_child(a: &Args, c: &SyncChild) {
         let base = loader_at(&c.url, &c.accounts[0], &c.regions[0])
             .load()
             .await;
-        let fan = fan_out_for(a, &c.accounts, &c.regions, c.seeding);
+        let fan = fan_out_for(a, &c.accounts, &c.regions, c.seeding, c.lambda_scale);
+        let mut opts = opts();
+        if let Some(k) = c.lambda_scale {
+            // As `bootstrap` stops a sweep: half the time left, at most the margin, before the
+            // deadline (the clock started with the process, as Lambda's does at the invoke).
+            let left = LAMBDA_TIMEOUT_S / k - started.elapsed().as_secs_f64();
+            let stop = left - (left / 2.0).min(LAMBDA_MARGIN_S / k);
+            opts.stop_at = Some(Instant::now() + std::time::Duration::from_secs_f64(stop));
+        }
         let rss_before = rss_mb("VmRSS:");
         let t = Instant::now();
-        let report = run_sync(&base, &fan, &opts(), None)
-            .await
-            .expect("sync runs");
+        let report = run_sync(&base, &fan, &opts, None).await.expect("sync runs");
+        let total = report.total();
         SyncOutcome {
             wall: t.elapsed().as_secs_f64(),
             rss_before,
             rss: rss_mb("VmHWM:"),
             ok: report.is_ok(),
+            partial: report.targets.iter().any(|t| t.partial),
+            deferred: total.nodes_deferred,
+            changed: total.nodes_changed,
+            cpu: cpu_seconds("self"),
         }
     });
     println!("{}", serde_json::to_string(&outcome).expect("outcome"));
@@ -362,6 +474,9 @@ fn run_phase_sync(
         .stderr(Stdio::inherit());
     if seeding {
         cmd.arg("--seeding");
+    }
+    if let Some(k) = a.lambda_scale {
+        cmd.args(["--invocation", &k.to_string()]);
     }
     let out = cmd.output().expect("spawn the phase's sync");
     assert!(
@@ -407,6 +522,13 @@ fn main() {
     };
     let accounts = strings(&plan["accounts"]);
     let regions = strings(&plan["regions"]);
+
+    if let Some(k) = a.lambda_scale {
+        lambda_invocations(&a, &url, &accounts, &regions, k, &child.id().to_string());
+        drop(child.stdin.take());
+        let _ = child.wait();
+        return;
+    }
 
     let rt = patchhub_aws::runtime::build().unwrap();
     let mut phases = Vec::new();
@@ -516,6 +638,77 @@ fn main() {
         print!("| {op} |");
         for p in &phases {
             print!(" {} |", p.calls.get(op).copied().unwrap_or(0));
+        }
+        println!();
+    }
+}
+
+/// `--lambda-invocations K`: a first sync as successive Lambda sweeps, each in its own process
+/// and cut off at its (time-scaled) deadline, until one ends whole.
+fn lambda_invocations(
+    a: &Args,
+    url: &str,
+    accounts: &[String],
+    regions: &[String],
+    k: f64,
+    awsim_pid: &str,
+) {
+    println!(
+        "\nfleet: {} account(s) x {} Region(s) x {} nodes x {} patches; latency {} ms; first sync as \
+         {LAMBDA_TIMEOUT_S} s Lambda sweeps at {SWEEP_SHARE:.3} of the quotas (Security Hub's \
+         published, SSM {}/s per API); time x{k}: measured seconds x{k} are the Lambda's\n",
+        a.accounts, a.regions, a.nodes, a.patches, a.latency_ms, a.ssm_rate
+    );
+    println!(
+        "| invocation | wall s (x{k}) | nodes changed at its start | left for the next | ingestion events | API calls | sync CPU s | awsim CPU s | peak RSS MB |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let (mut ops, mut ended) = (Vec::new(), false);
+    let mut total = (0.0, 0u64);
+    for n in 1..=30 {
+        control(url, "POST", "/_awsim/stats/reset", "");
+        let awsim_cpu = cpu_seconds(awsim_pid);
+        let o = run_phase_sync(a, url, accounts, regions, false);
+        let awsim_cpu = cpu_seconds(awsim_pid) - awsim_cpu;
+        let stats = control(url, "GET", "/_awsim/stats", "");
+        let ingestion = stats["ingestion_events"].as_u64().unwrap_or(0);
+        let by_op = calls_by_op(&stats);
+        let calls: u64 = by_op.values().sum();
+        ops.push(by_op);
+        total = (total.0 + o.wall * k, total.1 + ingestion);
+        println!(
+            "| {n} | {:.0} | {} | {} | {ingestion} | {calls} | {:.1} | {awsim_cpu:.1} | {:.0} |",
+            o.wall * k,
+            o.changed,
+            o.deferred,
+            o.cpu,
+            o.rss
+        );
+        if !o.partial {
+            println!(
+                "\n{n} invocation(s), {:.0} s of Lambda time, {} ingestion events in all",
+                total.0, total.1
+            );
+            ended = true;
+            break;
+        }
+    }
+    if !ended {
+        println!("\nno sweep ended whole in 30 invocations");
+    }
+    println!("\nAPI calls by operation and invocation:\n");
+    let names: std::collections::BTreeSet<&String> = ops.iter().flat_map(|m| m.keys()).collect();
+    println!(
+        "| operation |{}",
+        (1..=ops.len())
+            .map(|n| format!(" {n} |"))
+            .collect::<String>()
+    );
+    println!("|---|{}", "---|".repeat(ops.len()));
+    for name in names {
+        print!("| {name} |");
+        for m in &ops {
+            print!(" {} |", m.get(name).copied().unwrap_or(0));
         }
         println!();
     }

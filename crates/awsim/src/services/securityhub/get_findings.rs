@@ -220,21 +220,24 @@ pub(crate) fn get_findings(sim: &Sim, caller: &Caller, req: &Request) -> Result<
             }
         }
     }
+    // The page is the `max` smallest positions after the token: select them, sort only them
+    // (a full sort per page made paging through a large hub quadratic in the emulator).
+    if let Some(p) = &after {
+        hits.retain(|(h, _)| h.cmp(p, &sort) == Ordering::Greater);
+    }
+    let more = hits.len() > max;
+    if more {
+        hits.select_nth_unstable_by(max, |a, b| a.0.cmp(&b.0, &sort));
+        hits.truncate(max);
+    }
     hits.sort_by(|a, b| a.0.cmp(&b.0, &sort));
-    let start = match &after {
-        Some(p) => hits.partition_point(|(h, _)| h.cmp(p, &sort) != Ordering::Greater),
-        None => 0,
-    };
-    let end = (start + max).min(hits.len());
-    let page = &hits[start..end];
+    let page = &hits[..];
     let mut out = Map::new();
     out.insert(
         "Findings".into(),
         Value::Array(page.iter().map(|(_, j)| (*j).clone()).collect()),
     );
-    if end < hits.len()
-        && let Some((last, _)) = page.last()
-    {
+    if more && let Some((last, _)) = page.last() {
         let token = Token {
             q: fp,
             p: last.clone(),
