@@ -478,8 +478,8 @@ where
             nodes: None,
         };
         // Keep the findings of the changed nodes and of nodes SSM no longer lists (gone, if
-        // active); the unchanged nodes' findings are not needed, and after the first invocation
-        // of a first sync cut off at its deadline they are most of the Region's.
+        // active), page by page: the unchanged nodes' findings are not needed, and when a scan
+        // is chosen because thousands of nodes changed they are still most of the Region's.
         let changed: HashSet<String> = work.iter().map(|w| w.node.instance_id.clone()).collect();
         let known = Arc::new(std::mem::take(&mut known));
         let listed = known.clone();
