@@ -85,6 +85,18 @@ impl Default for QuotaSettings {
 }
 
 impl QuotaSettings {
+    /// These quotas scaled to `share` of every rate and burst: one caller's part of quotas
+    /// several share (the limiter keeps at least one call's worth of burst, so a share never
+    /// stalls).
+    pub fn shared(&self, share: f64) -> QuotaSettings {
+        let part = |r: Rate| Rate::new(r.per_second * share, r.burst * share);
+        QuotaSettings {
+            batch_import: part(self.batch_import),
+            get_findings: part(self.get_findings),
+            ssm: part(self.ssm),
+        }
+    }
+
     /// The rate for one API.
     pub fn rate(&self, api: Api) -> Rate {
         match api {

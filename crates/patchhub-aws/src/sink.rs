@@ -69,9 +69,6 @@ pub struct ImportOutcome {
     pub call_error: Option<ApiError>,
 }
 
-/// Which nodes' findings a read keeps, by node id.
-pub type NodeFilter = std::sync::Arc<dyn Fn(&str) -> bool + Send + Sync>;
-
 /// Where findings go. The Security Hub implementation is [`SecurityHubSink`].
 pub trait FindingSink: Send + Sync {
     /// patchhub's findings matching the query, active and archived.
@@ -96,12 +93,12 @@ pub trait FindingSink: Send + Sync {
     fn read_nodes_where(
         &self,
         query: &FindingQuery,
-        keep: NodeFilter,
+        keep: &(dyn Fn(&str) -> bool + Sync),
     ) -> impl Future<Output = Result<Vec<Finding>, ApiError>> + Send {
         let read = self.read(query);
         async move {
             let mut found = read.await?;
-            found.retain(|f| f.node_id().is_some_and(|n| keep(n)));
+            found.retain(|f| f.node_id().is_some_and(keep));
             Ok(found)
         }
     }
@@ -256,9 +253,9 @@ impl FindingSink for SecurityHubSink {
     async fn read_nodes_where(
         &self,
         query: &FindingQuery,
-        keep: NodeFilter,
+        keep: &(dyn Fn(&str) -> bool + Sync),
     ) -> Result<Vec<Finding>, ApiError> {
-        let keep = move |f: Finding| f.node_id().is_some_and(|n| keep(n)).then_some(f);
+        let keep = move |f: Finding| f.node_id().is_some_and(keep).then_some(f);
         self.read_as(query, &keep).await
     }
 

@@ -29,7 +29,7 @@ use crate::deadlines::Deadlines;
 use crate::error::{ApiError, ErrorKind};
 use crate::listing;
 use crate::node_reads;
-use crate::sink::{FailedFinding, FindingQuery, FindingSink, MAX_FILTER_VALUES, NodeFilter};
+use crate::sink::{FailedFinding, FindingQuery, FindingSink, MAX_FILTER_VALUES};
 use crate::source::{ComplianceSource, needs_patch_read};
 use crate::stored::StoredDigests;
 
@@ -480,11 +480,9 @@ where
         // Keep the findings of the changed nodes and of nodes SSM no longer lists (gone, if
         // active), page by page: the unchanged nodes' findings are not needed, and when a scan
         // is chosen because thousands of nodes changed they are still most of the Region's.
-        let changed: HashSet<String> = work.iter().map(|w| w.node.instance_id.clone()).collect();
-        let known = Arc::new(std::mem::take(&mut known));
-        let listed = known.clone();
-        let keep: NodeFilter = Arc::new(move |n: &str| changed.contains(n) || !listed.contains(n));
-        match sink.read_nodes_where(&q, keep).await {
+        let changed: HashSet<&str> = work.iter().map(|w| w.node.instance_id.as_str()).collect();
+        let keep = |n: &str| changed.contains(n) || !known.contains(n);
+        match sink.read_nodes_where(&q, &keep).await {
             Ok(f) => {
                 let map = by_node(f);
                 for (node, findings) in &map {

@@ -423,7 +423,7 @@ async fn the_heartbeat_keeps_every_live_finding_through_ninety_days_of_retention
 
 #[tokio::test]
 async fn a_read_of_the_region_can_keep_only_the_findings_of_some_nodes() {
-    use patchhub_aws::sink::{FindingQuery, FindingSink, NodeFilter};
+    use patchhub_aws::sink::{FindingQuery, FindingSink};
 
     let (sim, _fleet, acct) = synced("accounts=1,regions=1,instances=30,patches=20,seed=5").await;
     let base = patchhub_testkit::sdk(&sim, &acct, R).await;
@@ -448,9 +448,10 @@ async fn a_read_of_the_region_can_keep_only_the_findings_of_some_nodes() {
         .map(|f| f.id.clone())
         .collect();
 
-    let filter = wanted.clone();
-    let keep: NodeFilter = std::sync::Arc::new(move |n: &str| filter.contains(n));
-    let kept = hub.read_nodes_where(&everything, keep).await.expect("read");
+    let kept = hub
+        .read_nodes_where(&everything, &|n: &str| wanted.contains(n))
+        .await
+        .expect("read");
     let ids: std::collections::BTreeSet<String> = kept.iter().map(|f| f.id.clone()).collect();
     assert_eq!(
         ids, expected,

@@ -72,17 +72,6 @@ pub fn parse_concurrency(raw: &str) -> Result<Vec<u32>, String> {
     }
 }
 
-/// `quotas` scaled to `share` (0 < share <= 1) of every rate and burst (the limiter keeps at least
-/// one call's worth of burst, so a share never stalls).
-pub fn shared(quotas: &QuotaSettings, share: f64) -> QuotaSettings {
-    let part = |r: Rate| Rate::new(r.per_second * share, r.burst * share);
-    QuotaSettings {
-        batch_import: part(quotas.batch_import),
-        get_findings: part(quotas.get_findings),
-        ssm: part(quotas.ssm),
-    }
-}
-
 impl LambdaConfig {
     /// Reads and validates the configuration through `get` (e.g. `|k| std::env::var(k).ok()`).
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Self, LambdaError> {
@@ -129,8 +118,8 @@ impl LambdaConfig {
             (Some(policy), Some(deadlines)) if errors.is_empty() => Ok(LambdaConfig {
                 policy,
                 deadlines: Arc::new(deadlines),
-                sweep_quotas: shared(&quotas, sweep_share),
-                quotas: shared(&quotas, 1.0 / total),
+                sweep_quotas: quotas.shared(sweep_share),
+                quotas: quotas.shared(1.0 / total),
                 concurrency,
                 lake,
             }),

@@ -170,7 +170,7 @@ fn serve(a: &Args) {
         let mut quotas = awsim::quota::QuotaConfig::aws();
         quotas.ssm = ssm_quota(a);
         if let Some(k) = a.lambda_scale {
-            quotas = time_scaled(quotas, k);
+            quotas = quotas.scaled(k);
         }
         let config = awsim::Config {
             quotas,
@@ -237,22 +237,6 @@ fn serve(a: &Args) {
         .await
         .ok();
     });
-}
-
-/// awsim's quotas with every rate and burst multiplied by `k` (`--lambda-invocations`); the
-/// Security Hub APIs without a published override keep their 10/s, scaled too.
-fn time_scaled(mut q: awsim::quota::QuotaConfig, k: f64) -> awsim::quota::QuotaConfig {
-    let up = |r: awsim::quota::Rate| awsim::quota::Rate::new(r.per_second * k, r.burst * k);
-    q.ssm = up(q.ssm);
-    for r in q.overrides.values_mut() {
-        *r = up(*r);
-    }
-    for op in ["GetEnabledStandards", "DescribeHub", "BatchUpdateFindings"] {
-        q.overrides
-            .entry(format!("securityhub:{op}"))
-            .or_insert(up(awsim::quota::Rate::new(10.0, 30.0)));
-    }
-    q
 }
 
 /// A Lambda function's timeout (the account template's) and the most a sweep keeps back of it
@@ -373,15 +357,10 @@ fn fan_out_for(
         )
     };
     if let Some(k) = lambda_scale {
-        let part = |per_second: f64, burst: f64| {
-            Rate::new(per_second * k * SWEEP_SHARE, burst * k * SWEEP_SHARE)
-        };
+        // The sweep's share of the quotas, as the Lambda's configuration computes it, in time
+        // running k times faster.
         return FanOut {
-            quotas: QuotaSettings {
-                ssm: part(a.ssm_rate, (a.ssm_rate * 2.0).max(1.0)),
-                get_findings: part(3.0, 6.0),
-                batch_import: part(10.0, 30.0),
-            },
+            quotas: fan.quotas.shared(k * SWEEP_SHARE),
             ..fan
         };
     }
@@ -449,7 +428,7 @@ fn sync_child(a: &Args, c: &SyncChild) {
             rss_before,
             rss: rss_mb("VmHWM:"),
             ok: report.is_ok(),
-            partial: report.targets.iter().any(|t| t.partial),
+            partial: total.partial,
             deferred: total.nodes_deferred,
             changed: total.nodes_changed,
             cpu: cpu_seconds("self"),
